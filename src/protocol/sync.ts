@@ -1,0 +1,104 @@
+/**
+ * The sync protocol's messages: runtime schemas (zod) with their types inferred from them, so the
+ * wire format is written once. The browser imports only the types (`import type`), so zod never
+ * reaches the bundle.
+ */
+import { z } from 'zod';
+import {
+  CHANGE_KINDS,
+  CHANGE_RESULT_STATUSES,
+  MAX_CHANGES_PER_BATCH,
+  MAX_DATA_DEPTH,
+  MAX_KEY_LENGTH,
+} from './constants.js';
+
+/** Any JSON value no deeper than MAX_DATA_DEPTH and free of prototype-polluting keys. */
+export const jsonValueSchema = z.json().superRefine((value, ctx) => {
+  const problem = findJsonProblem(value, 0);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Iterative-enough check: depth is bounded by MAX_DATA_DEPTH so recursion cannot overflow. */
+function findJsonProblem(value: unknown, depth: number): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_DATA_DEPTH) return `nested deeper than ${MAX_DATA_DEPTH} levels`;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = findJsonProblem(item, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return `key "${key}" is not allowed`;
+    const problem = findJsonProblem((value as Record<string, unknown>)[key], depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+export const changeSchema = z.strictObject({
+  mutationId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  kind: z.enum(CHANGE_KINDS),
+  key: z
+    .string()
+    .min(1)
+    .max(MAX_KEY_LENGTH)
+    .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'letters, digits and _ . : / - only'),
+  /** The draft's fields (kind `form`) or the saved value (kind `state`); null deletes it. */
+  data: jsonValueSchema.nullable(),
+  /** Version of the record the form was loaded from, when there is one. */
+  baseVersion: z.number().int().nonnegative().nullable().optional(),
+  savedAt: z.iso.datetime({ offset: true }),
+});
+export type SyncChange = z.infer<typeof changeSchema>;
+
+export const syncRequestSchema = z.strictObject({
+  clientId: z.uuid(),
+  changes: z.array(changeSchema).max(MAX_CHANGES_PER_BATCH),
+});
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+export const changeResultSchema = z.object({
+  mutationId: z.number().int(),
+  status: z.enum(CHANGE_RESULT_STATUSES),
+  /** For `stale`: the record's current version. */
+  currentVersion: z.number().int().optional(),
+});
+export type ChangeResult = z.infer<typeof changeResultSchema>;
+
+export const syncResponseSchema = z.object({
+  status: z.literal('ok'),
+  synced: z.number().int(),
+  lastMutationId: z.number().int(),
+  results: z.array(changeResultSchema),
+  serverTime: z.string(),
+});
+export type SyncResponse = z.infer<typeof syncResponseSchema>;
+
+/** Every API error body. `expectedMutationId` accompanies `mutation_gap` (409). */
+export const apiErrorSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+  expectedMutationId: z.number().int().optional(),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorSchema>;
+
+export const draftSchema = z.object({
+  key: z.string(),
+  kind: z.enum(CHANGE_KINDS),
+  data: z.json(),
+  baseVersion: z.number().int().nullable(),
+  savedAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Draft = z.infer<typeof draftSchema>;
+
+export const draftsResponseSchema = z.object({ drafts: z.array(draftSchema) });
+export type DraftsResponse = z.infer<typeof draftsResponseSchema>;
+
+export const draftsQuerySchema = z.strictObject({
+  key: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
+});

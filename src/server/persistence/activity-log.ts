@@ -1,0 +1,85 @@
+/**
+ * Reading the ActivityLog: filtered by model, object, actor, action and time range, newest first,
+ * with cursor paging (keyset on id, so page N costs the same as page 1 however long the log is).
+ */
+import { z } from 'zod';
+import type { ActivityLogRow } from '../db/schema.js';
+import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
+import { ValidationError } from './errors.js';
+import type { TransactionContext } from './transaction-context.js';
+
+export const MAX_PAGE_SIZE = 200;
+
+export const activityQuerySchema = z.strictObject({
+  model: z.string().min(1).max(100).optional(),
+  objectId: z.string().min(1).max(200).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  action: z.enum([...ACTIVITY_ACTIONS]).optional(),
+  /** Inclusive lower bound, ISO-8601. */
+  from: z.iso.datetime({ offset: true }).optional(),
+  /** Exclusive upper bound, ISO-8601. */
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  /** The `nextCursor` of the previous page. */
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'not a cursor this API gave out')
+    .optional(),
+});
+export type ActivityQuery = z.input<typeof activityQuerySchema>;
+
+export interface ActivityPage {
+  readonly entries: readonly ActivityEntry[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export class ActivityLog {
+  constructor(private readonly context: TransactionContext) {}
+
+  /**
+   * Entries matching every given filter, newest first.
+   *
+   * @example const { entries, nextCursor } = await activityLog.query({ model: 'Product', objectId: '42', limit: 20 })
+   */
+  async query(query: ActivityQuery = {}): Promise<ActivityPage> {
+    const parsed = activityQuerySchema.safeParse(query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.');
+      throw new ValidationError(`${field || 'query'}: ${issue?.message ?? 'invalid'}`, field);
+    }
+    const q = parsed.data;
+    const limit = q.limit ?? 50;
+    let select = this.context.executor().selectFrom('activity_log').selectAll();
+    if (q.model !== undefined) select = select.where('model', '=', q.model);
+    if (q.objectId !== undefined) select = select.where('object_id', '=', q.objectId);
+    if (q.actor !== undefined) select = select.where('actor', '=', q.actor);
+    if (q.action !== undefined) select = select.where('action', '=', q.action);
+    if (q.from !== undefined) select = select.where('created_at', '>=', new Date(q.from).toISOString());
+    if (q.to !== undefined) select = select.where('created_at', '<', new Date(q.to).toISOString());
+    if (q.cursor !== undefined) select = select.where('id', '<', Number(q.cursor));
+    const rows = (await select
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute()) as ActivityLogRow[];
+    const page = rows.slice(0, limit).map(toActivityEntry);
+    const last = page.at(-1);
+    return { entries: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+  }
+
+  /** The entry that recorded `version` of a record, if the log still holds it. */
+  async entryAtVersion(model: string, objectId: string, version: number): Promise<ActivityEntry | undefined> {
+    const row = (await this.context
+      .executor()
+      .selectFrom('activity_log')
+      .selectAll()
+      .where('model', '=', model)
+      .where('object_id', '=', objectId)
+      .where('version', '=', version)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst()) as ActivityLogRow | undefined;
+    return row ? toActivityEntry(row) : undefined;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The models of Steadfast's own schema. Apps register theirs beside these (see ModelRegistry).
+ */
+import { z } from 'zod';
+import type { ModelDefinition } from './model-registry.js';
+
+/** A decimal amount as exact text, normalised to two places: "5" → "5.00". */
+const money = z
+  .string()
+  .trim()
+  .regex(/^\d{1,10}(\.\d{1,2})?$/, 'must be an amount like 12.50')
+  .transform((value) => Number.parseFloat(value).toFixed(2));
+
+const singleLine = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((value) => !/[\u0000-\u001f]/.test(value), 'must be one line of text');
+
+export const productModel: ModelDefinition = {
+  name: 'Product',
+  table: 'products',
+  primaryKey: 'id',
+  generatedKey: true,
+  trackedFields: ['sku', 'name', 'description', 'price', 'quantity', 'category', 'active'],
+  schema: z.object({
+    sku: singleLine(40).pipe(z.string().min(1, 'is required')),
+    name: singleLine(200).pipe(z.string().min(1, 'is required')),
+    description: z.string().max(5000),
+    price: money,
+    quantity: z.number().int().min(0).max(1_000_000_000),
+    category: singleLine(100),
+    active: z.union([z.literal(0), z.literal(1)]),
+  }),
+  createdAtColumn: 'created_at',
+  updatedAtColumn: 'updated_at',
+};
+
+export const userModel: ModelDefinition = {
+  name: 'User',
+  table: 'users',
+  primaryKey: 'id',
+  generatedKey: true,
+  trackedFields: ['username', 'display_name', 'password_hash'],
+  secretFields: ['password_hash'],
+  schema: z.object({
+    username: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9_.-]{1,64}$/, 'must be 1-64 lowercase letters, digits, _ . -'),
+    display_name: singleLine(100).pipe(z.string().min(1, 'is required')),
+    password_hash: z.string().min(1),
+  }),
+  createdAtColumn: 'created_at',
+  updatedAtColumn: 'updated_at',
+};
+
+/** Settings are keyed `app.<name>` or `user.<userId>.<name>`; the value is JSON text. */
+export const settingModel: ModelDefinition = {
+  name: 'Setting',
+  table: 'settings',
+  primaryKey: 'id',
+  generatedKey: false,
+  trackedFields: ['value'],
+  schema: z.object({ value: z.string().max(10_000) }),
+  updatedAtColumn: 'updated_at',
+};
+
+export const builtinModels: readonly ModelDefinition[] = [productModel, userModel, settingModel];

@@ -1,0 +1,149 @@
+/**
+ * Turns a change to a record into ActivityLog entries: field-level diff, redaction of secret
+ * fields, the actor from the context, and the per-record hash chain. Entries are written with
+ * the ambient executor, i.e. in the same transaction as the change they describe.
+ */
+import type { ActivityLogRow, NewActivityLogRow } from '../db/schema.js';
+import {
+  type ActivityAction,
+  type ActivityEntry,
+  type FieldChanges,
+  hashEntry,
+  toActivityEntry,
+} from './activity-entry.js';
+import type { Clock } from './clock.js';
+import { REDACTED } from './model-registry.js';
+import type { TransactionContext } from './transaction-context.js';
+
+export interface TrackedChange {
+  readonly model: string;
+  readonly objectId: string;
+  readonly action: ActivityAction;
+  /** Tracked fields before the change; null for a create. */
+  readonly before: Readonly<Record<string, unknown>> | null;
+  /** Tracked fields after the change; null for a delete. */
+  readonly after: Readonly<Record<string, unknown>> | null;
+  /** The record's version after the change. */
+  readonly version: number;
+  /** Fields logged as `"[changed]"`. */
+  readonly secretFields?: readonly string[];
+  /**
+   * Hash of the record's newest entry, when the caller already read it (saves one query);
+   * `null` for a record with no entries yet; omitted to have it looked up.
+   */
+  readonly prevHash?: string | null;
+}
+
+/** Field-level changes between two states; fields equal on both sides are left out. */
+export function diffFields(
+  before: Readonly<Record<string, unknown>> | null,
+  after: Readonly<Record<string, unknown>> | null,
+  secretFields: readonly string[] = [],
+): FieldChanges {
+  const changes: FieldChanges = {};
+  const fields = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  for (const field of fields) {
+    const old = before ? normalise(before[field]) : null;
+    const next = after ? normalise(after[field]) : null;
+    if (sameValue(old, next)) continue;
+    changes[field] = secretFields.includes(field) ? [REDACTED, REDACTED] : [old, next];
+  }
+  return changes;
+}
+
+export function redact(
+  state: Readonly<Record<string, unknown>> | null,
+  secretFields: readonly string[] = [],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(state ?? {})) {
+    out[field] = secretFields.includes(field) ? REDACTED : normalise(value);
+  }
+  return out;
+}
+
+/** Values as they read back from either engine: Dates as ISO text, bigints as numbers. */
+export function normalise(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'bigint') return Number(value);
+  return value;
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class ChangeTracker {
+  constructor(
+    private readonly context: TransactionContext,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Logs one change in the ambient transaction (or on its own when there is none).
+   *
+   * @example await tracker.trackChange({ model: 'Product', objectId: '42', action: 'update',
+   *   before: { price: '10.00' }, after: { price: '12.00' }, version: 4 })
+   */
+  async trackChange(change: TrackedChange): Promise<ActivityEntry> {
+    const [entry] = await this.trackChanges([change]);
+    if (!entry) throw new Error('trackChanges returned no entry');
+    return entry;
+  }
+
+  /** Logs many changes in one multi-row insert: bulk updates leave the same trail as single ones. */
+  async trackChanges(changes: readonly TrackedChange[]): Promise<ActivityEntry[]> {
+    if (changes.length === 0) return [];
+    const executor = this.context.executor();
+    const { actor, requestId, ip } = this.context.actor();
+    const createdAt = this.clock.now().toISOString();
+    // Chains are per record; a record changed twice in one batch chains to its own earlier entry.
+    const heads = new Map<string, string | null>();
+    const rows: NewActivityLogRow[] = [];
+    for (const change of changes) {
+      const chainKey = `${change.model}\u0000${change.objectId}`;
+      let prevHash = heads.get(chainKey);
+      if (prevHash === undefined) prevHash = change.prevHash;
+      if (prevHash === undefined) prevHash = await this.headHash(change.model, change.objectId);
+      const content = {
+        prev_hash: prevHash,
+        created_at: createdAt,
+        actor,
+        action: change.action,
+        model: change.model,
+        object_id: change.objectId,
+        changes: JSON.stringify(diffFields(change.before, change.after, change.secretFields)),
+        snapshot: JSON.stringify(redact(change.after ?? change.before, change.secretFields)),
+        request_id: requestId ?? null,
+        ip: ip ?? null,
+        version: change.version,
+      };
+      const hash = hashEntry(content);
+      heads.set(chainKey, hash);
+      rows.push({ ...content, hash });
+    }
+    const inserted = (await executor
+      .insertInto('activity_log')
+      .values(rows)
+      .returningAll()
+      .execute()) as ActivityLogRow[];
+    return inserted.map(toActivityEntry);
+  }
+
+  /** Hash of the record's newest entry, or null when it has none. */
+  async headHash(model: string, objectId: string): Promise<string | null> {
+    const row = await this.context
+      .executor()
+      .selectFrom('activity_log')
+      .select('hash')
+      .where('model', '=', model)
+      .where('object_id', '=', objectId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return (row?.hash as string | undefined) ?? null;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * `createPersistence({ db })`: the persistence layer for one database, as one object whose
+ * functions are bound to it: `autoSave`, `autoSaveBulk`, `autoDelete`, `revert`, the manager,
+ * the change tracker, the ActivityLog and the transaction context.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { ActivityEntry } from './activity-entry.js';
+import { ActivityLog } from './activity-log.js';
+import { builtinModels } from './builtin-models.js';
+import { ChangeTracker } from './change-tracker.js';
+import { type Clock, systemClock } from './clock.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { type ModelDefinition, ModelRegistry, REDACTED } from './model-registry.js';
+import {
+  type DeleteResult,
+  type PersistenceHooks,
+  type PersistenceLogger,
+  PersistenceManager,
+  type RecordValues,
+  type SaveOptions,
+  type SaveResult,
+} from './persistence-manager.js';
+import { type Actor, type Executor, TransactionContext } from './transaction-context.js';
+
+export interface PersistenceOptions {
+  readonly db: Kysely<Database>;
+  /** Models besides the built-in Product, User and Setting. */
+  readonly models?: readonly ModelDefinition[];
+  readonly clock?: Clock;
+  readonly hooks?: PersistenceHooks;
+  /** Receives `[PERSISTENCE] Successfully saved <Model>` lines; pass Fastify's `log`. */
+  readonly logger?: PersistenceLogger;
+  /** Errors thrown by `onCommit` callbacks (they never undo the commit). */
+  readonly onCommitError?: (error: unknown) => void;
+}
+
+export interface RevertOptions {
+  /** The version the user saw when they confirmed the revert. */
+  readonly expectedVersion?: number;
+}
+
+export interface Persistence {
+  readonly registry: ModelRegistry;
+  readonly manager: PersistenceManager;
+  readonly changeTracker: ChangeTracker;
+  readonly activityLog: ActivityLog;
+  readonly context: TransactionContext;
+  /** Insert or update one record, verified and logged. */
+  autoSave(model: string, values: RecordValues, options?: SaveOptions): Promise<SaveResult>;
+  /** Many records of one model in one transaction, all or none. */
+  autoSaveBulk(model: string, items: readonly RecordValues[], options?: SaveOptions): Promise<SaveResult[]>;
+  /** Delete one record, logging its last state. */
+  autoDelete(
+    model: string,
+    id: string | number,
+    options?: { expectedVersion?: number },
+  ): Promise<DeleteResult>;
+  /** Restore the record to a logged version, logged as `revert`. */
+  revert(model: string, id: string | number, toVersion: number, options?: RevertOptions): Promise<SaveResult>;
+  /** Run `fn` in one transaction (a savepoint when nested). */
+  withTransaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` as a named actor (a user id, or a script's name). */
+  runAs<T>(actor: Actor | string, fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` after the ambient transaction commits. */
+  onCommit(fn: () => unknown): void;
+  /** The open transaction, or the database. */
+  executor(): Executor;
+}
+
+/**
+ * @example
+ * const persistence = createPersistence({ db })
+ * await persistence.runAs('42', () => persistence.autoSave('Product', { id: 7, version: 3, price: '9.90' }))
+ */
+export function createPersistence(options: PersistenceOptions): Persistence {
+  const clock = options.clock ?? systemClock;
+  const registry = new ModelRegistry([...builtinModels, ...(options.models ?? [])]);
+  const context = new TransactionContext(options.db, options.onCommitError);
+  const changeTracker = new ChangeTracker(context, clock);
+  const manager = new PersistenceManager({
+    registry,
+    context,
+    tracker: changeTracker,
+    clock,
+    hooks: options.hooks,
+    logger: options.logger,
+  });
+  const activityLog = new ActivityLog(context);
+
+  async function revert(
+    model: string,
+    id: string | number,
+    toVersion: number,
+    revertOptions: RevertOptions = {},
+  ): Promise<SaveResult> {
+    const definition = registry.get(model);
+    if (!Number.isInteger(toVersion) || toVersion < 1)
+      throw new ValidationError('version must be a positive whole number', 'version');
+    return context.withTransaction(async () => {
+      const entry: ActivityEntry | undefined = await activityLog.entryAtVersion(model, String(id), toVersion);
+      if (!entry || entry.action === 'delete') {
+        throw new NotFoundError(`${model} ${String(id)} has no logged version ${toVersion}`);
+      }
+      const current = await context
+        .executor()
+        .selectFrom(definition.table)
+        .select('version')
+        .where(definition.primaryKey, '=', id)
+        .executeTakeFirst();
+      if (
+        current &&
+        revertOptions.expectedVersion !== undefined &&
+        Number(current.version) !== revertOptions.expectedVersion
+      ) {
+        throw new ConflictError(
+          model,
+          String(id),
+          revertOptions.expectedVersion,
+          Number(current.version),
+          undefined,
+        );
+      }
+      // Secret fields were never logged in clear, so they keep their current value.
+      const values: Record<string, unknown> = { [definition.primaryKey]: id };
+      for (const [field, value] of Object.entries(entry.snapshot)) {
+        if (value !== REDACTED && definition.trackedFields.includes(field)) values[field] = value;
+      }
+      return manager.saveWithPersistence(model, values, {
+        action: 'revert',
+        expectedVersion: current ? Number(current.version) : undefined,
+      });
+    });
+  }
+
+  return {
+    registry,
+    manager,
+    changeTracker,
+    activityLog,
+    context,
+    autoSave: (model, values, saveOptions) => manager.saveWithPersistence(model, values, saveOptions),
+    autoSaveBulk: (model, items, saveOptions) => manager.saveMany(model, items, saveOptions),
+    autoDelete: (model, id, deleteOptions) => manager.delete(model, id, deleteOptions),
+    revert,
+    withTransaction: (fn) => context.withTransaction(fn),
+    runAs: (actor, fn) => context.runAs(actor, fn),
+    onCommit: (fn) => context.onCommit(fn),
+    executor: () => context.executor(),
+  };
+}

@@ -1,0 +1,485 @@
+/**
+ * The persistence manager: every change to a tracked record goes through here, inside a
+ * transaction (the ambient one when there is one), with an optimistic version check, a read-back
+ * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
+ * the record and its log entries together.
+ */
+import type { ActivityAction, ActivityEntry } from './activity-entry.js';
+import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
+import type { Clock } from './clock.js';
+import {
+  ConflictError,
+  isStorageUnavailable,
+  NotFoundError,
+  PersistenceError,
+  StorageUnavailableError,
+  ValidationError,
+  VerificationError,
+} from './errors.js';
+import type { ModelDefinition, ModelRegistry } from './model-registry.js';
+import type { Executor, TransactionContext } from './transaction-context.js';
+
+export type RecordValues = Readonly<Record<string, unknown>>;
+export type StoredRecord = Readonly<Record<string, unknown>>;
+
+export interface SaveOptions {
+  /**
+   * The version the caller's copy was read at. When the record is no longer at it, the save fails
+   * with a ConflictError and writes nothing. A `version` key in the values means the same.
+   */
+  readonly expectedVersion?: number;
+  /** Logged action; defaults to `create` or `update`. */
+  readonly action?: Extract<ActivityAction, 'revert' | 'sync'>;
+}
+
+export interface SaveResult {
+  /** The record as read back from the database after the write. */
+  readonly record: StoredRecord;
+  readonly created: boolean;
+  /** False when the values matched the record already: nothing written, nothing logged. */
+  readonly changed: boolean;
+  readonly version: number;
+  readonly entry: ActivityEntry | null;
+}
+
+export interface DeleteResult {
+  /** The record's last state. */
+  readonly record: StoredRecord;
+  readonly entry: ActivityEntry;
+}
+
+/** The step a hook runs at; a hook that throws aborts the save and rolls everything back. */
+export interface SaveStep {
+  readonly model: string;
+  readonly objectId: string | undefined;
+  readonly values: RecordValues;
+}
+
+/** Extension points at each step of a save (validation rules, fault injection in tests). */
+export interface PersistenceHooks {
+  beforeWrite?(step: SaveStep): void | Promise<void>;
+  afterWrite?(step: SaveStep): void | Promise<void>;
+  afterVerify?(step: SaveStep): void | Promise<void>;
+  beforeLog?(changes: readonly TrackedChange[]): void | Promise<void>;
+}
+
+export interface PersistenceLogger {
+  info(message: string): void;
+}
+
+export interface PersistenceManagerOptions {
+  readonly registry: ModelRegistry;
+  readonly context: TransactionContext;
+  readonly tracker: ChangeTracker;
+  readonly clock: Clock;
+  readonly hooks?: PersistenceHooks;
+  readonly logger?: PersistenceLogger;
+}
+
+interface PendingSave {
+  readonly result: Omit<SaveResult, 'entry'>;
+  readonly change: TrackedChange | null;
+}
+
+const HEAD_HASH = '__steadfast_head_hash';
+const HEAD_VERSION = '__steadfast_head_version';
+
+export class PersistenceManager {
+  readonly #registry: ModelRegistry;
+  readonly #context: TransactionContext;
+  readonly #tracker: ChangeTracker;
+  readonly #clock: Clock;
+  readonly #hooks: PersistenceHooks;
+  readonly #logger: PersistenceLogger | undefined;
+
+  constructor(options: PersistenceManagerOptions) {
+    this.#registry = options.registry;
+    this.#context = options.context;
+    this.#tracker = options.tracker;
+    this.#clock = options.clock;
+    this.#hooks = options.hooks ?? {};
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Inserts or updates one record (update when the values carry its primary key and it exists),
+   * verified and logged, in one transaction.
+   *
+   * @example const { record } = await manager.saveWithPersistence('Product', { id: 42, version: 3, price: '12.00' })
+   */
+  async saveWithPersistence(
+    model: string,
+    values: RecordValues,
+    options: SaveOptions = {},
+  ): Promise<SaveResult> {
+    const [result] = await this.saveMany(model, [values], options);
+    if (!result) throw new Error('saveMany returned no result');
+    return result;
+  }
+
+  /**
+   * Saves many records of one model in one transaction, all or none; one log entry per changed
+   * record, written in one multi-row insert.
+   */
+  async saveMany(
+    model: string,
+    items: readonly RecordValues[],
+    options: SaveOptions = {},
+  ): Promise<SaveResult[]> {
+    const definition = this.#registry.get(model);
+    const results = await this.#run(async () => {
+      const pending: PendingSave[] = [];
+      for (const values of items) pending.push(await this.#saveOne(definition, values, options));
+      const changes = pending.flatMap((p) => (p.change ? [p.change] : []));
+      if (changes.length > 0) await this.#hooks.beforeLog?.(changes);
+      const entries = await this.#tracker.trackChanges(changes);
+      let next = 0;
+      return pending.map(
+        (p): SaveResult => ({ ...p.result, entry: p.change ? (entries[next++] ?? null) : null }),
+      );
+    });
+    if (this.#logger && results.some((r) => r.changed)) {
+      this.#context.onCommit(() => this.#logger?.info(`[PERSISTENCE] Successfully saved ${model}`));
+    }
+    return results;
+  }
+
+  /**
+   * Deletes one record, logging its last state, in one transaction.
+   *
+   * @example await manager.delete('Product', 42, { expectedVersion: 5 })
+   */
+  async delete(
+    model: string,
+    id: string | number,
+    options: { expectedVersion?: number } = {},
+  ): Promise<DeleteResult> {
+    const definition = this.#registry.get(model);
+    const objectId = String(id);
+    const result = await this.#run(async () => {
+      const executor = this.#context.executor();
+      const current = await this.#readWithHead(executor, definition, id);
+      if (!current) throw new NotFoundError(`${model} ${objectId} does not exist`);
+      const version = Number(current.row.version);
+      if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+        throw new ConflictError(model, objectId, options.expectedVersion, version, current.row);
+      }
+      const step = { model, objectId, values: {} };
+      await this.#hooks.beforeWrite?.(step);
+      const deleted = await executor
+        .deleteFrom(definition.table)
+        .where(definition.primaryKey, '=', id)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) !== 1) throw await this.#conflict(executor, definition, id, version);
+      await this.#hooks.afterWrite?.(step);
+      const readBack = await executor
+        .selectFrom(definition.table)
+        .select(definition.primaryKey)
+        .where(definition.primaryKey, '=', id)
+        .executeTakeFirst();
+      if (readBack)
+        throw new VerificationError(model, objectId, definition.primaryKey, 'deleted', 'still present');
+      await this.#hooks.afterVerify?.(step);
+      const change: TrackedChange = {
+        model,
+        objectId,
+        action: 'delete',
+        before: pickTracked(definition, current.row),
+        after: null,
+        version: version + 1,
+        secretFields: definition.secretFields,
+        prevHash: current.headHash,
+      };
+      await this.#hooks.beforeLog?.([change]);
+      const entry = await this.#tracker.trackChange(change);
+      return { record: current.row, entry };
+    });
+    this.#logger &&
+      this.#context.onCommit(() => this.#logger?.info(`[PERSISTENCE] Successfully deleted ${model}`));
+    return result;
+  }
+
+  async #saveOne(
+    definition: ModelDefinition,
+    values: RecordValues,
+    options: SaveOptions,
+  ): Promise<PendingSave> {
+    const executor = this.#context.executor();
+    const { key, expectedVersion, fields } = this.#splitValues(definition, values, options);
+    const model = definition.name;
+    const current = key === undefined ? undefined : await this.#readWithHead(executor, definition, key);
+    const now = this.#clock.now().toISOString();
+
+    if (!current) {
+      if (key !== undefined && definition.generatedKey && options.action !== 'revert') {
+        throw new NotFoundError(`${model} ${String(key)} does not exist`);
+      }
+      if (expectedVersion !== undefined && expectedVersion !== 0) {
+        throw new ConflictError(model, String(key), expectedVersion, undefined, undefined);
+      }
+      const validated = this.#validate(definition, fields, 'create');
+      // A record re-created under an old key (a reverted delete) continues that key's chain.
+      const head = key === undefined ? undefined : await this.#headOf(executor, definition, String(key));
+      const version = (head?.version ?? 0) + 1;
+      const row: Record<string, unknown> = { ...validated, version };
+      if (key !== undefined) row[definition.primaryKey] = key;
+      if (definition.createdAtColumn) row[definition.createdAtColumn] = now;
+      if (definition.updatedAtColumn) row[definition.updatedAtColumn] = now;
+      const step = { model, objectId: key === undefined ? undefined : String(key), values: row };
+      await this.#hooks.beforeWrite?.(step);
+      const inserted = await this.#mapWriteError(definition, () =>
+        executor
+          .insertInto(definition.table)
+          .values(row)
+          .returning(definition.primaryKey)
+          .executeTakeFirstOrThrow(),
+      );
+      const newKey = (inserted as Record<string, unknown>)[definition.primaryKey];
+      const objectId = String(newKey);
+      await this.#hooks.afterWrite?.({ ...step, objectId });
+      const record = await this.#verify(executor, definition, newKey, row);
+      await this.#hooks.afterVerify?.({ ...step, objectId });
+      return {
+        result: { record, created: true, changed: true, version },
+        change: {
+          model,
+          objectId,
+          action: options.action ?? 'create',
+          before: null,
+          after: pickTracked(definition, record),
+          version,
+          secretFields: definition.secretFields,
+          prevHash: head?.hash ?? null,
+        },
+      };
+    }
+
+    const objectId = String(key);
+    const currentVersion = Number(current.row.version);
+    if (expectedVersion !== undefined && expectedVersion !== currentVersion) {
+      throw new ConflictError(model, objectId, expectedVersion, currentVersion, current.row);
+    }
+    const validated = this.#validate(definition, fields, 'update');
+    const changedFields = Object.entries(validated).filter(
+      ([field, value]) => !sameValue(normalise(current.row[field]), normalise(value)),
+    );
+    if (changedFields.length === 0 && options.action !== 'revert') {
+      return {
+        result: { record: current.row, created: false, changed: false, version: currentVersion },
+        change: null,
+      };
+    }
+    const version = currentVersion + 1;
+    const set: Record<string, unknown> = { ...Object.fromEntries(changedFields), version };
+    if (definition.updatedAtColumn) set[definition.updatedAtColumn] = now;
+    const step = { model, objectId, values: set };
+    await this.#hooks.beforeWrite?.(step);
+    const updated = await this.#mapWriteError(definition, () =>
+      executor
+        .updateTable(definition.table)
+        .set(set)
+        .where(definition.primaryKey, '=', key)
+        .where('version', '=', currentVersion)
+        .executeTakeFirst(),
+    );
+    // Another writer committed between our read and our write (pg, or another process).
+    if (Number(updated.numUpdatedRows) !== 1)
+      throw await this.#conflict(executor, definition, key, currentVersion);
+    await this.#hooks.afterWrite?.(step);
+    const record = await this.#verify(executor, definition, key, set);
+    await this.#hooks.afterVerify?.(step);
+    return {
+      result: { record, created: false, changed: true, version },
+      change: {
+        model,
+        objectId,
+        action: options.action ?? 'update',
+        before: pickTracked(definition, current.row),
+        after: pickTracked(definition, record),
+        version,
+        secretFields: definition.secretFields,
+        prevHash: current.headHash,
+      },
+    };
+  }
+
+  /** Runs `fn` in the ambient transaction (through a savepoint) or a new one; maps outages. */
+  async #run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#context.withTransaction(fn);
+    } catch (error) {
+      if (error instanceof PersistenceError) throw error;
+      if (isStorageUnavailable(error)) {
+        throw new StorageUnavailableError('the database is unavailable', { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  #splitValues(definition: ModelDefinition, values: RecordValues, options: SaveOptions) {
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+      throw new ValidationError(`${definition.name} values must be an object`);
+    }
+    const { [definition.primaryKey]: rawKey, version: rawVersion, ...fields } = values;
+    const key = rawKey === undefined || rawKey === null || rawKey === '' ? undefined : rawKey;
+    if (key !== undefined && typeof key !== 'string' && typeof key !== 'number') {
+      throw new ValidationError(
+        `${definition.primaryKey} must be a string or a number`,
+        definition.primaryKey,
+      );
+    }
+    let expectedVersion = options.expectedVersion;
+    if (
+      expectedVersion === undefined &&
+      rawVersion !== undefined &&
+      rawVersion !== null &&
+      rawVersion !== ''
+    ) {
+      const parsed = Number(rawVersion);
+      if (!Number.isInteger(parsed) || parsed < 0)
+        throw new ValidationError('version must be a whole number', 'version');
+      expectedVersion = parsed;
+    }
+    return { key: key as string | number | undefined, expectedVersion, fields };
+  }
+
+  #validate(
+    definition: ModelDefinition,
+    fields: RecordValues,
+    mode: 'create' | 'update',
+  ): Record<string, unknown> {
+    const allowed = definition.schema ? Object.keys(definition.schema.shape) : definition.trackedFields;
+    for (const field of Object.keys(fields)) {
+      if (!allowed.includes(field))
+        throw new ValidationError(`${definition.name} has no field "${field}"`, field);
+    }
+    if (!definition.schema) return { ...fields };
+    const schema = mode === 'create' ? definition.schema : definition.schema.partial();
+    const parsed = schema.safeParse(fields);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.') || undefined;
+      throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
+    }
+    return parsed.data as Record<string, unknown>;
+  }
+
+  async #readWithHead(executor: Executor, definition: ModelDefinition, key: unknown) {
+    // One round trip for the row and its chain head: the save's hottest read.
+    const row = (await executor
+      .selectFrom(definition.table)
+      .selectAll(definition.table)
+      .select((eb) =>
+        eb
+          .selectFrom('activity_log')
+          .select('hash')
+          .where('model', '=', definition.name)
+          .where('object_id', '=', String(key))
+          .orderBy('id', 'desc')
+          .limit(1)
+          .as(HEAD_HASH),
+      )
+      .where(definition.primaryKey, '=', key)
+      .executeTakeFirst()) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    const { [HEAD_HASH]: headHash, ...rest } = row;
+    return { row: rest as StoredRecord, headHash: (headHash as string | null | undefined) ?? null };
+  }
+
+  async #headOf(executor: Executor, definition: ModelDefinition, objectId: string) {
+    const head = (await executor
+      .selectFrom('activity_log')
+      .select(['hash', 'version'])
+      .where('model', '=', definition.name)
+      .where('object_id', '=', objectId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst()) as { hash: string; version: number } | undefined;
+    return head ? { hash: head.hash, version: Number(head.version) } : undefined;
+  }
+
+  /** Reads the row back inside the transaction and checks every written column. */
+  async #verify(executor: Executor, definition: ModelDefinition, key: unknown, written: RecordValues) {
+    const readBack = (await executor
+      .selectFrom(definition.table)
+      .selectAll()
+      .where(definition.primaryKey, '=', key)
+      .executeTakeFirst()) as StoredRecord | undefined;
+    if (!readBack) {
+      throw new VerificationError(definition.name, String(key), definition.primaryKey, key, 'no row');
+    }
+    for (const [field, value] of Object.entries(written)) {
+      const actual = normalise(readBack[field]);
+      const expected = normalise(value);
+      if (!sameValue(actual, expected) && !sameScalar(actual, expected)) {
+        throw new VerificationError(definition.name, String(key), field, expected, actual);
+      }
+    }
+    return readBack;
+  }
+
+  async #conflict(executor: Executor, definition: ModelDefinition, key: unknown, readVersion: number) {
+    const now = (await executor
+      .selectFrom(definition.table)
+      .selectAll()
+      .where(definition.primaryKey, '=', key)
+      .executeTakeFirst()) as StoredRecord | undefined;
+    return new ConflictError(
+      definition.name,
+      String(key),
+      readVersion,
+      now ? Number(now.version) : undefined,
+      now,
+    );
+  }
+
+  /** Turns constraint violations into ValidationErrors naming the field. */
+  async #mapWriteError<T>(definition: ModelDefinition, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      const info = describeConstraintViolation(error);
+      if (info) throw new ValidationError(`${definition.name}: ${info.message}`, info.field);
+      throw error;
+    }
+  }
+}
+
+function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {
+  const tracked: Record<string, unknown> = {};
+  for (const field of definition.trackedFields) tracked[field] = normalise(row[field]);
+  return tracked;
+}
+
+/** 1 and "1" read back alike from some drivers; the text must still match exactly. */
+function sameScalar(a: unknown, b: unknown): boolean {
+  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'string';
+  return scalar(a) && scalar(b) && String(a) === String(b);
+}
+
+/**
+ * Recognises unique / not-null / check violations from either engine. Driver errors carry a code
+ * but name the column only in their text, so this reads the text, at this one boundary.
+ */
+function describeConstraintViolation(error: unknown): { message: string; field?: string } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    const field = /: \w+\.(\w+)/.exec(error.message)?.[1];
+    return { message: `${field ?? 'a unique field'} is already taken`, field };
+  }
+  if (code === '23505') {
+    const detail = String((error as { detail?: unknown }).detail ?? '');
+    const field = /Key \((\w+)\)/.exec(detail)?.[1];
+    return { message: `${field ?? 'a unique field'} is already taken`, field };
+  }
+  if (code === 'SQLITE_CONSTRAINT_NOTNULL' || code === '23502') {
+    const field =
+      /: \w+\.(\w+)/.exec(error.message)?.[1] ??
+      String((error as { column?: unknown }).column ?? '') ??
+      undefined;
+    return { message: `${field || 'a field'} is required`, field: field || undefined };
+  }
+  return undefined;
+}
