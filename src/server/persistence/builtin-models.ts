@@ -16,7 +16,7 @@ const singleLine = (max: number) =>
     .string()
     .trim()
     .max(max)
-    .refine((value) => !/[\u0000-\u001f]/.test(value), 'must be one line of text');
+    .refine((value) => ![...value].some((c) => c.charCodeAt(0) < 0x20), 'must be one line of text');
 
 export const productModel: ModelDefinition = {
   name: 'Product',

@@ -82,7 +82,6 @@ interface PendingSave {
 }
 
 const HEAD_HASH = '__steadfast_head_hash';
-const HEAD_VERSION = '__steadfast_head_version';
 
 export class PersistenceManager {
   readonly #registry: ModelRegistry;
