@@ -1,0 +1,852 @@
+/**
+ * The browser auto-save service: saves every form field and `saveState` value on this device as
+ * the user types, and syncs drafts to the server (DESIGN.md "Browser service contract").
+ *
+ * @example
+ * import { createAutoSaveService } from 'steadfast/client';
+ * const service = createAutoSaveService({ debounceDelay: 1000 });
+ * service.start();
+ */
+
+import type { ChangeKind } from '../protocol/constants.js';
+import {
+  DRAFTS_PATH,
+  KEEPALIVE_BODY_LIMIT_BYTES,
+  MAX_CHANGES_PER_BATCH,
+  MAX_SYNC_BODY_BYTES,
+  SYNC_PATH,
+} from '../protocol/constants.js';
+import type { Draft, SyncChange } from '../protocol/sync.js';
+import { backoffDelay } from './backoff.js';
+import { Debouncer } from './debouncer.js';
+import { differingFields } from './draft-diff.js';
+import {
+  type FieldValue,
+  isFieldElement,
+  parseFieldValue,
+  readFieldValue,
+  writeFieldValue,
+} from './field-values.js';
+import {
+  BINDING_ATTRIBUTES,
+  FIELD_SELECTOR,
+  type FieldBinding,
+  FormRegistry,
+  type FormScope,
+  SCOPE_SELECTOR,
+} from './form-binding.js';
+import {
+  type JsonValue,
+  LocalStore,
+  openBrowserStorage,
+  SIGNOUT_KEY,
+  type StorageProblem,
+} from './local-store.js';
+import { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
+import { readClearedKeys, readCsrfToken, readSignedInUser } from './page-meta.js';
+import { removeRestoreNotice, showRestoreNotice } from './restore-notice.js';
+import { type SaveStatus, StatusIndicator } from './status-indicator.js';
+import { sendChanges } from './sync-client.js';
+import { type ChangeData, type ParkedChange, SyncQueue, takeWithinBytes } from './sync-queue.js';
+import { LOCK_BUSY, SenderLock } from './tab-coordination.js';
+
+export interface AutoSaveOptions {
+  /** Quiet time after the last change before it is queued for the server (ms). Default 2000. */
+  readonly debounceDelay?: number;
+  /** How often pending changes are sent regardless (ms). Default 30000. */
+  readonly syncInterval?: number;
+  /** Sync endpoint. Default `/api/autosave/sync/`. */
+  readonly endpoint?: string;
+  /** Drafts endpoint for restoring another device's draft. Default `/api/autosave/drafts/`. */
+  readonly draftsEndpoint?: string;
+  /** Default 'info', which prints the three seed lines. */
+  readonly logLevel?: LogLevel;
+  /**
+   * The signed-in user the drafts belong to. Default: `<meta name="autosave-user">`. With no user,
+   * drafts are kept on this device only (anonymous scope) and never sent to the server.
+   */
+  readonly user?: string | null;
+  /** How long a draft lives on this device (ms). Default 7 days. */
+  readonly draftTtl?: number;
+  /** Restore from the server when this device has no draft. Default true. */
+  readonly restoreFromServer?: boolean;
+  /** For tests and embedding: the document, storage, fetch, clock and console to use. */
+  readonly document?: Document;
+  readonly storage?: Storage | null;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly console?: LogSink;
+}
+
+export type SyncResult =
+  | 'synced'
+  | 'nothing-to-sync'
+  | 'local-only'
+  | 'offline'
+  | 'retrying'
+  | 'unauthorized'
+  | 'busy'
+  | 'stopped';
+
+export interface SyncOutcome {
+  readonly result: SyncResult;
+  /** Changes the server applied during this call. */
+  readonly synced: number;
+}
+
+export interface AutoSaveService {
+  /** Binds every form on the page (and those added later), restores drafts, starts syncing. */
+  start(): void;
+  /** Removes every listener and timer; drafts stay. */
+  stop(): void;
+  /** Saves a piece of UI state under `key` (on this device now, on the server after the debounce). */
+  saveState(key: string, value: JsonValue): void;
+  /** The state saved under `key`, or `fallback`. */
+  getState<T extends JsonValue | null>(key: string, fallback: T): JsonValue | T;
+  /** Deletes a form's draft here and on the server. */
+  clear(formKey: string): void;
+  /** Writes every field of every form on the page, then syncs. */
+  saveAllPending(): Promise<SyncOutcome>;
+  /** Sends everything queued now, waiting for another tab's send to finish first. */
+  syncWithBackend(): Promise<SyncOutcome>;
+  /** Removes this user's drafts from the browser, in every tab. */
+  signOut(): void;
+  readonly status: SaveStatus;
+  /** Changes the server refused as invalid: kept for reporting, never retried. */
+  parkedChanges(): ParkedChange[];
+}
+
+const SEVEN_DAYS = 7 * 24 * 60 * 60 * 1000;
+/** The draft's "saved at" is refreshed at most this often while typing (one extra write a second). */
+const META_REFRESH_MS = 1000;
+/** A tab that found another tab sending checks again after this long. */
+const BUSY_RETRY_MS = 2000;
+const ANONYMOUS_SCOPE = 'anonymous';
+
+function randomUuid(view: Window): string {
+  if (typeof view.crypto.randomUUID === 'function') return view.crypto.randomUUID();
+  // crypto.randomUUID needs a secure context; plain-http intranet apps still get a v4 UUID.
+  const bytes = view.crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+class BrowserAutoSaveService implements AutoSaveService {
+  readonly #doc: Document;
+  readonly #view: Window;
+  readonly #debounceDelay: number;
+  readonly #syncInterval: number;
+  readonly #endpoint: string;
+  readonly #draftsEndpoint: string;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #fetch: typeof fetch;
+  readonly #logger: Logger;
+  readonly #indicator: StatusIndicator;
+
+  #store!: LocalStore;
+  #queue!: SyncQueue;
+  #registry!: FormRegistry;
+  #lock!: SenderLock;
+  #userScope = ANONYMOUS_SCOPE;
+  #syncEnabled = false;
+  #clientId = '';
+
+  #started = false;
+  #signedOut = false;
+  /** Set while this service writes fields, so its own synthetic events are not saved back. */
+  #restoring = false;
+  #hidden = false;
+  #storageWarning: string | null = null;
+  #failures = 0;
+  /** Keys changed since the last "Saved form data" line. */
+  readonly #unloggedKeys = new Set<string>();
+  readonly #serverChecked = new Set<string>();
+  #keepaliveSentThrough = 0;
+  #syncing: Promise<SyncOutcome> | undefined;
+  #inFlight: AbortController | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #intervalTimer: ReturnType<typeof setInterval> | undefined;
+  #observer: MutationObserver | undefined;
+  readonly #debouncer: Debouncer;
+  readonly #teardown: (() => void)[] = [];
+
+  readonly #options: AutoSaveOptions;
+
+  constructor(options: AutoSaveOptions) {
+    this.#options = options;
+    this.#doc = options.document ?? document;
+    const view = this.#doc.defaultView;
+    if (view === null) throw new TypeError('createAutoSaveService needs a document shown in a window');
+    this.#view = view;
+    this.#debounceDelay = options.debounceDelay ?? 2000;
+    this.#syncInterval = options.syncInterval ?? 30_000;
+    this.#endpoint = options.endpoint ?? SYNC_PATH;
+    this.#draftsEndpoint = options.draftsEndpoint ?? DRAFTS_PATH;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#fetch = options.fetch ?? view.fetch.bind(view);
+    this.#logger = createLogger(options.logLevel ?? 'info', options.console);
+    this.#indicator = new StatusIndicator(this.#doc);
+    this.#debouncer = new Debouncer(this.#debounceDelay, () => this.#onQuiet(), this.#now);
+  }
+
+  get status(): SaveStatus {
+    return this.#indicator.status;
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const user = this.#options.user === undefined ? readSignedInUser(this.#doc) : this.#options.user;
+    this.#userScope = user ?? ANONYMOUS_SCOPE;
+    this.#syncEnabled = user !== null;
+    const storage =
+      this.#options.storage === undefined ? openBrowserStorage(this.#view) : this.#options.storage;
+    this.#store = new LocalStore(storage, this.#userScope, {
+      ttlMs: this.#options.draftTtl ?? SEVEN_DAYS,
+      now: this.#now,
+      onProblem: (problem) => this.#onStorageProblem(problem),
+    });
+    if (storage === null) this.#onStorageProblem({ kind: 'unavailable' });
+    this.#queue = new SyncQueue(this.#store);
+    this.#registry = new FormRegistry(this.#doc, this.#store);
+    this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view.navigator.locks);
+    this.#clientId = this.#ensureClientId();
+    this.#store.purgeExpired();
+    this.#applyClearedKeys();
+
+    this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
+    this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
+    this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
+    this.#listen(this.#view, 'storage', (event) => this.#onStorage(event as StorageEvent));
+    // Chrome may never fire unload on mobile: visibilitychange to hidden is the last reliable event.
+    this.#listen(this.#doc, 'visibilitychange', () => this.#onVisibilityChange());
+    this.#listen(this.#view, 'pagehide', () => this.#onPageHide());
+    this.#listen(this.#view, 'pageshow', (event) => this.#onPageShow(event as PageTransitionEvent));
+    this.#listen(this.#view, 'online', () => void this.#sync(false));
+    this.#listen(this.#view, 'offline', () => this.#indicator.set('offline'));
+    if (this.#doc.readyState !== 'complete') {
+      // Page scripts that fill fields during load must not win over the user's draft.
+      this.#listen(this.#view, 'load', () => this.#reapplyDrafts());
+    }
+    this.#observer = new MutationObserver((records) => this.#onMutations(records));
+    this.#observer.observe(this.#doc.documentElement, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: BINDING_ATTRIBUTES,
+    });
+    this.#intervalTimer = setInterval(() => {
+      if (this.#queue.hasWork()) void this.#sync(false);
+    }, this.#syncInterval);
+
+    for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
+    this.#indicator.render();
+    if (this.#queue.hasWork()) {
+      this.#showLocalStatus();
+      // Changes left by a closed or crashed page go out now, not after the first keystroke.
+      void this.#sync(false);
+    }
+    this.#logger.info('Service initialized');
+  }
+
+  stop(): void {
+    if (!this.#started) return;
+    this.#started = false;
+    for (const remove of this.#teardown.splice(0)) remove();
+    this.#observer?.disconnect();
+    this.#debouncer.cancel();
+    clearInterval(this.#intervalTimer);
+    clearTimeout(this.#retryTimer);
+    this.#inFlight?.abort();
+  }
+
+  saveState(key: string, value: JsonValue): void {
+    if (!this.#canSave()) return;
+    this.#store.writeState(key, value);
+    this.#noteChange('state', key);
+  }
+
+  getState<T extends JsonValue | null>(key: string, fallback: T): JsonValue | T {
+    if (!this.#started) return fallback;
+    return this.#store.readState(key)?.value ?? fallback;
+  }
+
+  clear(formKey: string): void {
+    if (!this.#canSave()) return;
+    this.#store.clearForm(formKey);
+    for (const scope of this.#registry.liveScopes(formKey)) {
+      this.#resetScope(scope);
+      removeRestoreNotice(scope.element);
+    }
+    // A draft that no longer exists locally is sent as data: null, which deletes it on the server.
+    this.#noteChange('form', formKey);
+  }
+
+  async saveAllPending(): Promise<SyncOutcome> {
+    if (this.#canSave()) {
+      for (const scope of this.#registry.liveScopes()) {
+        if (scope.restored === 'offered') continue;
+        for (const binding of this.#registry.fieldsOf(scope)) this.#saveField(binding);
+      }
+    }
+    return this.syncWithBackend();
+  }
+
+  syncWithBackend(): Promise<SyncOutcome> {
+    this.#logSavedForms();
+    return this.#sync(true);
+  }
+
+  signOut(): void {
+    if (!this.#started) return;
+    this.#store.clearScope();
+    try {
+      // Other tabs learn of it through the storage event this write fires there.
+      this.#view.localStorage.setItem(
+        SIGNOUT_KEY,
+        JSON.stringify({ user: this.#userScope, at: this.#now() }),
+      );
+    } catch {
+      // Blocked storage: no other tab can hold this user's drafts either.
+    }
+    this.#endSession();
+  }
+
+  parkedChanges(): ParkedChange[] {
+    return this.#started ? this.#queue.parked() : [];
+  }
+
+  // ---- saving -------------------------------------------------------------------------------
+
+  #canSave(): boolean {
+    return this.#started && !this.#signedOut;
+  }
+
+  #onFieldEvent(event: Event): void {
+    if (this.#restoring || this.#signedOut) return;
+    const binding = this.#registry.bindingOf(event.target);
+    if (binding !== null && binding.scope.restored !== 'offered') this.#saveField(binding);
+  }
+
+  /** The local write happens here, inside the event's handler: a tab closed right after keeps it. */
+  #saveField(binding: FieldBinding): void {
+    const { scope } = binding;
+    const now = this.#now();
+    if (now - scope.metaWrittenAt >= META_REFRESH_MS) {
+      this.#store.writeMeta(scope.key, { v: scope.version, t: now });
+      scope.metaWrittenAt = now;
+    }
+    this.#store.write(
+      binding.storageKey,
+      JSON.stringify(readFieldValue(binding.element, scope.element)),
+      scope.key,
+    );
+    scope.editedFields.add(binding.name);
+    this.#noteChange('form', scope.key);
+  }
+
+  #noteChange(kind: ChangeKind, key: string): void {
+    if (this.#syncEnabled) this.#queue.markPending(kind, key, this.#now());
+    if (kind === 'form') this.#unloggedKeys.add(key);
+    this.#debouncer.poke();
+    this.#showLocalStatus();
+  }
+
+  #showLocalStatus(): void {
+    if (this.#storageWarning !== null) this.#indicator.set('error', this.#storageWarning);
+    else if (!this.#syncEnabled)
+      this.#indicator.set('local', 'Saved on this device (sign in to save to the server)');
+    else this.#indicator.set('local');
+  }
+
+  #onStorageProblem(problem: StorageProblem): void {
+    const message =
+      problem.kind === 'unavailable'
+        ? 'This browser blocks storage: your changes are kept only while this tab is open'
+        : problem.keptInMemoryOnly
+          ? 'Storage on this device is full: your changes are kept only while this tab is open'
+          : `Storage on this device was full: ${problem.evictedDrafts} older draft(s) were removed to keep saving`;
+    if (message === this.#storageWarning) return;
+    this.#storageWarning = message;
+    this.#logger.warn(message);
+    this.#indicator.set('error', message);
+  }
+
+  #logSavedForms(): void {
+    for (const key of this.#unloggedKeys) this.#logger.info(`Saved form data: ${key}`);
+    this.#unloggedKeys.clear();
+  }
+
+  #onQuiet(): void {
+    this.#logSavedForms();
+    void this.#sync(false);
+  }
+
+  #onSubmit(event: Event): void {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !this.#canSave()) return;
+    if (form.hasAttribute('data-autosave-signout')) {
+      this.signOut();
+      return;
+    }
+    const scope = this.#registry.scopeOf(form);
+    if (scope === null) return;
+    for (const binding of this.#registry.fieldsOf(scope)) this.#saveField(binding);
+    // The draft stays until the server confirms the submit (autosave-clear on the next page):
+    // a submit that fails validation or never arrives keeps it.
+    this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now(), s: this.#now() });
+  }
+
+  #applyClearedKeys(): void {
+    for (const key of readClearedKeys(this.#doc)) {
+      this.#store.clearForm(key);
+      if (this.#syncEnabled) this.#queue.markPending('form', key, this.#now());
+    }
+  }
+
+  #ensureClientId(): string {
+    const key = `${this.#store.prefix}cid`;
+    const existing = this.#store.read(key);
+    if (existing !== null) return existing;
+    const created = randomUuid(this.#view);
+    this.#store.write(key, created);
+    return created;
+  }
+
+  #endSession(): void {
+    this.#signedOut = true;
+    for (const scope of this.#registry.liveScopes()) removeRestoreNotice(scope.element);
+    this.stop();
+    this.#indicator.set('idle', 'Signed out');
+  }
+
+  #resetScope(scope: FormScope): void {
+    scope.metaWrittenAt = 0;
+    scope.editedFields.clear();
+    scope.restored = 'discarded';
+  }
+
+  // ---- restoring ----------------------------------------------------------------------------
+
+  #writeField(binding: FieldBinding, value: FieldValue): boolean {
+    this.#restoring = true;
+    try {
+      if (!writeFieldValue(binding.element, binding.scope.element, value)) return false;
+      // Frameworks learn of restored values only through events; ours ignores them (restoring).
+      const element = binding.element;
+      element.dispatchEvent(new Event('input', { bubbles: true }));
+      if (
+        !isFieldElement(element) ||
+        element.type === 'checkbox' ||
+        element.type === 'radio' ||
+        element.localName === 'select'
+      ) {
+        element.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+      return true;
+    } finally {
+      this.#restoring = false;
+    }
+  }
+
+  #restoreScope(scope: FormScope, source: 'device' | 'server' = 'device'): void {
+    if (scope.restored !== 'none') return;
+    const meta = this.#store.readMeta(scope.key);
+    if (meta === null) {
+      if (source === 'device') void this.restoreFromServer(scope);
+      return;
+    }
+    const fields = this.#registry.fieldsOf(scope);
+    const draft: Record<string, FieldValue> = {};
+    const current: Record<string, FieldValue> = {};
+    for (const binding of fields) {
+      const value = this.#store.readField(scope.key, binding.name);
+      if (value === undefined) continue;
+      draft[binding.name] = value;
+      current[binding.name] = readFieldValue(binding.element, scope.element);
+    }
+    const differing = differingFields(draft, current);
+    if (differing.length === 0) return;
+    const actions = {
+      discard: () => this.#discardDraft(scope),
+      applyStale: () => {
+        this.#applyDraft(scope, fields, draft);
+        // The user chose this draft over the newer record: it now stands on the current version.
+        this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now() });
+      },
+    };
+    if (meta.v !== null && scope.version !== null && meta.v < scope.version) {
+      scope.restored = 'offered';
+      showRestoreNotice(
+        scope.element,
+        { formKey: scope.key, savedAt: meta.t, source, staleFields: differing },
+        actions,
+      );
+      return;
+    }
+    this.#applyDraft(scope, fields, draft);
+    showRestoreNotice(scope.element, { formKey: scope.key, savedAt: meta.t, source }, actions);
+  }
+
+  #applyDraft(scope: FormScope, fields: readonly FieldBinding[], draft: Record<string, FieldValue>): void {
+    scope.restored = 'applied';
+    for (const binding of fields) {
+      const value = draft[binding.name];
+      if (value === undefined || scope.editedFields.has(binding.name)) continue;
+      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element));
+      this.#writeField(binding, value);
+    }
+  }
+
+  #discardDraft(scope: FormScope): void {
+    for (const binding of this.#registry.fieldsOf(scope)) {
+      const original = scope.originalValues.get(binding.name);
+      if (original !== undefined) this.#writeField(binding, original);
+    }
+    scope.originalValues.clear();
+    this.clear(scope.key);
+  }
+
+  /** A field that appeared after its form was restored gets its drafted value too. */
+  #restoreField(binding: FieldBinding): void {
+    const { scope } = binding;
+    if (scope.restored !== 'applied' || scope.editedFields.has(binding.name)) return;
+    const value = this.#store.readField(scope.key, binding.name);
+    if (value === undefined) return;
+    if (!scope.originalValues.has(binding.name)) {
+      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element));
+    }
+    this.#writeField(binding, value);
+  }
+
+  /** Re-reads applied drafts into untouched fields (after page load, after the back/forward cache). */
+  #reapplyDrafts(): void {
+    for (const scope of this.#registry.liveScopes()) {
+      if (scope.restored === 'none') this.#restoreScope(scope);
+      else for (const binding of this.#registry.fieldsOf(scope)) this.#restoreField(binding);
+    }
+  }
+
+  private async restoreFromServer(scope: FormScope): Promise<void> {
+    if (!this.#syncEnabled || this.#options.restoreFromServer === false || this.#serverChecked.has(scope.key))
+      return;
+    this.#serverChecked.add(scope.key);
+    let draft: Draft | undefined;
+    try {
+      const response = await this.#fetch(`${this.#draftsEndpoint}?key=${encodeURIComponent(scope.key)}`, {
+        credentials: 'same-origin',
+        headers: { accept: 'application/json' },
+      });
+      if (!response.ok) return;
+      const body: unknown = await response.json();
+      const drafts: unknown[] = isRecord(body) && Array.isArray(body.drafts) ? body.drafts : [body];
+      draft = drafts.find(
+        (candidate): candidate is Draft =>
+          isRecord(candidate) && candidate.key === scope.key && candidate.kind === 'form',
+      );
+    } catch {
+      return; // Offline or no endpoint: the device's copy (none) stands.
+    }
+    // The user may have started typing while the request was out: their input wins.
+    if (draft === undefined || !isRecord(draft.data) || !this.#canSave() || this.#store.readMeta(scope.key))
+      return;
+    for (const [name, raw] of Object.entries(draft.data)) {
+      const value = parseFieldValue(JSON.stringify(raw));
+      if (value !== undefined)
+        this.#store.write(this.#store.fieldKey(scope.key, name), JSON.stringify(value));
+    }
+    const savedAt = Date.parse(draft.savedAt);
+    this.#store.writeMeta(scope.key, {
+      v: draft.baseVersion,
+      t: Number.isNaN(savedAt) ? this.#now() : savedAt,
+    });
+    for (const live of this.#registry.liveScopes(scope.key)) this.#restoreScope(live, 'server');
+  }
+
+  // ---- page and tab events ------------------------------------------------------------------
+
+  #listen(target: EventTarget, type: string, handler: (event: Event) => void, capture = false): void {
+    target.addEventListener(type, handler, capture);
+    this.#teardown.push(() => target.removeEventListener(type, handler, capture));
+  }
+
+  #onMutations(records: readonly MutationRecord[]): void {
+    let statusAdded = false;
+    for (const record of records) {
+      if (record.type === 'attributes') {
+        this.#registry.invalidate();
+        continue;
+      }
+      for (const node of Array.from(record.addedNodes)) {
+        if (!(node instanceof HTMLElement)) continue;
+        if (node.closest('[data-autosave-notice]')) continue;
+        statusAdded ||=
+          node.matches('[data-autosave-status]') || node.querySelector('[data-autosave-status]') !== null;
+        const scopes = node.matches(SCOPE_SELECTOR) ? [node] : [];
+        scopes.push(...Array.from(node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR)));
+        for (const element of scopes) {
+          const scope = this.#registry.scopeOf(element);
+          if (scope !== null) this.#restoreScope(scope);
+        }
+        const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
+        fields.push(...Array.from(node.querySelectorAll<HTMLElement>(FIELD_SELECTOR)));
+        for (const field of fields) {
+          const binding = this.#registry.bindingOf(field);
+          if (binding !== null) this.#restoreField(binding);
+        }
+      }
+    }
+    if (statusAdded) this.#indicator.render();
+  }
+
+  #onStorage(event: StorageEvent): void {
+    const key = event.key;
+    if (key === null || this.#signedOut) return;
+    if (key === SIGNOUT_KEY) {
+      const signal: unknown = event.newValue === null ? null : JSON.parse(event.newValue);
+      if (isRecord(signal) && signal.user === this.#userScope) {
+        this.#store.clearScope();
+        this.#endSession();
+      }
+      return;
+    }
+    if (!key.startsWith(this.#store.prefix)) return;
+    const section = key.slice(this.#store.prefix.length);
+    if (section.startsWith('p:')) {
+      if (event.newValue === null) this.#queue.forgetMarker(key);
+    } else if (section.startsWith('f:') && event.newValue !== null) {
+      this.#showOtherTabEdit(section.slice(2), event.newValue);
+    } else if (section.startsWith('m:') && event.newValue === null) {
+      for (const scope of this.#registry.liveScopes(section.slice(2))) this.#resetScope(scope);
+    } else if (section === 'outbox' && event.newValue === null && !this.#queue.hasWork()) {
+      this.#indicator.savedToServer(this.#now());
+    }
+  }
+
+  /** Another tab typed into a form this tab shows: show its newer value instead of keeping a stale one. */
+  #showOtherTabEdit(fieldPath: string, raw: string): void {
+    const separator = fieldPath.indexOf('\u001f');
+    const formKey = fieldPath.slice(0, separator);
+    const name = fieldPath.slice(separator + 1);
+    const value = parseFieldValue(raw);
+    if (value === undefined) return;
+    for (const scope of this.#registry.liveScopes(formKey)) {
+      if (scope.restored === 'offered') continue;
+      const binding = this.#registry.fieldsOf(scope).find((candidate) => candidate.name === name);
+      if (binding) this.#writeField(binding, value);
+    }
+  }
+
+  #onVisibilityChange(): void {
+    if (this.#doc.visibilityState === 'hidden') this.#flushOnExit();
+    else this.#keepaliveSentThrough = 0;
+  }
+
+  #onPageHide(): void {
+    this.#hidden = true;
+    // An open request keeps the page out of the back/forward cache; the keepalive send replaces it.
+    this.#inFlight?.abort();
+    this.#flushOnExit();
+  }
+
+  #onPageShow(event: PageTransitionEvent): void {
+    this.#hidden = false;
+    this.#keepaliveSentThrough = 0;
+    if (!event.persisted || !this.#canSave()) return;
+    // Restored from the back/forward cache: another tab may have signed out or edited meanwhile.
+    if (this.#store.read(`${this.#store.prefix}cid`) === null) {
+      this.#endSession();
+      return;
+    }
+    this.#reapplyDrafts();
+    if (this.#queue.hasWork()) void this.#sync(false);
+  }
+
+  // ---- syncing ------------------------------------------------------------------------------
+
+  readonly #readChangeData = (kind: ChangeKind, key: string): ChangeData => {
+    const now = this.#now();
+    if (kind === 'state') {
+      const state = this.#store.readState(key);
+      return { data: state?.value ?? null, baseVersion: null, savedAt: state?.savedAt ?? now };
+    }
+    const meta = this.#store.readMeta(key);
+    const fields = this.#store.readFields(key);
+    const empty = meta === null && Object.keys(fields).length === 0;
+    return { data: empty ? null : fields, baseVersion: meta?.v ?? null, savedAt: meta?.t ?? now };
+  };
+
+  /**
+   * Sends what a closing page has, synchronously, with keepalive so the request outlives the page.
+   * The batch is only what fits the browser's 64 KiB keepalive budget; the rest stays in the
+   * persisted outbox for the next start. Ids are assigned (and persisted) before sending, so a
+   * batch that also arrives through another path is answered `duplicate`, not applied twice.
+   */
+  #flushOnExit(): void {
+    if (!this.#canSave() || !this.#syncEnabled) return;
+    this.#logSavedForms();
+    this.#debouncer.cancel();
+    const outbox = this.#queue.assignPending(this.#readChangeData);
+    const batch = takeWithinBytes(this.#clientId, outbox, KEEPALIVE_BODY_LIMIT_BYTES);
+    const last = batch.at(-1)?.mutationId ?? 0;
+    if (batch.length === 0 || last <= this.#keepaliveSentThrough) return;
+    this.#keepaliveSentThrough = last;
+    void sendChanges(this.#clientId, batch, this.#requestOptions(true)).then((attempt) => {
+      if (attempt.kind === 'accepted')
+        this.#acceptResponse(attempt.response.lastMutationId, attempt.response.results);
+    });
+  }
+
+  #requestOptions(keepalive: boolean, signal?: AbortSignal) {
+    return {
+      endpoint: this.#endpoint,
+      csrfToken: readCsrfToken(this.#doc),
+      keepalive,
+      fetch: this.#fetch,
+      signal,
+    };
+  }
+
+  #acceptResponse(lastMutationId: number, results: readonly { mutationId: number; status: string }[]): void {
+    const outbox = this.#queue.outbox();
+    for (const result of results) {
+      if (result.status !== 'stale') continue;
+      const change = outbox.find((candidate) => candidate.mutationId === result.mutationId);
+      if (change)
+        this.#logger.warn(`Draft ${change.key} was saved, but the record changed since it was loaded`);
+    }
+    this.#queue.acknowledge(lastMutationId);
+  }
+
+  #sync(waitForOtherTab: boolean): Promise<SyncOutcome> {
+    if (!this.#canSave()) return Promise.resolve({ result: 'stopped', synced: 0 });
+    if (!this.#syncEnabled) return Promise.resolve({ result: 'local-only', synced: 0 });
+    if (this.#view.navigator.onLine === false) {
+      this.#indicator.set('offline');
+      return Promise.resolve({ result: 'offline', synced: 0 });
+    }
+    this.#syncing ??= this.#lock
+      .run(() => this.drainQueue(), waitForOtherTab)
+      .then((outcome): SyncOutcome => {
+        if (outcome !== LOCK_BUSY) return outcome;
+        this.#scheduleRetry(BUSY_RETRY_MS);
+        return { result: 'busy', synced: 0 };
+      })
+      .finally(() => {
+        this.#syncing = undefined;
+      });
+    return this.#syncing;
+  }
+
+  #scheduleRetry(delayMs: number): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#sync(false), delayMs);
+  }
+
+  #retryLater(retryAfterMs: number | null): void {
+    const delay = Math.max(retryAfterMs ?? 0, backoffDelay(this.#failures, this.#random));
+    this.#failures += 1;
+    this.#scheduleRetry(delay);
+  }
+
+  /** Runs holding the sender lock: sends the whole shared queue, batch after batch. */
+  private async drainQueue(): Promise<SyncOutcome> {
+    let synced = 0;
+    /** After a 400 on a batch, changes go one by one to find (and park) the invalid one. */
+    let isolate = 0;
+    let gaps = 0;
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    try {
+      while (this.#canSave() && !this.#hidden) {
+        const outbox = this.#queue.assignPending(this.#readChangeData);
+        const first = outbox[0];
+        if (first === undefined) break;
+        this.#indicator.set('saving');
+        const batch =
+          isolate > 0
+            ? [first]
+            : takeWithinBytes(this.#clientId, outbox.slice(0, MAX_CHANGES_PER_BATCH), MAX_SYNC_BODY_BYTES);
+        if (batch.length === 0) {
+          this.#reportParked(this.#queue.park(first.mutationId, 'larger than the server accepts'));
+          continue;
+        }
+        const attempt = await sendChanges(
+          this.#clientId,
+          batch,
+          this.#requestOptions(false, controller.signal),
+        );
+        switch (attempt.kind) {
+          case 'accepted':
+            this.#failures = 0;
+            synced += attempt.response.synced;
+            isolate = Math.max(0, isolate - 1);
+            this.#acceptResponse(attempt.response.lastMutationId, attempt.response.results);
+            break;
+          case 'gap':
+            gaps += 1;
+            if (gaps > 3) {
+              this.#retryLater(null);
+              return this.#finishDrain(synced, 'retrying');
+            }
+            this.#queue.reconcile(attempt.expectedMutationId);
+            break;
+          case 'rejected':
+            if (batch.length > 1) isolate = batch.length;
+            else this.#reportParked(this.#queue.park(first.mutationId, attempt.message));
+            break;
+          case 'unauthorized':
+            this.#indicator.set(
+              'error',
+              'Not saved to the server: please sign in again (your changes are kept on this device)',
+            );
+            this.#retryLater(null);
+            return { result: 'unauthorized', synced };
+          case 'retry':
+            this.#retryLater(attempt.retryAfterMs);
+            if (attempt.reason === 'network') this.#indicator.set('offline');
+            else
+              this.#indicator.set(
+                'error',
+                'The server is unavailable: your changes are saved on this device and will be sent later',
+              );
+            return { result: 'retrying', synced };
+        }
+      }
+      return this.#finishDrain(synced, synced > 0 ? 'synced' : 'nothing-to-sync');
+    } finally {
+      if (this.#inFlight === controller) this.#inFlight = undefined;
+    }
+  }
+
+  #finishDrain(synced: number, result: SyncResult): SyncOutcome {
+    if (synced > 0) this.#logger.info('Synced with backend');
+    if (this.#canSave() && !this.#queue.hasWork() && result !== 'retrying') {
+      if (this.#storageWarning !== null) this.#indicator.set('error', this.#storageWarning);
+      else if (this.status.state !== 'idle' || synced > 0) this.#indicator.savedToServer(this.#now());
+    }
+    return { result, synced };
+  }
+
+  #reportParked(parked: ParkedChange | null): void {
+    if (parked === null) return;
+    this.#logger.error(`The server refused the draft ${parked.change.key}: ${parked.reason}`, parked.change);
+    this.#indicator.set('error', `Some changes could not be saved to the server (${parked.change.key})`);
+  }
+}
+
+/** Creates the service; call `start()` to bind the page. The bundled script does both on load. */
+export function createAutoSaveService(options: AutoSaveOptions = {}): AutoSaveService {
+  return new BrowserAutoSaveService(options);
+}
+
+export type { SyncChange };

@@ -1,0 +1,68 @@
+/**
+ * Which fields are never stored. Kept as a pure function over a field's traits so the rules can be
+ * tested without a DOM; `fieldTraitsOf` is the one place that reads them from an element.
+ */
+
+export type ExclusionReason =
+  | 'opted-out'
+  | 'not-a-value'
+  | 'password'
+  | 'file'
+  | 'hidden'
+  | 'sensitive-autocomplete'
+  | 'csrf-token'
+  | 'unnamed';
+
+export interface FieldTraits {
+  /** Lower-case tag name: input, textarea, select, or any tag for contenteditable regions. */
+  readonly tag: string;
+  /** Lower-case input type ('' for non-inputs). */
+  readonly type: string;
+  readonly autocomplete: string;
+  readonly name: string;
+  /** The field, its form or an ancestor carries `data-autosave="off"`. */
+  readonly optedOut: boolean;
+}
+
+const BUTTON_TYPES = new Set(['submit', 'button', 'reset', 'image']);
+/** autocomplete tokens whose values must never be written anywhere (cards, OTPs, new passwords). */
+const SENSITIVE_AUTOCOMPLETE = /^(cc-.*|one-time-code|new-password|current-password)$/;
+/**
+ * Anti-forgery tokens are usually hidden, but some apps render them as visible or readonly
+ * inputs; restoring a stale one over the page's fresh token would break the next submit.
+ */
+const CSRF_NAME =
+  /^(_csrf|csrf|csrf[-_]?token|_token|authenticity_token|xsrf[-_]?token|__requestverificationtoken)$/i;
+
+export function exclusionReason(field: FieldTraits): ExclusionReason | null {
+  if (field.optedOut) return 'opted-out';
+  if (field.tag === 'input') {
+    if (BUTTON_TYPES.has(field.type)) return 'not-a-value';
+    if (field.type === 'password') return 'password';
+    if (field.type === 'file') return 'file';
+    if (field.type === 'hidden') return 'hidden';
+  }
+  if (
+    field.autocomplete
+      .toLowerCase()
+      .split(/\s+/)
+      .some((token) => SENSITIVE_AUTOCOMPLETE.test(token))
+  ) {
+    return 'sensitive-autocomplete';
+  }
+  if (CSRF_NAME.test(field.name)) return 'csrf-token';
+  if (field.name === '') return 'unnamed';
+  return null;
+}
+
+export function fieldTraitsOf(element: HTMLElement, name: string): FieldTraits {
+  const owner = 'form' in element ? (element.form as HTMLFormElement | null) : null;
+  return {
+    tag: element.localName,
+    type: element instanceof HTMLInputElement ? element.type.toLowerCase() : '',
+    autocomplete: element.getAttribute('autocomplete') ?? '',
+    name,
+    // `form=` can attach a field to a form it is not inside, so the owner is checked too.
+    optedOut: element.closest('[data-autosave="off"]') !== null || owner?.dataset.autosave === 'off',
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Reading and writing every kind of field as a JSON value:
+ * text-like inputs, number/date/range/color → string; textarea → string; single select → string;
+ * multi-select and checkbox groups (several checkboxes sharing a name) → string[];
+ * a lone checkbox → boolean; radio group → the checked value ('' when none);
+ * `[contenteditable][data-autosave-field]` → its (sanitized) HTML.
+ */
+import { sanitizeHtmlInto } from './html-sanitizer.js';
+
+export type FieldValue = string | boolean | string[];
+export type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+export function isFieldElement(element: Element): element is FieldElement {
+  return (
+    element instanceof HTMLInputElement ||
+    element instanceof HTMLTextAreaElement ||
+    element instanceof HTMLSelectElement
+  );
+}
+
+/** A field's storage name: `name`, else `id`, else `data-autosave-field`. */
+export function fieldNameOf(element: HTMLElement): string {
+  const name = element.getAttribute('name') ?? element.id;
+  return name !== '' ? name : (element.dataset.autosaveField ?? '');
+}
+
+/** The checkboxes or radios of one group inside a scope (a form or a keyed container). */
+function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElement[] {
+  if (element.name === '') return [element];
+  const type = element.type;
+  const owner = element.form;
+  // form.elements also finds fields attached with form=…; containers fall back to a query.
+  const candidates = owner
+    ? Array.from(owner.elements)
+    : Array.from(scope.querySelectorAll(`input[name="${CSS.escape(element.name)}"]`));
+  return candidates.filter(
+    (candidate): candidate is HTMLInputElement =>
+      candidate instanceof HTMLInputElement && candidate.type === type && candidate.name === element.name,
+  );
+}
+
+export function readFieldValue(element: HTMLElement, scope: HTMLElement): FieldValue {
+  if (element instanceof HTMLInputElement) {
+    if (element.type === 'checkbox') {
+      const group = groupOf(element, scope);
+      if (group.length === 1) return element.checked;
+      return group.filter((box) => box.checked).map((box) => box.value);
+    }
+    if (element.type === 'radio') {
+      return groupOf(element, scope).find((radio) => radio.checked)?.value ?? '';
+    }
+    return element.value;
+  }
+  if (element instanceof HTMLSelectElement && element.multiple) {
+    return Array.from(element.selectedOptions, (option) => option.value);
+  }
+  if (element instanceof HTMLTextAreaElement || element instanceof HTMLSelectElement) return element.value;
+  return element.innerHTML;
+}
+
+/**
+ * Writes a stored value into a field. Returns whether anything changed, so callers only fire
+ * events (and frameworks only re-render) for fields that really moved. Values of the wrong shape
+ * (a list for a text field, say, after the page changed) are ignored rather than coerced.
+ */
+export function writeFieldValue(element: HTMLElement, scope: HTMLElement, value: FieldValue): boolean {
+  if (element instanceof HTMLInputElement && (element.type === 'checkbox' || element.type === 'radio')) {
+    let changed = false;
+    const group = groupOf(element, scope);
+    for (const box of group) {
+      const checked =
+        typeof value === 'boolean'
+          ? group.length === 1 && value
+          : Array.isArray(value)
+            ? value.includes(box.value)
+            : box.value === value;
+      if (box.checked !== checked) {
+        box.checked = checked;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+  if (element instanceof HTMLSelectElement && element.multiple) {
+    if (!Array.isArray(value)) return false;
+    let changed = false;
+    for (const option of Array.from(element.options)) {
+      const selected = value.includes(option.value);
+      if (option.selected !== selected) {
+        option.selected = selected;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+  if (typeof value !== 'string') return false;
+  if (isFieldElement(element)) {
+    if (element.value === value) return false;
+    element.value = value;
+    return true;
+  }
+  if (element.innerHTML === value) return false;
+  sanitizeHtmlInto(element, value);
+  return true;
+}
+
+/** Structural equality of two field values (order matters for lists: option order is stable). */
+export function sameFieldValue(left: FieldValue | undefined, right: FieldValue | undefined): boolean {
+  if (Array.isArray(left) && Array.isArray(right)) {
+    return left.length === right.length && left.every((item, index) => item === right[index]);
+  }
+  return left === right;
+}
+
+/** A stored value parsed back; anything that is not a FieldValue (tampered storage) is dropped. */
+export function parseFieldValue(raw: string | null): FieldValue | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (typeof value === 'string' || typeof value === 'boolean') return value;
+    if (Array.isArray(value) && value.every((item): item is string => typeof item === 'string')) return value;
+  } catch {
+    // Fall through: a corrupt entry is treated as absent.
+  }
+  return undefined;
+}

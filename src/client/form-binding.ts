@@ -1,0 +1,149 @@
+/**
+ * Which element is a field of which draft. A "scope" is a form, or any element with
+ * `data-autosave-key` that is not inside a form (for contenteditable regions and form-less UIs).
+ * Bindings are cached per element so a keystroke costs one WeakMap lookup, not a DOM walk; the
+ * cache is dropped when attributes that decide exclusion or keys change.
+ */
+import { exclusionReason, fieldTraitsOf } from './exclusion-rules.js';
+import { type FieldValue, fieldNameOf, isFieldElement } from './field-values.js';
+import { formKeyOf } from './form-key.js';
+import type { LocalStore } from './local-store.js';
+
+export const FIELD_SELECTOR = 'input,textarea,select,[data-autosave-field][contenteditable]';
+export const SCOPE_SELECTOR = 'form,[data-autosave-key]';
+/** Attributes whose change can alter a binding; watched by the service's MutationObserver. */
+export const BINDING_ATTRIBUTES = [
+  'id',
+  'name',
+  'type',
+  'autocomplete',
+  'data-autosave',
+  'data-autosave-key',
+  'form',
+];
+
+export type RestoreState = 'none' | 'applied' | 'offered' | 'discarded';
+
+export interface FormScope {
+  readonly element: HTMLElement;
+  readonly key: string;
+  /** `data-autosave-version`: the version of the record the page rendered, if any. */
+  readonly version: number | null;
+  /** When this page last wrote the draft's meta; 0 = not since the draft was (re)created. */
+  metaWrittenAt: number;
+  /** Fields the user changed on this page: a restore or another tab's edit never overwrites them. */
+  readonly editedFields: Set<string>;
+  restored: RestoreState;
+  /** What the fields held before a draft was applied, so "discard" can put it back. */
+  originalValues: Map<string, FieldValue>;
+}
+
+export interface FieldBinding {
+  readonly element: HTMLElement;
+  readonly scope: FormScope;
+  readonly name: string;
+  readonly storageKey: string;
+}
+
+function readVersion(element: HTMLElement): number | null {
+  const raw = element.dataset.autosaveVersion;
+  const version = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isInteger(version) && version >= 0 ? version : null;
+}
+
+/** The scope element of a field: its form (also via form=), else the nearest keyed container. */
+function scopeElementOf(field: HTMLElement): HTMLElement | null {
+  const owner = isFieldElement(field) ? field.form : null;
+  return owner ?? field.closest<HTMLElement>(SCOPE_SELECTOR);
+}
+
+export class FormRegistry {
+  readonly #scopes = new WeakMap<HTMLElement, FormScope | null>();
+  #bindings = new WeakMap<EventTarget, FieldBinding | null>();
+
+  readonly #root: Document;
+  readonly #store: LocalStore;
+
+  constructor(root: Document, store: LocalStore) {
+    this.#root = root;
+    this.#store = store;
+  }
+
+  /** Forgets cached bindings (an attribute that decides them changed). Scopes keep their state. */
+  invalidate(): void {
+    this.#bindings = new WeakMap();
+  }
+
+  scopeOf(element: HTMLElement): FormScope | null {
+    let scope = this.#scopes.get(element);
+    if (scope !== undefined) return scope;
+    const excluded =
+      element.closest('[data-autosave="off"]') !== null || element.hasAttribute('data-autosave-signout');
+    scope = excluded
+      ? null
+      : {
+          element,
+          key: formKeyOf(element, this.#root.URL),
+          version: readVersion(element),
+          metaWrittenAt: 0,
+          editedFields: new Set(),
+          restored: 'none',
+          originalValues: new Map(),
+        };
+    this.#scopes.set(element, scope);
+    return scope;
+  }
+
+  /** The binding of an event target, or null when it is not a field we save. */
+  bindingOf(target: EventTarget | null): FieldBinding | null {
+    if (target === null) return null;
+    let binding = this.#bindings.get(target);
+    if (binding === undefined) {
+      binding = this.#createBinding(target);
+      this.#bindings.set(target, binding);
+    }
+    return binding;
+  }
+
+  #createBinding(target: EventTarget): FieldBinding | null {
+    if (!(target instanceof HTMLElement)) return null;
+    const element = isFieldElement(target)
+      ? target
+      : target.closest<HTMLElement>('[data-autosave-field][contenteditable]');
+    if (element === null) return null;
+    const scopeElement = scopeElementOf(element);
+    const scope = scopeElement ? this.scopeOf(scopeElement) : null;
+    if (scope === null) return null;
+    const name = fieldNameOf(element);
+    if (exclusionReason(fieldTraitsOf(element, name)) !== null) return null;
+    return { element, scope, name, storageKey: this.#store.fieldKey(scope.key, name) };
+  }
+
+  /** One binding per field name of a scope (a checkbox or radio group is read and written whole). */
+  fieldsOf(scope: FormScope): FieldBinding[] {
+    const element = scope.element;
+    const candidates =
+      element instanceof HTMLFormElement
+        ? [...Array.from(element.elements), ...Array.from(element.querySelectorAll(FIELD_SELECTOR))]
+        : Array.from(element.querySelectorAll(FIELD_SELECTOR));
+    const byName = new Map<string, FieldBinding>();
+    for (const candidate of candidates) {
+      const binding = this.bindingOf(candidate);
+      if (binding !== null && binding.scope === scope && !byName.has(binding.name))
+        byName.set(binding.name, binding);
+    }
+    return [...byName.values()];
+  }
+
+  /** Scopes currently in the page, optionally only those of one key. */
+  liveScopes(key?: string): FormScope[] {
+    const found: FormScope[] = [];
+    for (const element of Array.from(this.#root.querySelectorAll<HTMLElement>(SCOPE_SELECTOR))) {
+      // A keyed container inside a form is part of that form's draft, not a scope of its own.
+      if (!(element instanceof HTMLFormElement) && element.parentElement?.closest('form')) continue;
+      const scope = this.scopeOf(element);
+      if (scope !== null && (key === undefined || scope.key === key)) found.push(scope);
+    }
+    return found;
+  }
+}

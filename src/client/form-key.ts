@@ -1,0 +1,37 @@
+/**
+ * The key a form's draft is stored and synced under. DESIGN.md fixes the order: the form's `id`,
+ * else its `data-autosave-key`, else its action path.
+ */
+import { MAX_KEY_LENGTH } from '../protocol/constants.js';
+
+/** Mirrors the protocol's key schema (sync.ts) without importing zod into the bundle. */
+const VALID_KEY = /^[\p{L}\p{N}_.:/-]+$/u;
+
+export interface FormKeySource {
+  readonly id: string;
+  readonly autosaveKey: string | undefined;
+  /** The raw `action` attribute, or null when absent (the form then posts to the page itself). */
+  readonly actionAttribute: string | null;
+  readonly pageUrl: string;
+}
+
+export function deriveFormKey(source: FormKeySource): string {
+  if (source.id.trim() !== '') return source.id.trim();
+  if (source.autosaveKey !== undefined && source.autosaveKey.trim() !== '') return source.autosaveKey.trim();
+  // Query strings and fragments are dropped: `/products/42/edit?tab=2` is the same form.
+  return new URL(source.actionAttribute ?? '', source.pageUrl).pathname;
+}
+
+/** True when the server will accept the key; other keys are kept locally but never sent. */
+export function isSyncableKey(key: string): boolean {
+  return key.length > 0 && key.length <= MAX_KEY_LENGTH && VALID_KEY.test(key);
+}
+
+export function formKeyOf(scope: HTMLElement, pageUrl: string): string {
+  return deriveFormKey({
+    id: scope.id,
+    autosaveKey: scope.dataset.autosaveKey,
+    actionAttribute: scope instanceof HTMLFormElement ? scope.getAttribute('action') : null,
+    pageUrl,
+  });
+}

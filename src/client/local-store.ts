@@ -1,0 +1,303 @@
+/**
+ * Drafts on this device, in localStorage, under one prefix per user so another user of the same
+ * browser never reads them. localStorage is used (not IndexedDB) because its writes are
+ * synchronous: the keystroke's handler returns with the value already handed to the browser
+ * process, so a tab closed or crashed right after survives.
+ *
+ * Layout under `steadfast:v1:<user>:` — one entry per field, so a keystroke writes only what
+ * changed and its cost does not grow with the form:
+ *   f:<formKey>\u001f<field>  the field's JSON value
+ *   m:<formKey>               FormMeta: base version, savedAt, expiry, submit pending
+ *   s:<key>                   a saveState value
+ *   p:<kind>:<key>            "changed since last sync" marker (see sync-queue.ts)
+ *   outbox, mid, cid, parked  the sync queue (see sync-queue.ts)
+ */
+import type { SyncChange } from '../protocol/sync.js';
+import type { FieldValue } from './field-values.js';
+import { parseFieldValue } from './field-values.js';
+
+export type JsonValue = NonNullable<SyncChange['data']>;
+
+export const STORAGE_ROOT = 'steadfast:v1:';
+/** Written (never read back as data) to tell other tabs a user signed out. */
+export const SIGNOUT_KEY = `${STORAGE_ROOT}signout`;
+const FIELD_SEPARATOR = '\u001f';
+
+export interface FormMeta {
+  /** Version of the record the form was loaded from (`data-autosave-version`), if any. */
+  readonly v: number | null;
+  /** When the draft last changed (ms since epoch). */
+  readonly t: number;
+  /** When the draft expires (ms since epoch). */
+  readonly e: number;
+  /** Set when the form was submitted; the draft stays until the server confirms the submit. */
+  readonly s?: number;
+}
+
+interface StoredState {
+  readonly d: JsonValue;
+  readonly t: number;
+  readonly e: number;
+}
+
+export type StorageProblem =
+  | { readonly kind: 'unavailable' }
+  | { readonly kind: 'quota'; readonly evictedDrafts: number; readonly keptInMemoryOnly: boolean };
+
+export interface LocalStoreOptions {
+  readonly ttlMs: number;
+  readonly now: () => number;
+  readonly onProblem: (problem: StorageProblem) => void;
+}
+
+export function isQuotaError(error: unknown): boolean {
+  return error instanceof DOMException && (error.name === 'QuotaExceededError' || error.code === 22);
+}
+
+export function scopePrefix(userScope: string): string {
+  return `${STORAGE_ROOT}${encodeURIComponent(userScope)}:`;
+}
+
+function parseJson<T>(raw: string | null, accept: (value: unknown) => value is T): T | null {
+  if (raw === null) return null;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return accept(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isFormMeta(value: unknown): value is FormMeta {
+  return isRecord(value) && typeof value.t === 'number' && typeof value.e === 'number';
+}
+
+function isStoredState(value: unknown): value is StoredState {
+  return isRecord(value) && 'd' in value && typeof value.t === 'number' && typeof value.e === 'number';
+}
+
+export class LocalStore {
+  readonly prefix: string;
+  /** Writes the browser refused (full or blocked storage), kept for this tab's lifetime; null = removed. */
+  readonly #memory = new Map<string, string | null>();
+  /** Set once eviction found nothing more to drop, so later keystrokes skip the costly scan. */
+  #exhausted = false;
+
+  readonly #backend: Storage | null;
+  readonly #options: LocalStoreOptions;
+
+  constructor(backend: Storage | null, userScope: string, options: LocalStoreOptions) {
+    this.#backend = backend;
+    this.#options = options;
+    this.prefix = scopePrefix(userScope);
+  }
+
+  get persistent(): boolean {
+    return this.#backend !== null;
+  }
+
+  read(key: string): string | null {
+    const kept = this.#memory.get(key);
+    if (kept !== undefined) return kept;
+    try {
+      return this.#backend?.getItem(key) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Writes through to localStorage. When the browser refuses (quota), the oldest other drafts are
+   * dropped and the write retried; if it still does not fit, the value is kept in memory so the
+   * user keeps working, and the problem is reported. Returns whether the value reached storage.
+   */
+  write(key: string, value: string, protectedFormKey?: string): boolean {
+    if (this.#backend !== null) {
+      try {
+        this.#backend.setItem(key, value);
+        this.#memory.delete(key);
+        return true;
+      } catch (error) {
+        if (!isQuotaError(error)) throw error;
+      }
+      const evicted = this.#exhausted ? 0 : this.#evictUntilWritten(key, value, protectedFormKey);
+      if (evicted > 0) {
+        this.#memory.delete(key);
+        this.#options.onProblem({ kind: 'quota', evictedDrafts: evicted, keptInMemoryOnly: false });
+        return true;
+      }
+      this.#exhausted = true;
+      this.#options.onProblem({ kind: 'quota', evictedDrafts: 0, keptInMemoryOnly: true });
+    }
+    this.#memory.set(key, value);
+    return false;
+  }
+
+  remove(key: string): void {
+    if (this.#memory.has(key)) this.#memory.set(key, null);
+    try {
+      this.#backend?.removeItem(key);
+      this.#exhausted = false;
+    } catch {
+      // A blocked storage has nothing to remove.
+    }
+  }
+
+  /** Every key, in localStorage and in the memory overlay. */
+  keys(): string[] {
+    const found = new Set<string>();
+    try {
+      if (this.#backend) for (const key of Object.keys(this.#backend)) found.add(key);
+    } catch {
+      // Blocked storage: only the overlay.
+    }
+    for (const [key, value] of this.#memory) {
+      if (value === null) found.delete(key);
+      else found.add(key);
+    }
+    return [...found];
+  }
+
+  ownKeys(section: string): string[] {
+    const start = this.prefix + section;
+    return this.keys().filter((key) => key.startsWith(start));
+  }
+
+  fieldKey(formKey: string, fieldName: string): string {
+    return `${this.prefix}f:${formKey}${FIELD_SEPARATOR}${fieldName}`;
+  }
+
+  metaKey(formKey: string): string {
+    return `${this.prefix}m:${formKey}`;
+  }
+
+  /** The form key a `m:` meta entry of this user belongs to, or null for any other key. */
+  formKeyOfMetaKey(storageKey: string): string | null {
+    const start = `${this.prefix}m:`;
+    return storageKey.startsWith(start) ? storageKey.slice(start.length) : null;
+  }
+
+  readMeta(formKey: string): FormMeta | null {
+    const meta = parseJson(this.read(this.metaKey(formKey)), isFormMeta);
+    if (meta && meta.e < this.#options.now()) {
+      this.clearForm(formKey);
+      return null;
+    }
+    return meta;
+  }
+
+  writeMeta(formKey: string, meta: Omit<FormMeta, 'e'>): void {
+    const stamped: FormMeta = { ...meta, e: meta.t + this.#options.ttlMs };
+    this.write(this.metaKey(formKey), JSON.stringify(stamped), formKey);
+  }
+
+  readField(formKey: string, fieldName: string): FieldValue | undefined {
+    return parseFieldValue(this.read(this.fieldKey(formKey, fieldName)));
+  }
+
+  /** All stored fields of a form (a scan: for syncing and diffing, never per keystroke). */
+  readFields(formKey: string): Record<string, FieldValue> {
+    const start = this.fieldKey(formKey, '');
+    const fields: Record<string, FieldValue> = {};
+    for (const key of this.keys()) {
+      if (!key.startsWith(start)) continue;
+      const value = parseFieldValue(this.read(key));
+      if (value !== undefined) fields[key.slice(start.length)] = value;
+    }
+    return fields;
+  }
+
+  clearForm(formKey: string): void {
+    for (const key of this.ownKeys(`f:${formKey}${FIELD_SEPARATOR}`)) this.remove(key);
+    this.remove(this.metaKey(formKey));
+  }
+
+  stateKey(key: string): string {
+    return `${this.prefix}s:${key}`;
+  }
+
+  readState(key: string): { readonly value: JsonValue; readonly savedAt: number } | null {
+    const stored = parseJson(this.read(this.stateKey(key)), isStoredState);
+    if (!stored || stored.e < this.#options.now()) return null;
+    return { value: stored.d, savedAt: stored.t };
+  }
+
+  writeState(key: string, value: JsonValue): void {
+    const now = this.#options.now();
+    const stored: StoredState = { d: value, t: now, e: now + this.#options.ttlMs };
+    this.write(this.stateKey(key), JSON.stringify(stored));
+  }
+
+  /** Drops expired drafts and states of every user of this browser. */
+  purgeExpired(): void {
+    const now = this.#options.now();
+    for (const key of this.keys()) {
+      if (!key.startsWith(STORAGE_ROOT)) continue;
+      const rest = key.slice(STORAGE_ROOT.length);
+      const section = rest.slice(rest.indexOf(':') + 1);
+      if (!section.startsWith('m:') && !section.startsWith('s:')) continue;
+      const entry = parseJson(this.read(key), isFormMeta);
+      if (!entry || entry.e >= now) continue;
+      if (section.startsWith('s:')) this.remove(key);
+      else this.#clearFormOfAnyScope(key.slice(0, key.length - section.length), section.slice(2));
+    }
+  }
+
+  /** Removes everything of this user: drafts, states and the queue (sign-out). */
+  clearScope(): void {
+    for (const key of this.ownKeys('')) this.remove(key);
+  }
+
+  #clearFormOfAnyScope(prefix: string, formKey: string): void {
+    const fieldStart = `${prefix}f:${formKey}${FIELD_SEPARATOR}`;
+    for (const key of this.keys()) if (key.startsWith(fieldStart)) this.remove(key);
+    this.remove(`${prefix}m:${formKey}`);
+  }
+
+  /** Drops the oldest drafts (any user's, never `protectedFormKey` of this user) until the write fits. */
+  #evictUntilWritten(key: string, value: string, protectedFormKey: string | undefined): number {
+    const candidates: { prefix: string; formKey: string; savedAt: number }[] = [];
+    for (const storageKey of this.keys()) {
+      if (!storageKey.startsWith(STORAGE_ROOT)) continue;
+      const rest = storageKey.slice(STORAGE_ROOT.length);
+      const colon = rest.indexOf(':');
+      if (rest.slice(colon + 1, colon + 3) !== 'm:') continue;
+      const prefix = STORAGE_ROOT + rest.slice(0, colon + 1);
+      const formKey = rest.slice(colon + 3);
+      if (prefix === this.prefix && formKey === protectedFormKey) continue;
+      const meta = parseJson(this.read(storageKey), isFormMeta);
+      candidates.push({ prefix, formKey, savedAt: meta?.t ?? 0 });
+    }
+    candidates.sort((left, right) => left.savedAt - right.savedAt);
+    let evicted = 0;
+    for (const candidate of candidates) {
+      this.#clearFormOfAnyScope(candidate.prefix, candidate.formKey);
+      evicted += 1;
+      try {
+        this.#backend?.setItem(key, value);
+        return evicted;
+      } catch (error) {
+        if (!isQuotaError(error)) throw error;
+      }
+    }
+    return 0;
+  }
+}
+
+/** localStorage, or null where the browser blocks it (some private modes, sandboxed frames). */
+export function openBrowserStorage(view: Window): Storage | null {
+  try {
+    const storage = view.localStorage;
+    const probe = `${STORAGE_ROOT}probe`;
+    storage.setItem(probe, '1');
+    storage.removeItem(probe);
+    return storage;
+  } catch (error) {
+    // A full storage still works for reading and for what eviction frees.
+    return isQuotaError(error) ? view.localStorage : null;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * One sync request, its outcome classified into what the queue must do next. Failures are values
+ * with a kind, not thrown errors, so the caller's switch is exhaustive and no message is parsed.
+ */
+import { CSRF_HEADER } from '../protocol/constants.js';
+import type { ApiErrorBody, SyncChange, SyncResponse } from '../protocol/sync.js';
+import { parseRetryAfter } from './backoff.js';
+
+export type SyncAttempt =
+  | { readonly kind: 'accepted'; readonly response: SyncResponse }
+  /** 409 mutation_gap: the server expects another id next. */
+  | { readonly kind: 'gap'; readonly expectedMutationId: number }
+  /** 400 or 413: something in the batch is refused; retrying it unchanged cannot help. */
+  | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
+  /** 401/403: no session or a bad CSRF token; retried later, the user is told. */
+  | { readonly kind: 'unauthorized'; readonly status: number; readonly message: string }
+  /** Network failure, 429, 5xx: keep everything and retry with backoff. */
+  | {
+      readonly kind: 'retry';
+      readonly reason: 'network' | 'unavailable';
+      readonly retryAfterMs: number | null;
+    };
+
+export interface SyncRequestOptions {
+  readonly endpoint: string;
+  readonly csrfToken: string | null;
+  readonly keepalive: boolean;
+  readonly signal?: AbortSignal;
+  readonly fetch: typeof fetch;
+}
+
+function isApiErrorBody(value: unknown): value is ApiErrorBody {
+  return typeof value === 'object' && value !== null && typeof (value as ApiErrorBody).error === 'string';
+}
+
+function isSyncResponse(value: unknown): value is SyncResponse {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as SyncResponse).status === 'ok' &&
+    typeof (value as SyncResponse).lastMutationId === 'number' &&
+    Array.isArray((value as SyncResponse).results)
+  );
+}
+
+export async function sendChanges(
+  clientId: string,
+  changes: readonly SyncChange[],
+  options: SyncRequestOptions,
+): Promise<SyncAttempt> {
+  let response: Response;
+  try {
+    response = await options.fetch(options.endpoint, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'content-type': 'application/json',
+        ...(options.csrfToken === null ? {} : { [CSRF_HEADER]: options.csrfToken }),
+      },
+      body: JSON.stringify({ clientId, changes }),
+      keepalive: options.keepalive,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch {
+    return { kind: 'retry', reason: 'network', retryAfterMs: null };
+  }
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Proxies answer errors in HTML; the status decides alone.
+  }
+  const message = isApiErrorBody(body) ? body.message : `HTTP ${response.status}`;
+  if (response.ok) {
+    return isSyncResponse(body)
+      ? { kind: 'accepted', response: body }
+      : { kind: 'retry', reason: 'unavailable', retryAfterMs: null };
+  }
+  if (response.status === 409 && isApiErrorBody(body) && typeof body.expectedMutationId === 'number') {
+    return { kind: 'gap', expectedMutationId: body.expectedMutationId };
+  }
+  if (response.status === 400 || response.status === 413) {
+    return { kind: 'rejected', status: response.status, message };
+  }
+  if (response.status === 401 || response.status === 403) {
+    return { kind: 'unauthorized', status: response.status, message };
+  }
+  return {
+    kind: 'retry',
+    reason: 'unavailable',
+    retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * One sender per user across tabs. A Web Lock is held only while a request is in flight (a held
+ * lock keeps a page out of the back/forward cache), and never waited for by timers: a tab that
+ * finds it taken leaves the work to the holder, which re-reads the shared queue before letting go.
+ */
+export const LOCK_BUSY = Symbol('lock-busy');
+
+export class SenderLock {
+  readonly #name: string;
+  readonly #locks: LockManager | undefined;
+
+  constructor(name: string, locks: LockManager | undefined) {
+    this.#name = name;
+    this.#locks = locks;
+  }
+
+  /**
+   * Runs `work` holding the lock. With `wait` false, returns LOCK_BUSY at once when another tab
+   * holds it. Without Web Locks (very old browsers) the work simply runs.
+   */
+  async run<T>(work: () => Promise<T>, wait: boolean): Promise<T | typeof LOCK_BUSY> {
+    if (!this.#locks) return work();
+    let outcome: T | typeof LOCK_BUSY = LOCK_BUSY;
+    await this.#locks.request(this.#name, { ifAvailable: !wait }, async (lock) => {
+      if (lock) outcome = await work();
+    });
+    return outcome;
+  }
+}
