@@ -11,6 +11,7 @@ import type { DialectName } from './dialect-name.js';
 import { DatabaseUrlError } from './errors.js';
 import { knownMigrationNames, StaticMigrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface OpenDatabaseOptions {
   /** Run pending migrations before returning (default true). */
@@ -87,7 +88,7 @@ function openSqlite(location: string, options: OpenDatabaseOptions): Kysely<Data
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
   file.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
 }
 
 function openPostgres(connectionString: string, options: OpenDatabaseOptions): Kysely<Database> {

@@ -29,6 +29,12 @@ interface OpenTransaction {
   readonly trx: Transaction<unknown> | Executor;
   readonly afterCommit: Array<() => unknown>;
   savepoints: number;
+  /**
+   * Set once a scope's transaction committed or rolled back. A frame can outlive its transaction
+   * (a request's late hooks still run inside it); it then falls back to the root database instead
+   * of querying a finished transaction.
+   */
+  closed?: boolean;
   /** Serialises savepoint sections: interleaved savepoints of concurrent calls would unwind each other. */
   tail: Promise<unknown>;
 }
@@ -42,6 +48,27 @@ interface Frame {
 
 export type OnCommitErrorHandler = (error: unknown) => void;
 
+/**
+ * A unit of work whose start and end are driven from outside, for hosts that cannot wrap the work
+ * in one function (Fastify's hooks: a transaction opens in one hook and ends in another).
+ */
+export interface Scope {
+  /** Whether the scope opened a transaction. */
+  readonly transactional: boolean;
+  /** True until `commit` or `rollback` settled the transaction (always false without one). */
+  readonly open: boolean;
+  /**
+   * Runs `fn` inside the scope's frame: the actor, and the transaction when there is one. Everything
+   * `fn` starts, synchronously or asynchronously, sees that frame. Call it with a callback-style
+   * hook's `done` so the rest of the request runs inside.
+   */
+  enter<T>(fn: () => T): T;
+  /** Commits, then runs the `onCommit` callbacks. Idempotent; a no-op without a transaction. */
+  commit(): Promise<void>;
+  /** Rolls back and drops the `onCommit` callbacks. Idempotent; a no-op without a transaction. */
+  rollback(): Promise<void>;
+}
+
 export class TransactionContext {
   readonly #storage = new AsyncLocalStorage<Frame>();
 
@@ -52,11 +79,84 @@ export class TransactionContext {
 
   /** The open transaction, or the root database when there is none. */
   executor(): Executor {
-    return (this.#storage.getStore()?.transaction?.trx as Executor | undefined) ?? this.db;
+    return (this.#openTransaction()?.trx as Executor | undefined) ?? this.db;
   }
 
   inTransaction(): boolean {
-    return this.#storage.getStore()?.transaction !== undefined;
+    return this.#openTransaction() !== undefined;
+  }
+
+  #openTransaction(): OpenTransaction | undefined {
+    const transaction = this.#storage.getStore()?.transaction;
+    return transaction && !transaction.closed ? transaction : undefined;
+  }
+
+  /**
+   * Opens a scope acting as `actor`, with a new transaction when `transaction` is true. The caller
+   * must end it with `commit()` or `rollback()`. Opened inside another transaction, a transactional
+   * scope would deadlock SQLite's single connection, so that is refused.
+   *
+   * @example
+   * const scope = await context.openScope({ actor: '42', requestId: 'req-1' }, { transaction: true })
+   * scope.enter(() => handle(request)) // saves inside join the transaction
+   * await (ok ? scope.commit() : scope.rollback())
+   */
+  async openScope(actor: Actor, options: { readonly transaction?: boolean } = {}): Promise<Scope> {
+    const parent = this.#storage.getStore();
+    if (!options.transaction) {
+      const frame: Frame = { ...parent, actor };
+      return {
+        transactional: false,
+        open: false,
+        enter: (fn) => this.#storage.run(frame, fn),
+        commit: async () => {},
+        rollback: async () => {},
+      };
+    }
+    if (this.#openTransaction()) throw new Error('openScope: a transaction is already open in this context');
+    const trx = await this.db.startTransaction().execute();
+    const transaction: OpenTransaction = { trx, afterCommit: [], savepoints: 0, tail: Promise.resolve() };
+    const frame: Frame = { actor, transaction };
+    let settled: Promise<void> | undefined;
+    const onCommitError = this.onCommitError;
+    return {
+      transactional: true,
+      get open() {
+        return settled === undefined;
+      },
+      enter: (fn) => this.#storage.run(frame, fn),
+      commit() {
+        settled ??= (async () => {
+          transaction.closed = true;
+          try {
+            await trx.commit().execute();
+          } catch (error) {
+            // A failed COMMIT can leave SQLite's one connection inside the transaction; end it.
+            await trx
+              .rollback()
+              .execute()
+              .catch(() => {});
+            throw error;
+          }
+          for (const callback of transaction.afterCommit) {
+            try {
+              await callback();
+            } catch (error) {
+              onCommitError(error);
+            }
+          }
+        })();
+        return settled;
+      },
+      rollback() {
+        settled ??= (async () => {
+          transaction.closed = true;
+          transaction.afterCommit.length = 0;
+          await trx.rollback().execute();
+        })();
+        return settled;
+      },
+    };
   }
 
   /** The acting user; `system` when nobody named one. */
@@ -81,8 +181,8 @@ export class TransactionContext {
    */
   async withTransaction<T>(fn: () => Promise<T>): Promise<T> {
     const frame = this.#storage.getStore();
-    const open = frame?.transaction;
-    if (open) return this.#withSavepoint(frame, open, fn);
+    const open = this.#openTransaction();
+    if (frame && open) return this.#withSavepoint(frame, open, fn);
 
     const trx = await this.db.startTransaction().execute();
     const transaction: OpenTransaction = { trx, afterCommit: [], savepoints: 0, tail: Promise.resolve() };
@@ -113,7 +213,7 @@ export class TransactionContext {
    * cache invalidation, broadcasts.
    */
   onCommit(fn: () => unknown): void {
-    const open = this.#storage.getStore()?.transaction;
+    const open = this.#openTransaction();
     if (open) {
       open.afterCommit.push(fn);
       return;

@@ -1,0 +1,133 @@
+/**
+ * tracked_save: sequential single-record updates, plain Kysely against `autoSave` (transaction,
+ * version check, read-back verification, hash-chained log entry), on SQLite (WAL,
+ * synchronous=FULL) and PostgreSQL in the same run. Rounds alternate so machine noise hits both.
+ *
+ * log_query_growth: the newest 50 entries of one record with 1,000 and with 1,000,000 log rows.
+ */
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import { createPersistence } from '../src/server/persistence/index.js';
+import { productValues } from '../test/support/persistence-fixtures.js';
+import {
+  benchEngines,
+  createTestDatabase,
+  type EngineName,
+  median,
+  opsPerSecond,
+  printResult,
+  round,
+} from './support.js';
+
+const ROUNDS = 5;
+const ROUND_MS = 1500;
+const PRODUCTS = 100;
+
+async function trackedSave(engine: EngineName) {
+  const database = await createTestDatabase(engine);
+  try {
+    const { db } = database.opened;
+    const persistence = createPersistence({ db });
+    const ids: number[] = [];
+    for (let i = 0; i < PRODUCTS; i += 1) {
+      ids.push(Number((await persistence.autoSave('Product', productValues())).record.id));
+    }
+    const idAt = (i: number) => ids[i % ids.length] as number;
+    let quantity = 0;
+    const plain: number[] = [];
+    const tracked: number[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      plain.push(
+        await opsPerSecond(ROUND_MS, (i) =>
+          db
+            .updateTable('products')
+            .set({ quantity: ++quantity, updated_at: new Date().toISOString(), version: sql`version + 1` })
+            .where('id', '=', idAt(i))
+            .execute(),
+        ),
+      );
+      tracked.push(
+        await opsPerSecond(ROUND_MS, (i) =>
+          persistence.autoSave('Product', { id: idAt(i), quantity: ++quantity }),
+        ),
+      );
+    }
+    const plainPerSecond = median(plain);
+    const autoSavePerSecond = median(tracked);
+    return {
+      plain_updates_per_s: round(plainPerSecond, 1),
+      autosave_updates_per_s: round(autoSavePerSecond, 1),
+      ratio: round(autoSavePerSecond / plainPerSecond),
+    };
+  } finally {
+    await database.drop();
+  }
+}
+
+async function logQueryGrowth(engine: EngineName) {
+  const database = await createTestDatabase(engine);
+  try {
+    const { db } = database.opened;
+    const persistence = createPersistence({ db });
+    const target = Number((await persistence.autoSave('Product', productValues())).record.id);
+    for (let v = 0; v < 60; v += 1) await persistence.autoSave('Product', { id: target, quantity: v + 1 });
+
+    /** Adds filler entries of other records, spread over many objects as a real log would be. */
+    async function fillTo(total: number) {
+      const have = Number(
+        (
+          await db
+            .selectFrom('activity_log')
+            .select(db.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+      const add = total - have;
+      if (add <= 0) return;
+      const now = new Date().toISOString();
+      if (engine === 'sqlite') {
+        await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${add})
+          insert into activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
+          select ${now}, 'bench', 'update', 'Product', cast(1000000 + (i % 50000) as text), '{}', '{}', i, 'x' from n`.execute(
+          db,
+        );
+      } else {
+        await sql`insert into activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
+          select ${now}, 'bench', 'update', 'Product', (1000000 + (i % 50000))::text, '{}', '{}', i, 'x'
+          from generate_series(1, ${add}::int) as i`.execute(db);
+        await sql`analyze activity_log`.execute(db);
+      }
+    }
+
+    async function timeQuery(): Promise<number> {
+      const samples: number[] = [];
+      for (let i = 0; i < 300; i += 1) {
+        const start = performance.now();
+        const page = await persistence.activityLog.query({
+          model: 'Product',
+          objectId: String(target),
+          limit: 50,
+        });
+        samples.push(performance.now() - start);
+        if (page.entries.length !== 50) throw new Error('expected 50 entries');
+      }
+      return median(samples.slice(50));
+    }
+
+    await fillTo(1_000);
+    const small = await timeQuery();
+    await fillTo(1_000_000);
+    const large = await timeQuery();
+    return { ms_1k_rows: round(small, 4), ms_1m_rows: round(large, 4), ratio: round(large / small) };
+  } finally {
+    await database.drop();
+  }
+}
+
+const engines = await benchEngines();
+const saves: Record<string, unknown> = {};
+const growth: Record<string, unknown> = {};
+for (const engine of engines) saves[engine] = await trackedSave(engine);
+for (const engine of engines) growth[engine] = await logQueryGrowth(engine);
+printResult({ bench: 'log_query_growth', ...growth, target_ratio_at_most: 2 });
+printResult({ bench: 'tracked_save', ...saves, target_ratio_at_least: 0.75 });
