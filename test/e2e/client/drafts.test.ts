@@ -1,0 +1,315 @@
+/**
+ * Local drafts in real Chromium: every field kind restored, exclusions, per-user scoping, forms
+ * and fields added late, stale drafts, a full storage, and what a submit does to a draft.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AutosaveTestServer } from '../../support/autosave-test-server.js';
+import { launchBrowser, waitUntil } from '../../support/browser.js';
+import {
+  everythingStored,
+  FAST_OPTIONS,
+  localKeys,
+  openPage,
+  registerPages,
+  SECRETS,
+  signedInContext,
+  statusOf,
+} from './fixtures.js';
+
+let browser: Browser;
+let server: AutosaveTestServer;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  server = await AutosaveTestServer.start();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+  server.submitOutcome = 'accept';
+  registerPages(server);
+});
+
+async function contextFor(user: string | null): Promise<BrowserContext> {
+  registerPages(server);
+  const context =
+    user === null
+      ? await browser.newContext()
+      : await signedInContext(() => browser.newContext(), server, user);
+  contexts.push(context);
+  return context;
+}
+
+async function fillEveryKind(page: Page): Promise<void> {
+  await page.fill('[name=title]', 'Standing desk');
+  await page.fill('[name=notes]', 'Line one\nLine two');
+  await page.selectOption('[name=size]', 'l');
+  await page.selectOption('[name=colors]', ['red', 'blue']);
+  await page.uncheck('[name=tags][value=a]');
+  await page.check('[name=tags][value=b]');
+  await page.check('[name=tags][value=c]');
+  await page.check('[name=agree]');
+  await page.check('[name=plan][value=pro]');
+  await page.fill('[name=qty]', '12');
+  await page.fill('[name=due]', '2026-12-24');
+  await page.fill('[name=level]', '8');
+  await page.fill('[name=tint]', '#00ff88');
+  await page.click('[data-autosave-field=bio]');
+  await page.keyboard.type('Hello there');
+}
+
+async function readEveryKind(page: Page) {
+  return page.evaluate(() => {
+    const form = document.querySelector<HTMLFormElement>('#product-42');
+    if (!form) throw new Error('form missing');
+    const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
+    return {
+      title: value('title'),
+      notes: value('notes'),
+      size: value('size'),
+      colors: Array.from(
+        (form.elements.namedItem('colors') as HTMLSelectElement).selectedOptions,
+        (o) => o.value,
+      ),
+      tags: Array.from(form.querySelectorAll<HTMLInputElement>('[name=tags]:checked'), (box) => box.value),
+      agree: (form.elements.namedItem('agree') as HTMLInputElement).checked,
+      plan: (form.elements.namedItem('plan') as RadioNodeList).value,
+      qty: value('qty'),
+      due: value('due'),
+      level: value('level'),
+      tint: value('tint'),
+      bio: form.querySelector('[data-autosave-field=bio]')?.textContent,
+    };
+  });
+}
+
+const EXPECTED_EVERY_KIND = {
+  title: 'Standing desk',
+  notes: 'Line one\nLine two',
+  size: 'l',
+  colors: ['red', 'blue'],
+  tags: ['b', 'c'],
+  agree: true,
+  plan: 'pro',
+  qty: '12',
+  due: '2026-12-24',
+  level: '8',
+  tint: '#00ff88',
+  bio: 'Hello there',
+};
+
+describe('restoring drafts', () => {
+  it('restores every field kind after a reload and says so, with a discard that puts the page back', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await fillEveryKind(page);
+    expect(await statusOf(page)).toMatchObject({ state: 'local', text: 'Saved on this device' });
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    expect(await readEveryKind(page)).toEqual(EXPECTED_EVERY_KIND);
+    expect(await page.textContent('[data-autosave-notice]')).toMatch(/Restored your unsaved changes from/);
+
+    await page.click('[data-autosave-action=discard]');
+    expect(await page.inputValue('[name=title]')).toBe('Desk');
+    expect(await page.isChecked('[name=tags][value=a]')).toBe(true);
+    expect((await localKeys(page)).some((key) => key.includes(':f:product-42'))).toBe(false);
+  });
+
+  it('restores a checkbox group sharing one name and a multi-select exactly, including an emptied group', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.uncheck('[name=tags][value=a]');
+    await page.selectOption('[name=colors]', ['green']);
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    const restored = await readEveryKind(page);
+    expect(restored.tags).toEqual([]);
+    expect(restored.colors).toEqual(['green']);
+  });
+
+  it('never restores a stale CSRF token over the page’s fresh one', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    const firstToken = await page.inputValue('[name=_csrf]');
+    await page.fill('[name=title]', 'Changed');
+    // A readonly token field still fires input when a script touches it: it must not be saved.
+    await page.dispatchEvent('[name=csrf_token]', 'input');
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    const freshToken = server.latestCsrfToken('alice');
+    expect(freshToken).not.toBe(firstToken);
+    expect(await page.inputValue('[name=_csrf]')).toBe(freshToken);
+    expect(await page.inputValue('[name=csrf_token]')).toBe(freshToken);
+    expect(await everythingStored(page)).not.toContain(firstToken);
+  });
+
+  it('offers a draft older than the record with the fields that differ instead of applying it', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.fill('[name=title]', 'My edit');
+    registerPages(server, 5);
+    await page.reload();
+    const notice = await page.waitForSelector('[data-autosave-notice][data-autosave-stale]');
+    expect(await notice.textContent()).toContain('Fields that differ: title');
+    expect(await page.inputValue('[name=title]')).toBe('Desk');
+    await page.click('[data-autosave-action=apply]');
+    expect(await page.inputValue('[name=title]')).toBe('My edit');
+  });
+});
+
+describe('what is never stored', () => {
+  it('keeps passwords, files, hidden inputs, card numbers, one-time codes, new passwords and opted-out fields out of storage and off the network', async () => {
+    const context = await contextFor('alice');
+    const page = await openPage(context, server, '/product');
+    const posted: string[] = [];
+    page.on('request', (request) => posted.push(request.postData() ?? ''));
+    await page.fill('[name=pw]', SECRETS.password);
+    await page.fill('[name=card]', SECRETS.card);
+    await page.fill('[name=otp]', SECRETS.otp);
+    await page.fill('[name=newpw]', SECRETS.newPassword);
+    await page.fill('[name=secret]', SECRETS.optedOut);
+    await page.setInputFiles('[name=upload]', {
+      name: 'a.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('x'),
+    });
+    await page.fill('[name=title]', 'Visible title');
+    await page.evaluate(() => window.autoSaveService?.saveAllPending());
+    await waitUntil('the draft on the server', () => server.draftsOf('alice').get('product-42'));
+    const stored = await everythingStored(page);
+    const network = posted.join('\n') + JSON.stringify(server.applied);
+    expect(stored).toContain('Visible title');
+    expect(network).toContain('Visible title');
+    for (const secret of [...Object.values(SECRETS), 'a.txt', await page.inputValue('[name=_csrf]')]) {
+      expect(stored).not.toContain(secret);
+      expect(network).not.toContain(secret);
+    }
+  });
+
+  it('never stores a cc-number field, even typed key by key', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.click('[name=card]');
+    await page.keyboard.type('5555444433332222', { delay: 5 });
+    expect(await everythingStored(page)).not.toContain('5555');
+  });
+});
+
+describe('users on one browser', () => {
+  it('shows another user, or no user, nothing of the first user’s drafts', async () => {
+    const context = await contextFor('alice');
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=title]', 'Alice private title');
+    await context.clearCookies();
+    await context.addCookies([server.sessionCookie('bob')]);
+    await page.reload();
+    expect(await page.inputValue('[name=title]')).toBe('Desk');
+    expect(await page.$('[data-autosave-notice]')).toBeNull();
+    await context.clearCookies();
+    await page.reload();
+    expect(await page.inputValue('[name=title]')).toBe('Desk');
+    expect(await page.$('[data-autosave-notice]')).toBeNull();
+  });
+});
+
+describe('forms and fields added after load', () => {
+  const addLateForm = (page: Page) =>
+    page.evaluate(() => {
+      const app = document.querySelector('#app');
+      const form = document.createElement('form');
+      form.id = 'late-form';
+      form.innerHTML = '<input name="city"><textarea name="remark"></textarea>';
+      app?.append(form);
+    });
+
+  it('saves and restores a form added after load, and a field added to it later', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/empty');
+    await addLateForm(page);
+    await page.fill('[name=city]', 'Lisbon');
+    await page.evaluate(() => {
+      const field = document.createElement('input');
+      field.name = 'zip';
+      document.querySelector('#late-form')?.append(field);
+    });
+    await page.fill('[name=zip]', '1100');
+    await page.reload();
+    await page.waitForFunction(() => window.autoSaveService?.status !== undefined);
+    await addLateForm(page);
+    await waitUntil(
+      'the late form restored',
+      async () => (await page.inputValue('[name=city]')) === 'Lisbon',
+    );
+    await page.evaluate(() => {
+      const field = document.createElement('input');
+      field.name = 'zip';
+      document.querySelector('#late-form')?.append(field);
+    });
+    await waitUntil('the late field restored', async () => (await page.inputValue('[name=zip]')) === '1100');
+  });
+});
+
+describe('storage problems', () => {
+  it('reports a full storage in words and keeps saving (to memory and the server)', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.evaluate(() => {
+      const chunk = 'x'.repeat(256 * 1024);
+      for (let index = 0; ; index += 1) {
+        try {
+          localStorage.setItem(`junk-${index}`, chunk);
+        } catch {
+          break;
+        }
+      }
+      for (let index = 0; ; index += 1) {
+        try {
+          localStorage.setItem(`junk-small-${index}`, 'y'.repeat(64));
+        } catch {
+          break;
+        }
+      }
+    });
+    await page.fill('[name=title]', 'Typed into a full storage');
+    await page.fill('[name=notes]', 'still typing');
+    const status = await statusOf(page);
+    expect(status.state).toBe('error');
+    expect(status.text).toMatch(/full/);
+    expect(await page.inputValue('[name=notes]')).toBe('still typing');
+    await page.evaluate(() => window.autoSaveService?.syncWithBackend());
+    const draft = await waitUntil('the draft on the server', () =>
+      server.draftsOf('alice').get('product-42'),
+    );
+    expect(draft.data).toMatchObject({ title: 'Typed into a full storage', notes: 'still typing' });
+  });
+});
+
+describe('submitting', () => {
+  it('keeps the draft when the submit fails validation, and clears it here and on the server once accepted', async () => {
+    const context = await contextFor('alice');
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=title]', 'Submitted title');
+    await page.evaluate(() => window.autoSaveService?.syncWithBackend());
+    await waitUntil('the draft on the server', () => server.draftsOf('alice').get('product-42'));
+
+    server.submitOutcome = 'reject';
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    await page.waitForSelector('[data-autosave-notice]');
+    expect(await page.inputValue('[name=title]')).toBe('Submitted title');
+    expect((await localKeys(page)).some((key) => key.includes(':m:product-42'))).toBe(true);
+
+    server.submitOutcome = 'accept';
+    await Promise.all([page.waitForURL(/after-submit/), page.click('button[type=submit]')]);
+    expect(server.submits.at(-1)?.fields.title).toBe('Submitted title');
+    await waitUntil('the server draft deleted', () => !server.draftsOf('alice').has('product-42'));
+    expect((await localKeys(page)).some((key) => key.includes('product-42') && !key.includes(':p:'))).toBe(
+      false,
+    );
+    await page.goto(server.url('/product'));
+    expect(await page.inputValue('[name=title]')).toBe('Desk');
+  });
+});
+
+it('uses the fast options in these tests (guards the fixture)', () => {
+  expect(FAST_OPTIONS.debounceDelay).toBeLessThan(1000);
+});
