@@ -75,6 +75,8 @@ export class AutosaveTestServer {
   readonly received: ReceivedSync[] = [];
   /** Answer every sync with 503. */
   unavailable = false;
+  /** Sync requests answered 503 so far. */
+  unavailableAnswers = 0;
   /** Answer 400 (naming the field) for any batch containing one of these keys. */
   readonly rejectKeys = new Set<string>();
   /** What POST /submit/:key does: accept (303 to a page clearing the draft) or reject (422, form again). */
@@ -258,6 +260,7 @@ ${body}
       return reply.code(403).send({ error: 'csrf_invalid', message: 'The CSRF token is missing or wrong.' });
     }
     if (this.unavailable) {
+      this.unavailableAnswers += 1;
       return reply.code(503).send({ error: 'storage_unavailable', message: 'Storage is unavailable.' });
     }
     const parsed = syncRequestSchema.safeParse(request.body);

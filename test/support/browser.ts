@@ -17,14 +17,24 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
+export interface LaunchOptions {
+  /** Playwright turns the back/forward cache off by default; tests of it turn it back on. */
+  readonly backForwardCache?: boolean;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium) ` +
         'or set STEADFAST_CHROMIUM. Browser tests never skip.',
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
+  });
 }
 
 /** Polls `check` until it returns true (or a truthy value), failing with `what` after `timeoutMs`. */

@@ -1,0 +1,253 @@
+/**
+ * Syncing in real Chromium: nothing lost when the page closes or crashes, offline and server
+ * outages, one sender for many tabs, sign-out across tabs, invalid changes parked, and the
+ * console lines the contract fixes.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AutosaveTestServer } from '../../support/autosave-test-server.js';
+import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
+import { localKeys, openPage, registerPages, signedInContext, statusOf } from './fixtures.js';
+
+let browser: Browser;
+let server: AutosaveTestServer;
+let context: BrowserContext;
+let user = '';
+let userCount = 0;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  server = await AutosaveTestServer.start();
+  registerPages(server);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+beforeEach(async () => {
+  // A user per test: the server's drafts and mutation counters never leak between tests.
+  userCount += 1;
+  user = `user-${userCount}`;
+  context = await signedInContext(() => browser.newContext(), server, user);
+});
+
+afterEach(async () => {
+  await context.close();
+  server.unavailable = false;
+  server.rejectKeys.clear();
+  await server.restart();
+});
+
+function appliedFor(key: string) {
+  return server.applied.filter((entry) => entry.user === user && entry.change.key === key);
+}
+
+/** Every applied mutation id of this user's clients is used once, in order, with no gap. */
+function expectContiguousIds(): void {
+  const byClient = new Map<string, number[]>();
+  for (const entry of server.applied.filter((candidate) => candidate.user === user)) {
+    byClient.set(entry.clientId, [...(byClient.get(entry.clientId) ?? []), entry.change.mutationId]);
+  }
+  for (const ids of byClient.values()) expect(ids).toEqual(ids.map((_, index) => index + 1));
+}
+
+async function titleOnServer(): Promise<unknown> {
+  const draft = server.draftsOf(user).get('product-42');
+  return draft && typeof draft.data === 'object' && draft.data !== null && !Array.isArray(draft.data)
+    ? draft.data.title
+    : undefined;
+}
+
+describe('closing and crashing', () => {
+  it('keeps what was typed 50 ms before the page closed without unload handlers, and syncs it on the next start', async () => {
+    const page = await openPage(context, server, '/product');
+    await page.click('[name=title]');
+    await page.keyboard.type(' for the office');
+    await page.waitForTimeout(50);
+    await page.close({ runBeforeUnload: false });
+    const next = await openPage(context, server, '/product');
+    await next.waitForSelector('[data-autosave-notice]');
+    expect(await next.inputValue('[name=title]')).toBe('Desk for the office');
+    await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Desk for the office');
+  });
+
+  it('keeps everything through a renderer crash', async () => {
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=notes]', 'typed before the crash');
+    await page.check('[name=agree]');
+    const crashed = page.waitForEvent('crash');
+    const session = await context.newCDPSession(page);
+    void session.send('Page.crash').catch(() => undefined);
+    await crashed;
+    const next = await openPage(context, server, '/product');
+    await next.waitForSelector('[data-autosave-notice]');
+    expect(await next.inputValue('[name=notes]')).toBe('typed before the crash');
+    expect(await next.isChecked('[name=agree]')).toBe(true);
+  });
+});
+
+describe('offline and outages', () => {
+  it('syncs typing done offline once when back online, with no duplicate on the server', async () => {
+    const page = await openPage(context, server, '/product');
+    await context.setOffline(true);
+    await page.fill('[name=title]', 'Typed offline');
+    await waitUntil('the offline status', async () => (await statusOf(page)).state === 'offline');
+    expect(appliedFor('product-42')).toHaveLength(0);
+    await context.setOffline(false);
+    await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Typed offline');
+    await page.waitForTimeout(1500);
+    expect(appliedFor('product-42')).toHaveLength(1);
+    expectContiguousIds();
+    expect((await statusOf(page)).state).toBe('saved');
+  });
+
+  it('loses nothing when the server stops mid-typing and comes back', async () => {
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=title]', 'First part');
+    await waitUntil('the first part on the server', async () => (await titleOnServer()) === 'First part');
+    await server.stop();
+    await page.fill('[name=title]', 'First part, second part');
+    await page.fill('[name=notes]', 'while the server was down');
+    await waitUntil('a failed attempt', async () =>
+      ['offline', 'error'].includes((await statusOf(page)).state ?? ''),
+    );
+    await server.restart();
+    await waitUntil(
+      'everything on the server',
+      async () => (await titleOnServer()) === 'First part, second part',
+      20_000,
+    );
+    expect(server.draftsOf(user).get('product-42')?.data).toMatchObject({
+      notes: 'while the server was down',
+    });
+    expectContiguousIds();
+  });
+
+  it('keeps the queue through 503 answers and parks a change the server refuses without blocking the rest', async () => {
+    const page = await openPage(context, server, '/product');
+    server.unavailable = true;
+    server.rejectKeys.add('bad-key');
+    await page.evaluate(() => {
+      window.autoSaveService?.saveState('bad-key', { broken: true });
+      window.autoSaveService?.saveState('sidebar', { open: true });
+    });
+    await page.fill('[name=title]', 'After the outage');
+    const before = server.unavailableAnswers;
+    await waitUntil('a 503', () => server.unavailableAnswers > before);
+    await page.waitForTimeout(300);
+    expect(appliedFor('product-42')).toHaveLength(0);
+    server.unavailable = false;
+    await waitUntil(
+      'the form draft on the server',
+      async () => (await titleOnServer()) === 'After the outage',
+      20_000,
+    );
+    await waitUntil('the state on the server', () => server.draftsOf(user).get('sidebar'));
+    expect(server.draftsOf(user).has('bad-key')).toBe(false);
+    const parked = await page.evaluate(() =>
+      window.autoSaveService?.parkedChanges().map((entry) => entry.change.key),
+    );
+    expect(parked).toEqual(['bad-key']);
+    expectContiguousIds();
+  });
+});
+
+describe('several tabs', () => {
+  it('shows each tab the other’s newer edit, and sends from one client with no duplicates', async () => {
+    const first = await openPage(context, server, '/product');
+    const second = await openPage(context, server, '/product');
+    await first.fill('[name=title]', 'Edited in the first tab');
+    await waitUntil(
+      'the edit in the second tab',
+      async () => (await second.inputValue('[name=title]')) === 'Edited in the first tab',
+    );
+    await second.fill('[name=notes]', 'Edited in the second tab');
+    await waitUntil(
+      'the edit in the first tab',
+      async () => (await first.inputValue('[name=notes]')) === 'Edited in the second tab',
+    );
+    await waitUntil('both edits on the server', () => {
+      const data = server.draftsOf(user).get('product-42')?.data;
+      return (
+        JSON.stringify(data).includes('Edited in the second tab') &&
+        JSON.stringify(data).includes('first tab')
+      );
+    });
+    const clients = new Set(
+      server.applied.filter((entry) => entry.user === user).map((entry) => entry.clientId),
+    );
+    expect(clients.size).toBe(1);
+    expectContiguousIds();
+  });
+
+  it('signing out in one tab clears the drafts in another', async () => {
+    const first = await openPage(context, server, '/product');
+    const second = await openPage(context, server, '/product');
+    await second.fill('[name=title]', 'Draft in the second tab');
+    expect((await localKeys(second)).some((key) => key.includes(encodeURIComponent(user)))).toBe(true);
+    await Promise.all([first.waitForURL(/signed-out/), first.click('#logout')]);
+    await waitUntil('the second tab signed out', async () => (await statusOf(second)).text === 'Signed out');
+    await second.fill('[name=notes]', 'typed after sign-out');
+    const keys = await localKeys(second);
+    expect(keys.filter((key) => key.includes(`:${encodeURIComponent(user)}:`))).toEqual([]);
+  });
+});
+
+describe('console lines', () => {
+  it('prints the contract’s lines with the bundle’s own defaults', async () => {
+    server.pages.set('/defaults', { body: '<form id="plain"><input name="a"></form>' });
+    const page = await context.newPage();
+    const lines = collectConsole(page);
+    await page.goto(server.url('/defaults'));
+    await page.fill('[name=a]', 'x');
+    await page.evaluate(() => window.autoSaveService?.syncWithBackend());
+    expect(lines).toContain('[AUTO-SAVE] Service initialized');
+    expect(lines).toContain('[AUTO-SAVE] Saved form data: plain');
+    expect(lines).toContain('[AUTO-SAVE] Synced with backend');
+    expect(lines.filter((line) => line.startsWith('pageerror'))).toEqual([]);
+  });
+});
+
+describe('back/forward cache', () => {
+  it('holds nothing that keeps the page out of it, and re-reads drafts when restored', async () => {
+    const cachingBrowser = await launchBrowser({ backForwardCache: true });
+    try {
+      const cachingContext = await signedInContext(() => cachingBrowser.newContext(), server, user);
+      const page = await openPage(cachingContext, server, '/product');
+      await expectRestoredFromCache(page);
+    } finally {
+      await cachingBrowser.close();
+    }
+  });
+});
+
+async function expectRestoredFromCache(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    window.addEventListener('pageshow', (event) => {
+      document.documentElement.dataset.restoredFromCache = String(event.persisted);
+    });
+  });
+  await page.fill('[name=title]', 'Before leaving');
+  // Wait for the sync so a request would be in flight if the service kept one open.
+  await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Before leaving');
+  await page.fill('[name=title]', 'Before leaving, again');
+  await page.goto(server.url('/empty'));
+  await page.evaluate(() => {
+    localStorage.setItem(
+      Object.keys(localStorage).find((key) => key.endsWith('\u001ftitle')) ?? 'missing',
+      JSON.stringify('Changed while away'),
+    );
+  });
+  // A page restored from the cache fires no load event: wait for the commit only.
+  await page.goBack({ waitUntil: 'commit' });
+  const restored = await waitUntil('pageshow', () =>
+    page.evaluate(() => document.documentElement.dataset.restoredFromCache),
+  );
+  expect(restored).toBe('true');
+  await waitUntil(
+    'the newer draft shown',
+    async () => (await page.inputValue('[name=title]')) === 'Changed while away',
+  );
+}
