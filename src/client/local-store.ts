@@ -151,7 +151,11 @@ export class LocalStore {
   keys(): string[] {
     const found = new Set<string>();
     try {
-      if (this.#backend) for (const key of Object.keys(this.#backend)) found.add(key);
+      const backend = this.#backend;
+      // key(i) in index order: Chromium serves sequential reads from a cached iterator.
+      if (backend)
+        for (let index = 0; index < backend.length; index += 1) found.add(backend.key(index) ?? '');
+      found.delete('');
     } catch {
       // Blocked storage: only the overlay.
     }
