@@ -1,0 +1,70 @@
+/**
+ * Formatting the templates share, passed to every view as `it.helpers`. Each returns plain text;
+ * the templates escape it.
+ */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  sku: 'SKU',
+  name: 'Name',
+  description: 'Description',
+  price: 'Price',
+  quantity: 'Quantity',
+  category: 'Category',
+  active: 'Active',
+  value: 'Value',
+  username: 'Username',
+  display_name: 'Display name',
+  password_hash: 'Password',
+};
+
+export function fieldLabel(field: string): string {
+  return FIELD_LABELS[field] ?? field;
+}
+
+/** "2026-11-25T12:03:09.120Z" → "2026-11-25 12:03 UTC": one zone for everyone reading a log. */
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** A logged or stored value as a reader expects it: "Yes"/"No" for the active flag, "—" for none. */
+export function formatValue(field: string, value: unknown): string {
+  if (value === null || value === undefined || value === '') return '—';
+  if (field === 'active') return Number(value) === 1 ? 'Yes' : 'No';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+export function formatMoney(amount: string, currency: string): string {
+  return `${amount} ${currency}`;
+}
+
+const ACTION_LABELS: Readonly<Record<string, string>> = {
+  create: 'Created',
+  update: 'Updated',
+  delete: 'Deleted',
+  revert: 'Reverted',
+  sync: 'Synced',
+};
+
+export function actionLabel(action: string): string {
+  return ACTION_LABELS[action] ?? action;
+}
+
+/** A link to the page of a logged record, when the app has one. */
+export function recordLink(model: string, objectId: string): string | null {
+  if (model === 'Product') return `/products/${encodeURIComponent(objectId)}/history`;
+  if (model === 'Setting') return '/settings';
+  return null;
+}
+
+export const viewHelpers = {
+  fieldLabel,
+  formatTime,
+  formatValue,
+  formatMoney,
+  actionLabel,
+  recordLink,
+};
+export type ViewHelpers = typeof viewHelpers;
