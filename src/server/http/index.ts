@@ -1,0 +1,46 @@
+/**
+ * Steadfast's HTTP layer: the Fastify plugin (first-class host), the Express router over the same
+ * core services, sign-in, the error mapping and the metrics.
+ */
+export { queryActivity } from './activity-service.js';
+export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
+export { listDrafts } from './drafts-service.js';
+export {
+  type ApiErrorResponse,
+  fastifyErrorHandler,
+  invalidRequest,
+  RETRY_AFTER_SECONDS,
+  toApiError,
+} from './error-handler.js';
+export {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from './express-adapter.js';
+export { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
+export { checkHealth, type HealthReport } from './health-service.js';
+export { createMetrics, type SteadfastMetrics } from './metrics.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export { KyselySessionStore, type SessionStoreOptions } from './session-store.js';
+export type { SessionUser } from './session-user.js';
+export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
+export {
+  type LoginRateLimit,
+  parseSteadfastOptions,
+  SESSION_COOKIE_NAME,
+  SteadfastOptionsError,
+  type SteadfastPluginOptions,
+  type SteadfastServices,
+  steadfastPlugin,
+  wantsJson,
+} from './steadfast-plugin.js';
+export {
+  applySyncBatch,
+  createSyncService,
+  DRAFT_MODEL,
+  defaultRecordForKey,
+  draftObjectId,
+  type RecordForKey,
+  type RecordRef,
+  type SyncService,
+} from './sync-service.js';

@@ -1,0 +1,98 @@
+/**
+ * A database store for @fastify/session: sessions live in the `sessions` table, so any process
+ * sharing the database can serve any request. Expired rows are never returned and are swept
+ * on a timer.
+ */
+import type { SessionStore } from '@fastify/session';
+import type { Session } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+type Callback = (error?: unknown) => void;
+type GetCallback = (error: unknown, session?: Session | null) => void;
+
+export interface SessionStoreOptions {
+  /**
+   * The executor to use: the request's transaction when one is open. A session regenerated at
+   * sign-in is then part of that request's transaction, and on SQLite (one connection) a store
+   * query can never wait for the transaction holding the connection.
+   */
+  readonly executor: () => Kysely<Database>;
+  /** Lifetime of a session whose cookie has no expiry (ms). */
+  readonly ttlMs: number;
+  readonly now?: () => number;
+}
+
+/** The session as @fastify/session hands it over: any JSON-able object with an optional cookie. */
+interface SessionLike {
+  readonly cookie?: { readonly expires?: Date | string | null };
+  readonly user?: { readonly id?: unknown };
+}
+
+export class KyselySessionStore implements SessionStore {
+  readonly #executor: () => Kysely<Database>;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(options: SessionStoreOptions) {
+    this.#executor = options.executor;
+    this.#ttlMs = options.ttlMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get(sid: string, callback: GetCallback): void {
+    this.#executor()
+      .selectFrom('sessions')
+      .select('data')
+      .where('sid', '=', sid)
+      .where('expires_at', '>', this.#now())
+      .executeTakeFirst()
+      .then((row) => callback(null, row ? (JSON.parse(row.data) as Session) : null), callback);
+  }
+
+  set(sid: string, session: Session | SessionLike, callback: Callback): void {
+    const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : Number.NaN;
+    const expiresAt = Number.isFinite(expires) ? expires : this.#now() + this.#ttlMs;
+    const userId = Number(session.user?.id);
+    const row = {
+      sid,
+      data: JSON.stringify(session),
+      expires_at: expiresAt,
+      user_id: Number.isSafeInteger(userId) ? userId : null,
+    };
+    this.#executor()
+      .insertInto('sessions')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('sid').doUpdateSet({ data: row.data, expires_at: row.expires_at, user_id: row.user_id }),
+      )
+      .execute()
+      .then(() => callback(), callback);
+  }
+
+  destroy(sid: string, callback: Callback): void {
+    this.#executor()
+      .deleteFrom('sessions')
+      .where('sid', '=', sid)
+      .execute()
+      .then(() => callback(), callback);
+  }
+
+  /** Deletes expired sessions; returns how many. */
+  async sweep(): Promise<number> {
+    const result = await this.#executor()
+      .deleteFrom('sessions')
+      .where('expires_at', '<=', this.#now())
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Runs `sweep` every `intervalMs` until the returned function is called; never keeps the process alive. */
+  startSweeping(intervalMs: number, onError: (error: unknown) => void): () => void {
+    const timer = setInterval(() => {
+      this.sweep().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * HTTP test fixtures: a Fastify app with the Steadfast plugin over a test database, a client that
+ * speaks to it through inject or a real socket, users, and signed-in sessions (cookie + CSRF token).
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/server/db/index.js';
+import {
+  createExpressRouter,
+  createUser,
+  type SessionUser,
+  type SteadfastPluginOptions,
+  signIn,
+  steadfastPlugin,
+} from '../../src/server/http/index.js';
+import { createPersistence, type Persistence } from '../../src/server/persistence/index.js';
+import type { TestDatabase } from './databases.js';
+
+export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
+
+export interface TestResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | number | string[] | undefined>>;
+  readonly text: string;
+  /** The body parsed as JSON; undefined when it is not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response bodies.
+  readonly json: any;
+}
+
+export interface TestRequest {
+  readonly method?: string;
+  readonly url: string;
+  /** An object is sent as JSON; a string as it is (set content-type yourself). */
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly session?: TestSession;
+}
+
+export interface ApiClient {
+  request(request: TestRequest): Promise<TestResponse>;
+}
+
+export interface TestSession {
+  readonly user: SessionUser;
+  readonly cookie: string;
+  readonly csrf: string;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function encode(request: TestRequest): { body?: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  if (request.session) {
+    headers.cookie = request.session.cookie;
+    headers['x-csrf-token'] = request.session.csrf;
+  }
+  let body: string | undefined;
+  if (request.body !== undefined) {
+    if (typeof request.body === 'string') body = request.body;
+    else {
+      body = JSON.stringify(request.body);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  return { body, headers: { ...headers, ...request.headers } };
+}
+
+export function injectClient(app: FastifyInstance): ApiClient {
+  return {
+    async request(request) {
+      const { body, headers } = encode(request);
+      const response = await app.inject({
+        method: (request.method ?? 'GET') as 'GET',
+        url: request.url,
+        headers,
+        ...(body === undefined ? {} : { payload: body }),
+      });
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        text: response.body,
+        json: parseJson(response.body),
+      };
+    },
+  };
+}
+
+export function socketClient(baseUrl: string): ApiClient {
+  return {
+    async request(request) {
+      const { body, headers } = encode(request);
+      const response = await fetch(new URL(request.url, baseUrl), {
+        method: request.method ?? 'GET',
+        headers,
+        body,
+        redirect: 'manual',
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: Object.fromEntries(response.headers),
+        text,
+        json: parseJson(text),
+      };
+    },
+  };
+}
+
+/** The Steadfast plugin plus two test-only routes: `POST /test/login` and `GET /test/csrf`. */
+export async function buildTestApp(
+  database: TestDatabase,
+  options: Partial<SteadfastPluginOptions> & { persistence?: Persistence } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  const persistence = options.persistence ?? createPersistence({ db: database.opened.db });
+  await app.register(steadfastPlugin, {
+    database: database.opened,
+    persistence,
+    sessionSecret: TEST_SECRET,
+    defaultMetrics: false,
+    ...options,
+  });
+  app.post('/test/login', async (request, reply) => {
+    const { username, password } = request.body as { username: string; password: string };
+    const user = await signIn(request, username, password);
+    if (!user)
+      return reply.code(401).send({ error: 'unauthenticated', message: 'wrong username or password' });
+    return { user };
+  });
+  app.get('/test/csrf', async (_request, reply) => ({ token: reply.generateCsrf() }));
+  await app.ready();
+  return app;
+}
+
+let userCounter = 0;
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+export async function createTestUser(persistence: Persistence, name = 'user'): Promise<SessionUser> {
+  userCounter += 1;
+  return createUser(persistence, {
+    username: `${name}${process.pid}x${userCounter}`,
+    displayName: `Test ${name} ${userCounter}`,
+    password: TEST_PASSWORD,
+  });
+}
+
+function cookiesOf(response: TestResponse): string[] {
+  const header = response.headers['set-cookie'];
+  const list = Array.isArray(header) ? header : header ? [header] : [];
+  return list.map((c) => String(c).split(';')[0] as string);
+}
+
+/** Signs `user` in through the app and fetches a CSRF token for that session. */
+export async function signInAs(app: FastifyInstance, user: SessionUser): Promise<TestSession> {
+  const client = injectClient(app);
+  const login = await client.request({
+    method: 'POST',
+    url: '/test/login',
+    body: { username: user.username, password: TEST_PASSWORD },
+  });
+  if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${login.text}`);
+  const cookie = cookiesOf(login).join('; ');
+  const csrf = await client.request({ url: '/test/csrf', headers: { cookie } });
+  const refreshed = cookiesOf(csrf);
+  return {
+    user,
+    cookie: refreshed.length > 0 ? refreshed.join('; ') : cookie,
+    csrf: csrf.json.token as string,
+  };
+}
+
+/** An API under test: a client for it, plus the Fastify app that signs users in. */
+export interface ApiHarness {
+  readonly adapter: 'fastify' | 'express';
+  readonly client: ApiClient;
+  /** The app that owns sessions (for Express, a Fastify app sharing the database). */
+  readonly app: FastifyInstance;
+  readonly persistence: Persistence;
+  close(): Promise<void>;
+}
+
+export type HarnessOptions = Partial<SteadfastPluginOptions>;
+
+/** The plugin, spoken to through inject. */
+export async function fastifyHarness(
+  database: TestDatabase,
+  options: HarnessOptions = {},
+): Promise<ApiHarness> {
+  const persistence = createPersistence({ db: database.opened.db });
+  const app = await buildTestApp(database, { ...options, persistence });
+  return { adapter: 'fastify', client: injectClient(app), app, persistence, close: () => app.close() };
+}
+
+/** The Express router on a real socket (127.0.0.1:0); sessions come from a Fastify app on the same database. */
+export async function expressHarness(
+  database: TestDatabase,
+  options: HarnessOptions = {},
+): Promise<ApiHarness> {
+  const persistence = createPersistence({ db: database.opened.db });
+  const app = await buildTestApp(database, { ...options, persistence });
+  const server = express();
+  server.use(
+    createExpressRouter({
+      database: database.opened,
+      persistence,
+      sessionSecret: TEST_SECRET,
+      limits: options.limits,
+      recordForKey: options.recordForKey,
+    }),
+  );
+  const listener = server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => listener.once('listening', () => resolve()));
+  const { port } = listener.address() as AddressInfo;
+  return {
+    adapter: 'express',
+    client: socketClient(`http://127.0.0.1:${port}`),
+    app,
+    persistence,
+    async close() {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+      await app.close();
+    },
+  };
+}
+
+/** Row counts and a digest of every table a sync could touch, to prove a rejected request changed nothing. */
+export async function databaseFingerprint(db: Kysely<Database>): Promise<string> {
+  const drafts = await db
+    .selectFrom('drafts')
+    .selectAll()
+    .orderBy('user_id')
+    .orderBy('kind')
+    .orderBy('key')
+    .execute();
+  const clients = await db.selectFrom('client_mutations').selectAll().orderBy('client_id').execute();
+  const log = await db.selectFrom('activity_log').select(['id', 'hash']).orderBy('id').execute();
+  return JSON.stringify({ drafts, clients, log });
+}
+
+/** A fresh valid clientId. */
+export function newClientId(): string {
+  return crypto.randomUUID();
+}
+
+export function change(mutationId: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    mutationId,
+    kind: 'form',
+    key: 'product-new',
+    data: { name: `Desk ${mutationId}` },
+    savedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
