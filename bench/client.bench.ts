@@ -1,0 +1,264 @@
+/**
+ * `{"bench":"client",…}`: the browser service against garlic.js (with jQuery), on the same pages,
+ * in the same Chromium, in the same run (issue 8).
+ *
+ * Pages are served cross-origin isolated (COOP/COEP) so performance.now() has 5 µs steps.
+ * A keystroke is the events a real one fires (keydown, keypress, beforeinput, the value change,
+ * input, keyup), dispatched to random text fields of the form and timed as a batch, minus the same
+ * batch sent to an input outside the form right after. Right after each batch, before anything can
+ * yield, the last keystroke's value must already be in localStorage (the local write is inside the
+ * measured cost). Restore is the library's start on a page whose every field has a draft: warm
+ * (storage touched before the timing) and cold (the page's first storage access inside it).
+ * Each figure is the median over the runs. Usage: `tsx bench/client.bench.ts [runs]`.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { BrowserContext, Page } from 'playwright-core';
+import { AutosaveTestServer, BUNDLE_PATH } from '../test/support/autosave-test-server.js';
+import { launchBrowser } from '../test/support/browser.js';
+import { median, printResult, round } from './support.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const JQUERY = path.join(root, 'node_modules', 'jquery', 'dist', 'jquery.min.js');
+const GARLIC = path.join(root, 'node_modules', 'garlicjs', 'dist', 'garlic.min.js');
+const RUNS = Math.max(5, Number(process.argv[2] ?? 5) || 5);
+const KEYSTROKES = 1000;
+const TEXTAREA_KEYSTROKES = 500;
+const TEXTAREA_BYTES = 20 * 1024;
+
+type Library = 'steadfast' | 'garlic';
+const LIBRARIES: readonly Library[] = ['steadfast', 'garlic'];
+
+/**
+ * Runs inside the page. Plain JavaScript in a string: functions handed to page.evaluate would be
+ * serialised after tsx's transform, which may reference helpers the page does not have.
+ */
+const HARNESS = `
+window.bench = (() => {
+  const keystroke = (element, value) => {
+    element.dispatchEvent(new KeyboardEvent('keydown', { key: 'a', bubbles: true, cancelable: true }));
+    element.dispatchEvent(new KeyboardEvent('keypress', { key: 'a', bubbles: true, cancelable: true }));
+    element.dispatchEvent(new InputEvent('beforeinput', { data: 'a', inputType: 'insertText', bubbles: true, cancelable: true }));
+    element.value = value;
+    element.dispatchEvent(new InputEvent('input', { data: 'a', inputType: 'insertText', bubbles: true }));
+    element.dispatchEvent(new KeyboardEvent('keyup', { key: 'a', bubbles: true, cancelable: true }));
+  };
+  const fields = () => Array.from(document.querySelectorAll('#bench-form input[type=text], #bench-form textarea'));
+  let seed = 12345;
+  const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const batch = (targets, prefix, base) => {
+    const start = performance.now();
+    for (let i = 0; i < targets.length; i += 1) keystroke(targets[i], base + prefix + i);
+    return performance.now() - start;
+  };
+  const inStorage = (needle) => {
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const value = localStorage.getItem(localStorage.key(i));
+      if (value !== null && value.includes(needle)) return true;
+    }
+    return false;
+  };
+  return {
+    init(library) {
+      if (library === 'steadfast') {
+        window.service = Steadfast.createAutoSaveService({ logLevel: 'warn' });
+        window.service.start();
+      } else {
+        jQuery('#bench-form').garlic();
+      }
+    },
+    keystrokes(count, tag, base) {
+      const all = fields();
+      const targets = Array.from({ length: count }, () => all[Math.floor(random() * all.length)]);
+      const outside = Array.from({ length: count }, () => document.getElementById('outside'));
+      const form = batch(targets, tag + '-', base);
+      const stored = inStorage(tag + '-' + (count - 1));
+      const baseline = batch(outside, tag + '-o', base);
+      return { perKeystroke: (form - baseline) / count, stored };
+    },
+    singles(count, tag) {
+      const all = fields();
+      const times = [];
+      for (let i = 0; i < count; i += 1) {
+        const target = all[Math.floor(random() * all.length)];
+        const start = performance.now();
+        keystroke(target, tag + '-' + i);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      return times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)];
+    },
+    fillAll(tag) {
+      fields().forEach((field, i) => keystroke(field, tag + '-' + i));
+    },
+    restore(library, warm) {
+      if (warm) localStorage.getItem('warm-up');
+      const start = performance.now();
+      this.init(library);
+      const elapsed = performance.now() - start;
+      const all = fields();
+      const restored = all.filter((field) => field.value !== '').length;
+      return { elapsed, restored, total: all.length };
+    },
+    isolated: () => self.crossOriginIsolated === true,
+  };
+})();`;
+
+function formPage(library: Library, fieldCount: number): string {
+  const fields = Array.from({ length: fieldCount }, (_, i) => `<input type="text" name="f${i}">`).join('');
+  return `<form id="bench-form" action="/bench-target" method="post">${fields}</form>
+<input type="text" id="outside">${library === 'garlic' ? '' : ''}`;
+}
+
+function textareaPage(): string {
+  return `<form id="bench-form" action="/bench-target" method="post"><textarea name="body"></textarea></form>
+<textarea id="outside"></textarea>`;
+}
+
+function headFor(library: Library): string {
+  const scripts =
+    library === 'steadfast'
+      ? '<script src="/auto-save-service.js" data-autosave-manual></script>'
+      : '<script src="/jquery.js"></script><script src="/garlic.js"></script>';
+  return `${scripts}<script>${HARNESS}</script>`;
+}
+
+function ensureBundle(): void {
+  if (!existsSync(BUNDLE_PATH))
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'build-client.ts')], {
+      stdio: 'inherit',
+    });
+}
+
+const gzipBytes = (files: readonly string[]): number =>
+  files.reduce((total, file) => total + gzipSync(readFileSync(file), { level: 9 }).length, 0);
+
+async function open(context: BrowserContext, server: AutosaveTestServer, pathname: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(server.url(pathname));
+  if (!(await page.evaluate('bench.isolated()'))) throw new Error(`${pathname} is not cross-origin isolated`);
+  return page;
+}
+
+interface Samples {
+  keystroke_ms_100: number[];
+  keystroke_ms_1000: number[];
+  p99_ms_100: number[];
+  restore_warm_ms_100: number[];
+  restore_warm_ms_1000: number[];
+  restore_cold_ms_100: number[];
+  textarea_20kb_ms: number[];
+}
+
+const emptySamples = (): Samples => ({
+  keystroke_ms_100: [],
+  keystroke_ms_1000: [],
+  p99_ms_100: [],
+  restore_warm_ms_100: [],
+  restore_warm_ms_1000: [],
+  restore_cold_ms_100: [],
+  textarea_20kb_ms: [],
+});
+
+async function measureRun(
+  context: BrowserContext,
+  server: AutosaveTestServer,
+  library: Library,
+  run: number,
+  samples: Samples,
+): Promise<void> {
+  for (const fieldCount of [100, 1000] as const) {
+    const pathname = `/${library}-${fieldCount}`;
+    const page = await open(context, server, pathname);
+    await page.evaluate(`bench.init(${JSON.stringify(library)})`);
+    const tag = `${library}${fieldCount}r${run}`;
+    const result = (await page.evaluate(`bench.keystrokes(${KEYSTROKES}, ${JSON.stringify(tag)}, '')`)) as {
+      perKeystroke: number;
+      stored: boolean;
+    };
+    if (!result.stored)
+      throw new Error(`${library}: the last keystroke was not in storage right after the batch`);
+    samples[fieldCount === 100 ? 'keystroke_ms_100' : 'keystroke_ms_1000'].push(result.perKeystroke);
+    if (fieldCount === 100)
+      samples.p99_ms_100.push((await page.evaluate(`bench.singles(1000, '${tag}s')`)) as number);
+    await page.evaluate(`bench.fillAll('${tag}fill')`);
+    await page.waitForTimeout(50);
+    await page.close();
+
+    for (const warm of fieldCount === 100 ? [false, true] : [true]) {
+      const restorePage = await open(context, server, pathname);
+      const restore = (await restorePage.evaluate(`bench.restore(${JSON.stringify(library)}, ${warm})`)) as {
+        elapsed: number;
+        restored: number;
+        total: number;
+      };
+      if (restore.restored !== restore.total) {
+        throw new Error(`${library}: restored ${restore.restored} of ${restore.total} fields`);
+      }
+      const key = warm
+        ? fieldCount === 100
+          ? 'restore_warm_ms_100'
+          : 'restore_warm_ms_1000'
+        : 'restore_cold_ms_100';
+      samples[key].push(restore.elapsed);
+      await restorePage.close();
+    }
+  }
+  const page = await open(context, server, `/${library}-textarea`);
+  await page.evaluate(`bench.init(${JSON.stringify(library)})`);
+  const base = JSON.stringify('x'.repeat(TEXTAREA_BYTES));
+  const textarea = (await page.evaluate(
+    `bench.keystrokes(${TEXTAREA_KEYSTROKES}, '${library}ta${run}', ${base})`,
+  )) as { perKeystroke: number; stored: boolean };
+  if (!textarea.stored) throw new Error(`${library}: the textarea keystroke was not in storage`);
+  samples.textarea_20kb_ms.push(textarea.perKeystroke);
+  await page.close();
+}
+
+async function main(): Promise<void> {
+  ensureBundle();
+  const server = await AutosaveTestServer.start({
+    crossOriginIsolated: true,
+    files: { '/jquery.js': JQUERY, '/garlic.js': GARLIC },
+  });
+  for (const library of LIBRARIES) {
+    for (const fieldCount of [100, 1000]) {
+      server.pages.set(`/${library}-${fieldCount}`, {
+        body: formPage(library, fieldCount),
+        head: headFor(library),
+      });
+    }
+    server.pages.set(`/${library}-textarea`, { body: textareaPage(), head: headFor(library) });
+  }
+  const browser = await launchBrowser();
+  const samples: Record<Library, Samples> = { steadfast: emptySamples(), garlic: emptySamples() };
+  try {
+    const context = await browser.newContext();
+    await context.addCookies([server.sessionCookie('bench')]);
+    for (let run = 0; run < RUNS; run += 1) {
+      // Alternate which library goes first so neither always meets a warmer machine.
+      const order = run % 2 === 0 ? LIBRARIES : [...LIBRARIES].reverse();
+      for (const library of order) await measureRun(context, server, library, run, samples[library]);
+      process.stderr.write(`run ${run + 1}/${RUNS} done\n`);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const summarise = (library: Library, gzip: number) => {
+    const figures: Record<string, number> = {};
+    for (const [key, values] of Object.entries(samples[library])) figures[key] = round(median(values), 4);
+    return { ...figures, gzip_bytes: gzip };
+  };
+  printResult({
+    bench: 'client',
+    steadfast: summarise('steadfast', gzipBytes([BUNDLE_PATH])),
+    garlic: summarise('garlic', gzipBytes([GARLIC, JQUERY])),
+    runs: RUNS,
+  });
+}
+
+await main();
