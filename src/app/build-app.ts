@@ -1,0 +1,116 @@
+/**
+ * `buildApp(options)`: the business app as a Fastify instance over an already opened database.
+ * It opens nothing and listens nowhere, so tests build it over their own database and `inject`.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { OpenedDatabase } from '../server/db/index.js';
+import { steadfastPlugin } from '../server/http/index.js';
+import { createPersistence, type Persistence } from '../server/persistence/index.js';
+import { registerActivityRoutes } from './routes/activity-routes.js';
+import { registerLoginRoutes } from './routes/login-routes.js';
+import { registerProductRoutes } from './routes/product-routes.js';
+import type { RouteDependencies } from './routes/route-dependencies.js';
+import { registerSettingsRoutes } from './routes/settings-routes.js';
+import { registerStatusRoutes } from './routes/status-routes.js';
+import { viewHelpers } from './view-helpers.js';
+
+const appDirectory = dirname(fileURLToPath(import.meta.url));
+export const VIEWS_DIRECTORY = join(appDirectory, 'views');
+export const PUBLIC_DIRECTORY = join(appDirectory, 'public');
+/** Where `npm run build` writes `auto-save-service.js`. */
+export const CLIENT_BUNDLE_DIRECTORY = resolve(appDirectory, '..', '..', 'dist');
+
+export interface BuildAppOptions {
+  readonly database: OpenedDatabase;
+  /** Signs session cookies; at least 32 characters. */
+  readonly sessionSecret: string;
+  /** Caches compiled templates and sends HSTS. */
+  readonly production?: boolean;
+  /** Passed to the session cookie; 'auto' sets Secure only on https requests. */
+  readonly secureCookies?: boolean | 'auto';
+  /** The login page names the demo account (development only). */
+  readonly showDemoLogin?: boolean;
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Directory holding `auto-save-service.js`; defaults to the build's `dist/`. */
+  readonly clientBundleDirectory?: string;
+}
+
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly persistence: Persistence;
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
+  const production = options.production ?? false;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Behind a reverse proxy the client's IP (logged with every change) is in X-Forwarded-For.
+    trustProxy: production,
+  });
+  const persistence = createPersistence({
+    db: options.database.db,
+    logger: { info: (message) => app.log.info(message) },
+    onCommitError: (error) => app.log.error({ err: error }, 'after-commit callback failed'),
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        // Scripts come only from this origin (the auto-save bundle); inline scripts and inline
+        // event handlers stay blocked.
+        'script-src': ["'self'"],
+        'form-action': ["'self'"],
+        // Over plain http on a LAN address this would send every asset to https and break it.
+        'upgrade-insecure-requests': production ? [] : null,
+      },
+    },
+    hsts: production,
+  });
+
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ autoEscape: true }) },
+    root: VIEWS_DIRECTORY,
+    production,
+    defaultContext: { helpers: viewHelpers },
+  });
+
+  const bundleDirectory = options.clientBundleDirectory ?? CLIENT_BUNDLE_DIRECTORY;
+  if (!existsSync(join(bundleDirectory, 'auto-save-service.js'))) {
+    app.log.warn(`${bundleDirectory}/auto-save-service.js is missing: run "npm run build"`);
+  }
+  await app.register(fastifyStatic, {
+    // The stylesheet and icon, then the bundled browser service: one URL prefix for both.
+    root: [PUBLIC_DIRECTORY, bundleDirectory],
+    prefix: '/assets/',
+    index: false,
+    maxAge: production ? '1h' : 0,
+  });
+
+  await app.register(steadfastPlugin, {
+    database: options.database,
+    persistence,
+    sessionSecret: options.sessionSecret,
+    secureCookies: options.secureCookies ?? 'auto',
+  });
+
+  const dependencies: RouteDependencies = {
+    database: options.database,
+    persistence,
+    showDemoLogin: options.showDemoLogin ?? false,
+  };
+  registerLoginRoutes(app, dependencies);
+  registerProductRoutes(app, dependencies);
+  registerSettingsRoutes(app, dependencies);
+  registerActivityRoutes(app, dependencies);
+  registerStatusRoutes(app, dependencies);
+
+  await app.ready();
+  return { app, persistence };
+}

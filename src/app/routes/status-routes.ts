@@ -1,0 +1,34 @@
+/**
+ * `/status`: the System Status list, checked live. Open without signing in (an operator checking
+ * an outage may not be able to sign in: the session store is the database).
+ */
+import type { FastifyInstance } from 'fastify';
+import { renderPage } from '../render.js';
+import { checkSystemStatus } from '../status-checks.js';
+import type { RouteDependencies } from './route-dependencies.js';
+
+export function registerStatusRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
+  const { database, persistence } = dependencies;
+
+  app.get('/status', async (request, reply) => {
+    const components = await checkSystemStatus({
+      database,
+      persistence,
+      probe: async (url) => {
+        const response = await app.inject({ method: 'GET', url });
+        return { statusCode: response.statusCode };
+      },
+    });
+    const allActive = components.every((component) => component.state === 'active');
+    return renderPage(
+      persistence,
+      request,
+      reply,
+      'status',
+      { components, allActive, checkedAt: new Date().toISOString() },
+      // A signed-in page still needs its token; an anonymous one must not write a session while
+      // the database may be the thing that is down.
+      { title: 'System status', nav: 'status', status: allActive ? 200 : 503, csrf: request.user !== null },
+    );
+  });
+}

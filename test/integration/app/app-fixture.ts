@@ -1,0 +1,52 @@
+/** The business app over a test database, seeded like a first development start. */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApp } from '../../../src/app/build-app.js';
+import { seedDatabase } from '../../../src/app/seed.js';
+import { createUser } from '../../../src/server/http/index.js';
+import type { Persistence } from '../../../src/server/persistence/index.js';
+import type { TestDatabase } from '../../support/databases.js';
+
+export const TEST_SESSION_SECRET = 'test-session-secret-that-is-long-enough-000';
+
+export interface AppFixture {
+  readonly app: FastifyInstance;
+  readonly persistence: Persistence;
+  /** A second user beside `demo`, for two-user scenarios. */
+  readonly otherUser: { readonly id: number; readonly username: string; readonly password: string };
+  readonly demoUserId: number;
+}
+
+export function useSeededApp(current: () => TestDatabase): () => AppFixture {
+  let fixture: AppFixture | undefined;
+  beforeAll(async () => {
+    const { app, persistence } = await buildApp({
+      database: current().opened,
+      sessionSecret: TEST_SESSION_SECRET,
+      showDemoLogin: true,
+    });
+    await seedDatabase(persistence, { demoData: true });
+    const password = 'other-password';
+    const other = await persistence.runAs('seed', () =>
+      createUser(persistence, { username: 'olga', displayName: 'Olga <Ops>', password }),
+    );
+    const demo = await current()
+      .opened.db.selectFrom('users')
+      .select('id')
+      .where('username', '=', 'demo')
+      .executeTakeFirstOrThrow();
+    fixture = {
+      app,
+      persistence,
+      otherUser: { id: other.id, username: other.username, password },
+      demoUserId: Number(demo.id),
+    };
+  });
+  afterAll(async () => {
+    await fixture?.app.close();
+  });
+  return () => {
+    if (!fixture) throw new Error('app fixture not ready');
+    return fixture;
+  };
+}

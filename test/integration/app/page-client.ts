@@ -1,0 +1,78 @@
+/**
+ * A signed-in browser, minus the browser: keeps cookies between `inject` calls and reads the CSRF
+ * token from each page's `<meta name="csrf-token">`, as the real pages' forms and script do.
+ */
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+
+export interface PageResponse {
+  readonly statusCode: number;
+  readonly body: string;
+  readonly location: string | undefined;
+}
+
+export class PageClient {
+  readonly #cookies = new Map<string, string>();
+  #csrfToken: string | undefined;
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  get csrfToken(): string | undefined {
+    return this.#csrfToken;
+  }
+
+  async get(url: string): Promise<PageResponse> {
+    return this.#send('GET', url);
+  }
+
+  /** Posts a form with the token of the last page seen, like a submit from that page. */
+  async post(url: string, fields: Readonly<Record<string, string>>): Promise<PageResponse> {
+    const body = new URLSearchParams({ _csrf: this.#csrfToken ?? '', ...fields }).toString();
+    return this.#send('POST', url, body);
+  }
+
+  async signIn(username: string, password: string): Promise<void> {
+    await this.get('/login');
+    const response = await this.post('/login', { username, password });
+    expect(response.statusCode, `sign-in of ${username}`).toBe(303);
+  }
+
+  async #send(method: 'GET' | 'POST', url: string, body?: string): Promise<PageResponse> {
+    const response = await this.app.inject({
+      method,
+      url,
+      headers: {
+        accept: 'text/html',
+        cookie: [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      payload: body,
+    });
+    for (const cookie of response.cookies) {
+      if (cookie.value === '' || (cookie.expires && cookie.expires.getTime() < Date.now())) {
+        this.#cookies.delete(cookie.name);
+      } else {
+        this.#cookies.set(cookie.name, cookie.value);
+      }
+    }
+    const token = /<meta name="csrf-token" content="([^"]+)">/.exec(response.body)?.[1];
+    if (token) this.#csrfToken = token;
+    const location = response.headers.location;
+    return {
+      statusCode: response.statusCode,
+      body: response.body,
+      location: typeof location === 'string' ? location : undefined,
+    };
+  }
+}
+
+/** The `content` of every `<meta name="autosave-clear">` on a page. */
+export function clearedDraftKeys(html: string): string[] {
+  return [...html.matchAll(/<meta name="autosave-clear" content="([^"]*)">/g)].map((match) => match[1] ?? '');
+}
+
+/** The value attribute of the input named `name`. */
+export function inputValue(html: string, name: string): string | undefined {
+  const tag = new RegExp(`<input[^>]*name="${name}"[^>]*>`).exec(html)?.[0];
+  return tag ? /value="([^"]*)"/.exec(tag)?.[1] : undefined;
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../src/app/config.js';
+import { seedDatabase } from '../../../src/app/seed.js';
+import { createPersistence } from '../../../src/server/persistence/index.js';
+import { createTestDatabase, describeEachDatabase } from '../../support/databases.js';
+
+describeEachDatabase('business app: seed', (current) => {
+  it('creates the demo user, 36 products and default settings, logged as seed, once', async () => {
+    const persistence = createPersistence({ db: current().opened.db });
+    const report = await seedDatabase(persistence, { demoData: true });
+    expect(report).toEqual({ settingsCreated: 3, demoUserCreated: true, productsCreated: 36 });
+    const { entries } = await persistence.activityLog.query({ actor: 'seed', limit: 200 });
+    expect(entries).toHaveLength(3 + 1 + 36);
+    expect(entries.find((entry) => entry.model === 'User')?.changes.password_hash).toEqual([
+      '[changed]',
+      '[changed]',
+    ]);
+
+    const again = await seedDatabase(persistence, { demoData: true });
+    expect(again).toEqual({ settingsCreated: 0, demoUserCreated: false, productsCreated: 0 });
+  });
+
+  it('never creates the demo user or demo products without demoData (production)', async () => {
+    const database = await createTestDatabase(current().engine);
+    try {
+      const persistence = createPersistence({ db: database.opened.db });
+      const report = await seedDatabase(persistence, { demoData: false });
+      expect(report).toEqual({ settingsCreated: 3, demoUserCreated: false, productsCreated: 0 });
+      const users = await database.opened.db.selectFrom('users').selectAll().execute();
+      expect(users).toEqual([]);
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe('business app: configuration', () => {
+  it('defaults to port 3000 and ./data/app.db in development', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: 'sqlite:./data/app.db',
+      environment: 'development',
+      production: false,
+      sessionSecret: undefined,
+    });
+  });
+
+  it('requires SESSION_SECRET in production', () => {
+    expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(/SESSION_SECRET is required/);
+    const secret = 'x'.repeat(40);
+    expect(parseConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }).sessionSecret).toBe(secret);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => parseConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => parseConfig({ SESSION_SECRET: 'short' })).toThrow(
+      /SESSION_SECRET: must be at least 32 characters/,
+    );
+    expect(() => parseConfig({ NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({
+      port: 3000,
+      databaseUrl: 'sqlite:./data/app.db',
+    });
+  });
+});
