@@ -3,13 +3,12 @@
  * fields, the actor from the context, and the per-record hash chain. Entries are written with
  * the ambient executor, i.e. in the same transaction as the change they describe.
  */
-import type { ActivityLogRow, NewActivityLogRow } from '../db/schema.js';
+import type { NewActivityLogRow } from '../db/schema.js';
 import {
   type ActivityAction,
   type ActivityEntry,
   type FieldChanges,
   hashEntry,
-  toActivityEntry,
 } from './activity-entry.js';
 import type { Clock } from './clock.js';
 import { REDACTED } from './model-registry.js';
@@ -103,11 +102,15 @@ export class ChangeTracker {
     // Chains are per record; a record changed twice in one batch chains to its own earlier entry.
     const heads = new Map<string, string | null>();
     const rows: NewActivityLogRow[] = [];
+    const parsed: Array<{ changes: FieldChanges; snapshot: Record<string, unknown> }> = [];
     for (const change of changes) {
       const chainKey = `${change.model}\u0000${change.objectId}`;
       let prevHash = heads.get(chainKey);
       if (prevHash === undefined) prevHash = change.prevHash;
       if (prevHash === undefined) prevHash = await this.headHash(change.model, change.objectId);
+      const changesOfEntry = diffFields(change.before, change.after, change.secretFields);
+      const snapshot = redact(change.after ?? change.before, change.secretFields);
+      parsed.push({ changes: changesOfEntry, snapshot });
       const content = {
         prev_hash: prevHash,
         created_at: createdAt,
@@ -115,8 +118,8 @@ export class ChangeTracker {
         action: change.action,
         model: change.model,
         object_id: change.objectId,
-        changes: JSON.stringify(diffFields(change.before, change.after, change.secretFields)),
-        snapshot: JSON.stringify(redact(change.after ?? change.before, change.secretFields)),
+        changes: JSON.stringify(changesOfEntry),
+        snapshot: JSON.stringify(snapshot),
         request_id: requestId ?? null,
         ip: ip ?? null,
         version: change.version,
@@ -125,12 +128,26 @@ export class ChangeTracker {
       heads.set(chainKey, hash);
       rows.push({ ...content, hash });
     }
+    // Only the ids come back: the rest of each entry is what was just written.
     const inserted = (await executor
       .insertInto('activity_log')
       .values(rows)
-      .returningAll()
-      .execute()) as ActivityLogRow[];
-    return inserted.map(toActivityEntry);
+      .returning('id')
+      .execute()) as Array<{ id: number }>;
+    return rows.map((row, index) => ({
+      id: Number(inserted[index]?.id),
+      time: row.created_at,
+      actor: row.actor,
+      action: row.action as ActivityAction,
+      model: row.model,
+      objectId: row.object_id,
+      changes: parsed[index]?.changes ?? {},
+      snapshot: parsed[index]?.snapshot ?? {},
+      requestId: row.request_id ?? null,
+      ip: row.ip ?? null,
+      version: row.version,
+      checkpoint: false,
+    }));
   }
 
   /** Hash of the record's newest entry, or null when it has none. */

@@ -4,6 +4,7 @@
  * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
  * the record and its log entries together.
  */
+import type { z } from 'zod';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
 import type { Clock } from './clock.js';
@@ -354,7 +355,7 @@ export class PersistenceManager {
         throw new ValidationError(`${definition.name} has no field "${field}"`, field);
     }
     if (!definition.schema) return { ...fields };
-    const schema = mode === 'create' ? definition.schema : definition.schema.partial();
+    const schema = mode === 'create' ? definition.schema : partialSchemaOf(definition.schema);
     const parsed = schema.safeParse(fields);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -443,6 +444,17 @@ export class PersistenceManager {
       throw error;
     }
   }
+}
+
+// Building a zod schema costs more than using it: make each model's partial (update) schema once.
+const partialSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
+function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
+  let partial = partialSchemas.get(schema);
+  if (!partial) {
+    partial = schema.partial();
+    partialSchemas.set(schema, partial);
+  }
+  return partial;
 }
 
 function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {
