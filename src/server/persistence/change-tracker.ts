@@ -4,12 +4,7 @@
  * the ambient executor, i.e. in the same transaction as the change they describe.
  */
 import type { NewActivityLogRow } from '../db/schema.js';
-import {
-  type ActivityAction,
-  type ActivityEntry,
-  type FieldChanges,
-  hashEntry,
-} from './activity-entry.js';
+import { type ActivityAction, type ActivityEntry, type FieldChanges, hashEntry } from './activity-entry.js';
 import type { Clock } from './clock.js';
 import { REDACTED } from './model-registry.js';
 import type { TransactionContext } from './transaction-context.js';
