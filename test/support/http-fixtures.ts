@@ -118,6 +118,8 @@ export function socketClient(baseUrl: string): ApiClient {
 export async function buildTestApp(
   database: TestDatabase,
   options: Partial<SteadfastPluginOptions> & { persistence?: Persistence } = {},
+  /** Adds the test's own routes before the app is ready. */
+  setup?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   const persistence = options.persistence ?? createPersistence({ db: database.opened.db });
@@ -136,6 +138,7 @@ export async function buildTestApp(
     return { user };
   });
   app.get('/test/csrf', async (_request, reply) => ({ token: reply.generateCsrf() }));
+  setup?.(app);
   await app.ready();
   return app;
 }

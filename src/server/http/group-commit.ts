@@ -63,16 +63,20 @@ export class GroupCommitter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      await this.#runBatch(batch);
-    }
+    while (this.#queue.length > 0) await this.#runBatch();
   }
 
-  async #runBatch(batch: readonly Unit[]): Promise<void> {
+  async #runBatch(): Promise<void> {
     const outcomes: Outcome[] = [];
+    let batch: Unit[] = [];
     try {
       const scope = await this.#context.openScope({ actor: 'system' }, { transaction: true });
+      // Take the batch only once the transaction is open, after one turn of the event loop:
+      // better-sqlite3 runs every query (and the commit's fsync) synchronously, so without this
+      // turn no other request could ever progress to `submit` while a batch runs, and every batch
+      // would hold one request.
+      await new Promise((resolve) => setImmediate(resolve));
+      batch = this.#queue.splice(0, this.#maxBatch);
       try {
         await scope.enter(async () => {
           for (const unit of batch) {
@@ -93,6 +97,7 @@ export class GroupCommitter {
       await scope.commit();
     } catch (error) {
       // The shared transaction could not open or commit: no unit of it is durable.
+      if (batch.length === 0) batch = this.#queue.splice(0, this.#maxBatch);
       this.#onBatch?.(batch.length, 'failed');
       for (const unit of batch) unit.reject(error);
       return;

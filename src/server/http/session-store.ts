@@ -18,6 +18,13 @@ export interface SessionStoreOptions {
    * query can never wait for the transaction holding the connection.
    */
   readonly executor: () => Kysely<Database>;
+  /**
+   * Where `get` reads when it is not inside a transaction, when not `executor()`. On SQLite the
+   * plugin passes a second, read-only connection: with one connection, every request's session
+   * read would queue behind the group commit's open transaction, and requests would reach the
+   * group commit one at a time.
+   */
+  readonly reader?: () => Kysely<Database>;
   /** Lifetime of a session whose cookie has no expiry (ms). */
   readonly ttlMs: number;
   readonly now?: () => number;
@@ -31,17 +38,19 @@ interface SessionLike {
 
 export class KyselySessionStore implements SessionStore {
   readonly #executor: () => Kysely<Database>;
+  readonly #reader: () => Kysely<Database>;
   readonly #ttlMs: number;
   readonly #now: () => number;
 
   constructor(options: SessionStoreOptions) {
     this.#executor = options.executor;
+    this.#reader = options.reader ?? options.executor;
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
   }
 
   get(sid: string, callback: GetCallback): void {
-    this.#executor()
+    this.#reader()
       .selectFrom('sessions')
       .select('data')
       .where('sid', '=', sid)

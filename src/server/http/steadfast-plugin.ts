@@ -15,6 +15,7 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySession from '@fastify/session';
+import SqliteDatabase from 'better-sqlite3';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -23,11 +24,11 @@ import type {
   RouteShorthandOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Kysely } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { MAX_SYNC_BODY_BYTES } from '../../protocol/constants.js';
-import type { OpenedDatabase } from '../db/open-database.js';
+import { type OpenedDatabase, parseDatabaseUrl } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { registerActivityRoute } from './activity-route.js';
@@ -181,8 +182,12 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     onRollback: (reason) => metrics.rollbacks.inc({ reason }),
   });
 
+  const reader = openSqliteReader(database);
   const sessionStore = new KyselySessionStore({
     executor: () => persistence.executor() as Kysely<Database>,
+    reader: reader
+      ? () => (persistence.context.inTransaction() ? (persistence.executor() as Kysely<Database>) : reader)
+      : undefined,
     ttlMs: options.sessionTtlMs,
   });
   await app.register(fastifySession, {
@@ -270,6 +275,7 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   app.addHook('onClose', async () => {
     stopSweeping();
     await committer.idle();
+    await reader?.destroy();
   });
 
   const routeOptions: RouteShorthandOptions = {};
@@ -278,6 +284,16 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   if (options.routes.activity) registerActivityRoute(app);
   if (options.routes.health) registerHealthRoute(app);
   if (options.routes.metrics) registerMetricsRoute(app);
+}
+
+/** A second, read-only connection to an SQLite file (WAL lets it read beside the writer); none for pg or :memory:. */
+function openSqliteReader(database: OpenedDatabase): Kysely<Database> | undefined {
+  if (database.dialect !== 'sqlite') return undefined;
+  const { location } = parseDatabaseUrl(database.displayUrl);
+  if (location === ':memory:') return undefined;
+  const file = new SqliteDatabase(location, { readonly: true, fileMustExist: true });
+  file.pragma('busy_timeout = 5000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
 }
 
 export const steadfastPlugin = fp(steadfast, { fastify: '5.x', name: 'steadfast' });
