@@ -125,13 +125,11 @@ const BUSY_RETRY_MS = 2000;
 const ANONYMOUS_SCOPE = 'anonymous';
 
 function randomUuid(view: Window): string {
+  // crypto.randomUUID needs a secure context; a blob URL ends in a random v4 UUID everywhere.
   if (typeof view.crypto.randomUUID === 'function') return view.crypto.randomUUID();
-  // crypto.randomUUID needs a secure context; plain-http intranet apps still get a v4 UUID.
-  const bytes = view.crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const url = URL.createObjectURL(new Blob());
+  URL.revokeObjectURL(url);
+  return url.slice(-36);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -220,7 +218,6 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#registry = new FormRegistry(this.#doc, this.#store);
     this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view.navigator.locks);
     this.#clientId = this.#ensureClientId();
-    this.#store.purgeExpired();
     this.#applyClearedKeys();
 
     this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
@@ -250,11 +247,16 @@ class BrowserAutoSaveService implements AutoSaveService {
 
     for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
     this.#indicator.render();
-    if (this.#queue.hasWork()) {
-      this.#showLocalStatus();
-      // Changes left by a closed or crashed page go out now, not after the first keystroke.
-      void this.#sync(false);
-    }
+    // Both scan every stored key, so they run after start, out of the page's way.
+    setTimeout(() => {
+      if (!this.#canSave()) return;
+      this.#store.purgeExpired();
+      if (this.#queue.hasWork()) {
+        this.#showLocalStatus();
+        // Changes left by a closed or crashed page go out now, not after the first keystroke.
+        void this.#sync(false);
+      }
+    });
     this.#logger.info('Service initialized');
   }
 
@@ -462,7 +464,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (scope.restored !== 'none') return;
     const meta = this.#store.readMeta(scope.key);
     if (meta === null) {
-      if (source === 'device') void this.restoreFromServer(scope);
+      if (source === 'device') void this.#restoreFromServer(scope);
       return;
     }
     const fields = this.#registry.fieldsOf(scope);
@@ -536,7 +538,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     }
   }
 
-  private async restoreFromServer(scope: FormScope): Promise<void> {
+  async #restoreFromServer(scope: FormScope): Promise<void> {
     if (!this.#syncEnabled || this.#options.restoreFromServer === false || this.#serverChecked.has(scope.key))
       return;
     this.#serverChecked.add(scope.key);
@@ -586,19 +588,19 @@ class BrowserAutoSaveService implements AutoSaveService {
         this.#registry.invalidate();
         continue;
       }
-      for (const node of Array.from(record.addedNodes)) {
+      for (const node of [...record.addedNodes]) {
         if (!(node instanceof HTMLElement)) continue;
         if (node.closest('[data-autosave-notice]')) continue;
         statusAdded ||=
           node.matches('[data-autosave-status]') || node.querySelector('[data-autosave-status]') !== null;
         const scopes = node.matches(SCOPE_SELECTOR) ? [node] : [];
-        scopes.push(...Array.from(node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR)));
+        scopes.push(...node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR));
         for (const element of scopes) {
           const scope = this.#registry.scopeOf(element);
           if (scope !== null) this.#restoreScope(scope);
         }
         const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
-        fields.push(...Array.from(node.querySelectorAll<HTMLElement>(FIELD_SELECTOR)));
+        fields.push(...node.querySelectorAll<HTMLElement>(FIELD_SELECTOR));
         for (const field of fields) {
           const binding = this.#registry.bindingOf(field);
           if (binding !== null) this.#restoreField(binding);
@@ -735,7 +737,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       return Promise.resolve({ result: 'offline', synced: 0 });
     }
     this.#syncing ??= this.#lock
-      .run(() => this.drainQueue(), waitForOtherTab)
+      .run(() => this.#drainQueue(), waitForOtherTab)
       .then((outcome): SyncOutcome => {
         if (outcome !== LOCK_BUSY) return outcome;
         this.#scheduleRetry(BUSY_RETRY_MS);
@@ -759,7 +761,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   }
 
   /** Runs holding the sender lock: sends the whole shared queue, batch after batch. */
-  private async drainQueue(): Promise<SyncOutcome> {
+  async #drainQueue(): Promise<SyncOutcome> {
     let synced = 0;
     /** After a 400 on a batch, changes go one by one to find (and park) the invalid one. */
     let isolate = 0;

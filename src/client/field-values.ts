@@ -31,7 +31,7 @@ function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElemen
   const owner = element.form;
   // form.elements also finds fields attached with form=…; containers fall back to a query.
   const candidates = owner
-    ? Array.from(owner.elements)
+    ? [...owner.elements]
     : Array.from(scope.querySelectorAll(`input[name="${CSS.escape(element.name)}"]`));
   return candidates.filter(
     (candidate): candidate is HTMLInputElement =>
@@ -84,7 +84,7 @@ export function writeFieldValue(element: HTMLElement, scope: HTMLElement, value:
   if (element instanceof HTMLSelectElement && element.multiple) {
     if (!Array.isArray(value)) return false;
     let changed = false;
-    for (const option of Array.from(element.options)) {
+    for (const option of [...element.options]) {
       const selected = value.includes(option.value);
       if (option.selected !== selected) {
         option.selected = selected;

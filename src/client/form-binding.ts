@@ -9,7 +9,8 @@ import { type FieldValue, fieldNameOf, isFieldElement } from './field-values.js'
 import { formKeyOf } from './form-key.js';
 import type { LocalStore } from './local-store.js';
 
-export const FIELD_SELECTOR = 'input,textarea,select,[data-autosave-field][contenteditable]';
+const EDITABLE_SELECTOR = '[data-autosave-field][contenteditable]';
+export const FIELD_SELECTOR = `input,textarea,select,${EDITABLE_SELECTOR}`;
 export const SCOPE_SELECTOR = 'form,[data-autosave-key]';
 /** Attributes whose change can alter a binding; watched by the service's MutationObserver. */
 export const BINDING_ATTRIBUTES = [
@@ -107,9 +108,7 @@ export class FormRegistry {
 
   #createBinding(target: EventTarget): FieldBinding | null {
     if (!(target instanceof HTMLElement)) return null;
-    const element = isFieldElement(target)
-      ? target
-      : target.closest<HTMLElement>('[data-autosave-field][contenteditable]');
+    const element = isFieldElement(target) ? target : target.closest<HTMLElement>(EDITABLE_SELECTOR);
     if (element === null) return null;
     const scopeElement = scopeElementOf(element);
     const scope = scopeElement ? this.scopeOf(scopeElement) : null;
@@ -124,8 +123,8 @@ export class FormRegistry {
     const element = scope.element;
     const candidates =
       element instanceof HTMLFormElement
-        ? [...Array.from(element.elements), ...Array.from(element.querySelectorAll(FIELD_SELECTOR))]
-        : Array.from(element.querySelectorAll(FIELD_SELECTOR));
+        ? [...element.elements, ...element.querySelectorAll(EDITABLE_SELECTOR)]
+        : [...element.querySelectorAll(FIELD_SELECTOR)];
     const byName = new Map<string, FieldBinding>();
     for (const candidate of candidates) {
       const binding = this.bindingOf(candidate);
@@ -138,7 +137,7 @@ export class FormRegistry {
   /** Scopes currently in the page, optionally only those of one key. */
   liveScopes(key?: string): FormScope[] {
     const found: FormScope[] = [];
-    for (const element of Array.from(this.#root.querySelectorAll<HTMLElement>(SCOPE_SELECTOR))) {
+    for (const element of [...this.#root.querySelectorAll<HTMLElement>(SCOPE_SELECTOR)]) {
       // A keyed container inside a form is part of that form's draft, not a scope of its own.
       if (!(element instanceof HTMLFormElement) && element.parentElement?.closest('form')) continue;
       const scope = this.scopeOf(element);

@@ -179,12 +179,6 @@ export class LocalStore {
     return `${this.prefix}m:${formKey}`;
   }
 
-  /** The form key a `m:` meta entry of this user belongs to, or null for any other key. */
-  formKeyOfMetaKey(storageKey: string): string | null {
-    const start = `${this.prefix}m:`;
-    return storageKey.startsWith(start) ? storageKey.slice(start.length) : null;
-  }
-
   readMeta(formKey: string): FormMeta | null {
     const meta = parseJson(this.read(this.metaKey(formKey)), isFormMeta);
     if (meta && meta.e < this.#options.now()) {
