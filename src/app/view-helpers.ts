@@ -31,9 +31,19 @@ export function formatTime(iso: string): string {
 export function formatValue(field: string, value: unknown): string {
   if (value === null || value === undefined || value === '') return '—';
   if (field === 'active') return Number(value) === 1 ? 'Yes' : 'No';
+  // A Setting's value is stored as JSON text: show `Acme`, not `"Acme"`.
+  if (field === 'value' && typeof value === 'string') return formatValue('', parseJson(value));
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 export function formatMoney(amount: string, currency: string): string {

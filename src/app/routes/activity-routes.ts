@@ -7,7 +7,8 @@ import { renderPage } from '../render.js';
 import type { RouteDependencies } from './route-dependencies.js';
 
 const PAGE_SIZE = 25;
-export const ACTIVITY_MODELS = ['Product', 'Setting', 'User'] as const;
+/** `Draft`: drafts the browser service synced (logged as `sync` by the HTTP layer). */
+export const ACTIVITY_MODELS = ['Product', 'Setting', 'User', 'Draft'] as const;
 
 const isoDate = z.iso.date();
 

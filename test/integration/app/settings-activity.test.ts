@@ -43,6 +43,8 @@ describeEachDatabase('business app: settings and activity', (current) => {
       const companyEntry = entries.find((entry) => entry.objectId === 'app.company_name');
       expect(companyEntry?.actor).toBe(String(fixture().demoUserId));
       expect(companyEntry?.changes).toEqual({ value: ['"Steadfast Supplies"', '"Acme & Sons"'] });
+      const activity = await demo.get('/activity?model=Setting&action=update');
+      expect(activity.body).toContain('class="diff-after">Acme &amp; Sons</td>');
       const list = await demo.get('/products?q=espresso');
       expect(list.body).toContain('449.00 EUR');
     });
