@@ -250,6 +250,43 @@ describe('forms and fields added after load', () => {
   });
 });
 
+describe('single-page apps', () => {
+  it('restores a form that a client-side navigation replaced with a new element of the same key', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.fill('[name=title]', 'Typed before the route changed');
+    await page.evaluate(() => {
+      const old = document.querySelector('#product-42');
+      const fresh = document.createElement('form');
+      fresh.id = 'product-42';
+      fresh.innerHTML = '<input name="title" value="Desk">';
+      old?.replaceWith(fresh);
+    });
+    await waitUntil(
+      'the replacement form restored',
+      async () => (await page.inputValue('[name=title]')) === 'Typed before the route changed',
+    );
+  });
+});
+
+describe('contenteditable drafts', () => {
+  it('restores formatting but never active content from a tampered draft', async () => {
+    const page = await openPage(await contextFor('alice'), server, '/product');
+    await page.click('[data-autosave-field=bio]');
+    await page.keyboard.type('x');
+    await page.evaluate(() => {
+      const key = Object.keys(localStorage).find((candidate) => candidate.endsWith('\u001fbio'));
+      if (!key) throw new Error('no bio draft');
+      localStorage.setItem(key, JSON.stringify('<b>bold</b><img src="x" onerror="window.hacked = true">'));
+    });
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => (window as { hacked?: boolean }).hacked)).toBeUndefined();
+    expect(await page.textContent('[data-autosave-field=bio]')).toBe('bold');
+    expect(await page.$('[data-autosave-field=bio] [onerror]')).toBeNull();
+  });
+});
+
 describe('storage problems', () => {
   it('reports a full storage in words and keeps saving (to memory and the server)', async () => {
     const page = await openPage(await contextFor('alice'), server, '/product');

@@ -88,6 +88,20 @@ describe('closing and crashing', () => {
   });
 });
 
+describe('leaving the page', () => {
+  it('sends pending changes with keepalive when the page is left before the debounce', async () => {
+    server.pages.set('/slow-product', {
+      body: '<form id="product-42"><input name="title" value="Desk"></form>',
+      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+    });
+    const page = await openPage(context, server, '/slow-product');
+    await page.fill('[name=title]', 'Sent on the way out');
+    expect(await titleOnServer()).toBeUndefined();
+    await page.goto('about:blank');
+    await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Sent on the way out');
+  });
+});
+
 describe('offline and outages', () => {
   it('syncs typing done offline once when back online, with no duplicate on the server', async () => {
     const page = await openPage(context, server, '/product');
