@@ -365,18 +365,17 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #showLocalStatus(): void {
     if (this.#storageWarning !== null) this.#indicator.set('error', this.#storageWarning);
-    else if (!this.#syncEnabled)
-      this.#indicator.set('local', 'Saved on this device (sign in to save to the server)');
+    else if (!this.#syncEnabled) this.#indicator.set('local', 'Saved on this device only (not signed in)');
     else this.#indicator.set('local');
   }
 
   #onStorageProblem(problem: StorageProblem): void {
     const message =
       problem.kind === 'unavailable'
-        ? 'This browser blocks storage: your changes are kept only while this tab is open'
+        ? 'Storage is blocked: changes are kept only in this tab'
         : problem.keptInMemoryOnly
-          ? 'Storage on this device is full: your changes are kept only while this tab is open'
-          : `Storage on this device was full: ${problem.evictedDrafts} older draft(s) were removed to keep saving`;
+          ? 'Storage is full: changes are kept only in this tab'
+          : `Storage was full: ${problem.evictedDrafts} older draft(s) removed`;
     if (message === this.#storageWarning) return;
     this.#storageWarning = message;
     this.#logger.warn(message);
@@ -723,8 +722,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     for (const result of results) {
       if (result.status !== 'stale') continue;
       const change = outbox.find((candidate) => candidate.mutationId === result.mutationId);
-      if (change)
-        this.#logger.warn(`Draft ${change.key} was saved, but the record changed since it was loaded`);
+      if (change) this.#logger.warn(`Draft ${change.key} is based on an older version of the record`);
     }
     this.#queue.acknowledge(lastMutationId);
   }
@@ -807,20 +805,13 @@ class BrowserAutoSaveService implements AutoSaveService {
             else this.#reportParked(this.#queue.park(first.mutationId, attempt.message));
             break;
           case 'unauthorized':
-            this.#indicator.set(
-              'error',
-              'Not saved to the server: please sign in again (your changes are kept on this device)',
-            );
+            this.#indicator.set('error', 'Not saved to the server: sign in again (kept on this device)');
             this.#retryLater(null);
             return { result: 'unauthorized', synced };
           case 'retry':
             this.#retryLater(attempt.retryAfterMs);
             if (attempt.reason === 'network') this.#indicator.set('offline');
-            else
-              this.#indicator.set(
-                'error',
-                'The server is unavailable: your changes are saved on this device and will be sent later',
-              );
+            else this.#indicator.set('error', 'Server unavailable: saved on this device, will retry');
             return { result: 'retrying', synced };
         }
       }

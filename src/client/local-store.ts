@@ -233,21 +233,36 @@ export class LocalStore {
   /** Drops expired drafts and states of every user of this browser. */
   purgeExpired(): void {
     const now = this.#options.now();
-    for (const key of this.keys()) {
-      if (!key.startsWith(STORAGE_ROOT)) continue;
-      const rest = key.slice(STORAGE_ROOT.length);
-      const section = rest.slice(rest.indexOf(':') + 1);
-      if (!section.startsWith('m:') && !section.startsWith('s:')) continue;
-      const entry = parseJson(this.read(key), isFormMeta);
-      if (!entry || entry.e >= now) continue;
-      if (section.startsWith('s:')) this.remove(key);
-      else this.#clearFormOfAnyScope(key.slice(0, key.length - section.length), section.slice(2));
+    for (const entry of this.#entriesOfAllUsers()) {
+      if (entry.meta.e >= now) continue;
+      if (entry.section === 's') this.remove(entry.storageKey);
+      else this.#clearFormOfAnyScope(entry.prefix, entry.key);
     }
   }
 
   /** Removes everything of this user: drafts, states and the queue (sign-out). */
   clearScope(): void {
     for (const key of this.ownKeys('')) this.remove(key);
+  }
+
+  /** Every user's draft metas (`m:`) and states (`s:`), parsed. */
+  #entriesOfAllUsers() {
+    const found = [];
+    for (const storageKey of this.keys()) {
+      if (!storageKey.startsWith(STORAGE_ROOT)) continue;
+      const colon = storageKey.indexOf(':', STORAGE_ROOT.length);
+      const section = storageKey.slice(colon + 1, colon + 2);
+      const meta = parseJson(this.read(storageKey), isFormMeta);
+      if (storageKey[colon + 2] !== ':' || (section !== 'm' && section !== 's') || !meta) continue;
+      found.push({
+        storageKey,
+        prefix: storageKey.slice(0, colon + 1),
+        section,
+        key: storageKey.slice(colon + 3),
+        meta,
+      });
+    }
+    return found;
   }
 
   #clearFormOfAnyScope(prefix: string, formKey: string): void {
@@ -258,22 +273,14 @@ export class LocalStore {
 
   /** Drops the oldest drafts (any user's, never `protectedFormKey` of this user) until the write fits. */
   #evictUntilWritten(key: string, value: string, protectedFormKey: string | undefined): number {
-    const candidates: { prefix: string; formKey: string; savedAt: number }[] = [];
-    for (const storageKey of this.keys()) {
-      if (!storageKey.startsWith(STORAGE_ROOT)) continue;
-      const rest = storageKey.slice(STORAGE_ROOT.length);
-      const colon = rest.indexOf(':');
-      if (rest.slice(colon + 1, colon + 3) !== 'm:') continue;
-      const prefix = STORAGE_ROOT + rest.slice(0, colon + 1);
-      const formKey = rest.slice(colon + 3);
-      if (prefix === this.prefix && formKey === protectedFormKey) continue;
-      const meta = parseJson(this.read(storageKey), isFormMeta);
-      candidates.push({ prefix, formKey, savedAt: meta?.t ?? 0 });
-    }
-    candidates.sort((left, right) => left.savedAt - right.savedAt);
+    const candidates = this.#entriesOfAllUsers()
+      .filter(
+        (entry) => entry.section === 'm' && !(entry.prefix === this.prefix && entry.key === protectedFormKey),
+      )
+      .sort((left, right) => left.meta.t - right.meta.t);
     let evicted = 0;
     for (const candidate of candidates) {
-      this.#clearFormOfAnyScope(candidate.prefix, candidate.formKey);
+      this.#clearFormOfAnyScope(candidate.prefix, candidate.key);
       evicted += 1;
       try {
         this.#backend?.setItem(key, value);
@@ -289,13 +296,10 @@ export class LocalStore {
 /** localStorage, or null where the browser blocks it (some private modes, sandboxed frames). */
 export function openBrowserStorage(view: Window): Storage | null {
   try {
+    // The getter throws where storage is blocked; reading length proves it answers.
     const storage = view.localStorage;
-    const probe = `${STORAGE_ROOT}probe`;
-    storage.setItem(probe, '1');
-    storage.removeItem(probe);
-    return storage;
-  } catch (error) {
-    // A full storage still works for reading and for what eviction frees.
-    return isQuotaError(error) ? view.localStorage : null;
+    return storage.length >= 0 ? storage : null;
+  } catch {
+    return null;
   }
 }

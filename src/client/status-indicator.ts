@@ -18,8 +18,8 @@ const DEFAULT_WORDS: Record<SaveState, string> = {
   saving: 'Saving…',
   local: 'Saved on this device',
   saved: 'Saved',
-  offline: 'Offline: changes are saved on this device and will be sent when you are back online',
-  error: 'Changes could not be saved to the server',
+  offline: 'Offline: saved on this device, will be sent when back online',
+  error: 'Not saved to the server',
 };
 
 /** "14:05" in local time. Not Intl: building a DateTimeFormat costs milliseconds on a cold page. */
