@@ -13,6 +13,7 @@ import { DEMO_USER, seedDatabase } from './seed.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
 
 const SESSION_SECRET_FILE = resolve('data', 'session-secret');
+const REPEATED_SIGNAL_GRACE_MS = 2000;
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
@@ -38,13 +39,16 @@ async function main(): Promise<void> {
     );
   }
 
-  let closing = false;
+  let closingSince: number | undefined;
   const shutdown = async (signal: NodeJS.Signals) => {
-    if (closing) {
+    if (closingSince !== undefined) {
+      // A terminal signals the whole process group and tsx relays the same signal again: a repeat
+      // within moments is that echo. Only a deliberate second signal skips the wait.
+      if (Date.now() - closingSince < REPEATED_SIGNAL_GRACE_MS) return;
       app.log.warn(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    closing = true;
+    closingSince = Date.now();
     app.log.info(`${signal}: finishing in-flight requests, then closing the database`);
     try {
       await app.close();
