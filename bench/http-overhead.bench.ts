@@ -1,0 +1,75 @@
+/**
+ * What the Steadfast stack costs per request: an empty sync batch (session lookup, CSRF check,
+ * rate limit, validation, group commit round) against a bare Fastify route taking the same JSON
+ * body, both on a real socket (autocannon). Target: req/s ratio at least 0.5.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { createPersistence } from '../src/server/persistence/index.js';
+import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
+import { createTestDatabase, printResult, round } from './support.js';
+
+const CONNECTIONS = 10;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const body = JSON.stringify({ clientId: randomUUID(), changes: [] });
+
+async function measure(url: string, headers: Record<string, string>) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+const bare = Fastify();
+bare.post('/bare', async () => ({
+  status: 'ok',
+  synced: 0,
+  lastMutationId: 0,
+  results: [],
+  serverTime: new Date().toISOString(),
+}));
+await bare.listen({ port: 0, host: '127.0.0.1' });
+const barePort = (bare.server.address() as AddressInfo).port;
+
+const database = await createTestDatabase('sqlite');
+const persistence = createPersistence({ db: database.opened.db });
+const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
+const session = await signInAs(app, await createTestUser(persistence, 'overhead'));
+await app.listen({ port: 0, host: '127.0.0.1' });
+const port = (app.server.address() as AddressInfo).port;
+
+// Warm both up (JIT, connections) before measuring.
+await autocannon({
+  url: `http://127.0.0.1:${barePort}/bare`,
+  method: 'POST',
+  duration: 1,
+  body,
+  headers: { 'content-type': 'application/json' },
+});
+const bareResult = await measure(`http://127.0.0.1:${barePort}/bare`, {});
+const syncResult = await measure(`http://127.0.0.1:${port}/api/autosave/sync/`, {
+  cookie: session.cookie,
+  'x-csrf-token': session.csrf,
+});
+await app.close();
+await bare.close();
+await database.drop();
+
+printResult({
+  bench: 'http_overhead',
+  engine: 'sqlite',
+  connections: CONNECTIONS,
+  duration_s: DURATION_S,
+  bare_rps: round(bareResult.rps, 1),
+  sync_empty_batch_rps: round(syncResult.rps, 1),
+  sync_p99_ms: syncResult.p99,
+  errors: bareResult.errors + syncResult.errors,
+  ratio: round(syncResult.rps / bareResult.rps, 3),
+});

@@ -1,0 +1,96 @@
+/**
+ * Sync throughput with group commit: 64 concurrent connections each send batches of 10 changes
+ * for 10 s (autocannon) to a real socket, on SQLite with synchronous=FULL (an fsync per commit).
+ * Compared with the durable single-row commits/s the same database reaches one at a time: the
+ * ratio says how far group commit takes the endpoint past one fsync per request (target ≥ 3).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { createPersistence } from '../src/server/persistence/index.js';
+import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
+import { createTestDatabase, opsPerSecond, printResult, round } from './support.js';
+
+const CONNECTIONS = 64;
+const BATCH = 10;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+
+const database = await createTestDatabase('sqlite');
+const { db } = database.opened;
+const synchronous = (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]?.synchronous;
+
+// Baseline: one durable single-row commit at a time.
+let n = 0;
+const singleCommitsPerSec = await opsPerSecond(3000, async () => {
+  n += 1;
+  await db
+    .insertInto('settings')
+    .values({ id: `bench.${n}`, value: '"x"', version: 1, updated_at: new Date().toISOString() })
+    .execute();
+});
+
+const persistence = createPersistence({ db });
+const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
+const session = await signInAs(app, await createTestUser(persistence, 'bench'));
+await app.listen({ port: 0, host: '127.0.0.1' });
+const { port } = app.server.address() as AddressInfo;
+
+interface ConnectionState {
+  clientId?: string;
+  next?: number;
+}
+
+const result = await autocannon({
+  url: `http://127.0.0.1:${port}`,
+  connections: CONNECTIONS,
+  duration: DURATION_S,
+  requests: [
+    {
+      method: 'POST',
+      path: '/api/autosave/sync/',
+      headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
+      // Each connection is one browser: its own clientId, mutation ids one after another.
+      setupRequest: (request, context: ConnectionState) => {
+        context.clientId ??= randomUUID();
+        const first = context.next ?? 1;
+        context.next = first + BATCH;
+        const savedAt = new Date().toISOString();
+        const changes = Array.from({ length: BATCH }, (_, i) => ({
+          mutationId: first + i,
+          kind: 'form',
+          key: `product-form-${i}`,
+          data: { name: `Desk ${first + i}`, price: '500.00', notes: 'x'.repeat(40) },
+          savedAt,
+        }));
+        return { ...request, body: JSON.stringify({ clientId: context.clientId, changes }) };
+      },
+    },
+  ],
+});
+
+const metrics = await app.metrics.getSingleMetricAsString('steadfast_sync_changes_total');
+const applied = Number(/status="applied"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+const groups = await app.metrics.getSingleMetricAsString('steadfast_group_commit_size');
+const groupSum = Number(/_sum (\d+)/.exec(groups)?.[1] ?? 0);
+const groupCount = Number(/_count (\d+)/.exec(groups)?.[1] ?? 0);
+await app.close();
+await database.drop();
+
+const appliedPerSec = applied / DURATION_S;
+printResult({
+  bench: 'sync_throughput',
+  engine: 'sqlite',
+  synchronous: synchronous === 2 ? 'FULL' : String(synchronous),
+  connections: CONNECTIONS,
+  batch_size: BATCH,
+  duration_s: DURATION_S,
+  requests: result.requests.total,
+  applied_changes_per_s: round(appliedPerSec, 1),
+  latency_p50_ms: result.latency.p50,
+  latency_p99_ms: result.latency.p99,
+  errors: result.errors + result.timeouts + result.non2xx,
+  single_row_commits_per_s: round(singleCommitsPerSec, 1),
+  ratio: round(appliedPerSec / singleCommitsPerSec, 2),
+  mean_group_commit_size: round(groupCount ? groupSum / groupCount : 0, 1),
+});
