@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { expect, it } from 'vitest';
+import { verifyPassword } from '../../../src/server/http/index.js';
+import { describeEachDatabase } from '../../support/databases.js';
+
+function runUserCreate(url: string, args: string[], stdin: string) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/user-create.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: url },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describeEachDatabase('npm run user:create', (current) => {
+  it('creates a user whose password verifies, logged with the hash redacted', async () => {
+    const result = await runUserCreate(
+      current().url,
+      ['--username', 'carol', '--name', 'Carol C'],
+      'a long passphrase\n',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/created user carol \(id \d+\)/);
+    const { db } = current().opened;
+    const user = await db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', 'carol')
+      .executeTakeFirstOrThrow();
+    expect(user.display_name).toBe('Carol C');
+    expect(await verifyPassword('a long passphrase', user.password_hash)).toBe(true);
+    const log = await db.selectFrom('activity_log').selectAll().where('model', '=', 'User').execute();
+    expect(log).toHaveLength(1);
+    expect(log[0]?.actor).toBe('user:create');
+    expect(log[0]?.changes).not.toContain(user.password_hash);
+  });
+
+  it('refuses a short password, a bad username and a taken one, naming the problem', async () => {
+    const short = await runUserCreate(current().url, ['--username', 'dave'], 'short\n');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/at least 10 characters/);
+    const bad = await runUserCreate(current().url, ['--username', 'Not Valid!'], 'a long passphrase\n');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/username/);
+    const taken = await runUserCreate(current().url, ['--username', 'carol'], 'a long passphrase\n');
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/username is already taken/);
+  });
+});
