@@ -271,12 +271,16 @@ export class LocalStore {
     this.remove(`${prefix}m:${formKey}`);
   }
 
-  /** Drops the oldest drafts (any user's, never `protectedFormKey` of this user) until the write fits. */
+  /**
+   * Drops the oldest drafts until the write fits: any user's, but never `protectedFormKey` and
+   * never a draft of this user still waiting for the server (it has a marker), which would lose
+   * exactly what the user just typed.
+   */
   #evictUntilWritten(key: string, value: string, protectedFormKey: string | undefined): number {
+    const isOwnPending = (formKey: string) =>
+      formKey === protectedFormKey || this.read(`${this.prefix}p:form:${formKey}`) !== null;
     const candidates = this.#entriesOfAllUsers()
-      .filter(
-        (entry) => entry.section === 'm' && !(entry.prefix === this.prefix && entry.key === protectedFormKey),
-      )
+      .filter((entry) => entry.section === 'm' && !(entry.prefix === this.prefix && isOwnPending(entry.key)))
       .sort((left, right) => left.meta.t - right.meta.t);
     let evicted = 0;
     for (const candidate of candidates) {

@@ -112,7 +112,7 @@ export class SyncQueue {
     const markerKey = this.#markerKey(kind, key);
     if (this.#knownMarkers.has(markerKey)) return;
     this.#knownMarkers.add(markerKey);
-    this.#store.write(markerKey, String(now));
+    this.#store.write(markerKey, String(now), kind === 'form' ? key : undefined);
   }
 
   /** Another tab removed a marker (it queued the change): the next keystroke must write it again. */

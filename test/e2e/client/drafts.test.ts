@@ -3,7 +3,7 @@
  * and fields added late, stale drafts, a full storage, and what a submit does to a draft.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AutosaveTestServer } from '../../support/autosave-test-server.js';
 import { launchBrowser, waitUntil } from '../../support/browser.js';
 import {
@@ -20,6 +20,9 @@ import {
 let browser: Browser;
 let server: AutosaveTestServer;
 const contexts: BrowserContext[] = [];
+/** A user per test: server drafts of one test never satisfy another test's wait. */
+let user = '';
+let userCount = 0;
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -29,6 +32,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+});
+
+beforeEach(() => {
+  userCount += 1;
+  user = `alice-${userCount}`;
 });
 
 afterEach(async () => {
@@ -107,7 +115,7 @@ const EXPECTED_EVERY_KIND = {
 
 describe('restoring drafts', () => {
   it('restores every field kind after a reload and says so, with a discard that puts the page back', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await fillEveryKind(page);
     expect(await statusOf(page)).toMatchObject({ state: 'local', text: 'Saved on this device' });
     await page.reload();
@@ -122,7 +130,7 @@ describe('restoring drafts', () => {
   });
 
   it('restores a checkbox group sharing one name and a multi-select exactly, including an emptied group', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.uncheck('[name=tags][value=a]');
     await page.selectOption('[name=colors]', ['green']);
     await page.reload();
@@ -133,14 +141,14 @@ describe('restoring drafts', () => {
   });
 
   it('never restores a stale CSRF token over the page’s fresh one', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     const firstToken = await page.inputValue('[name=_csrf]');
     await page.fill('[name=title]', 'Changed');
     // A readonly token field still fires input when a script touches it: it must not be saved.
     await page.dispatchEvent('[name=csrf_token]', 'input');
     await page.reload();
     await page.waitForSelector('[data-autosave-notice]');
-    const freshToken = server.latestCsrfToken('alice');
+    const freshToken = server.latestCsrfToken(user);
     expect(freshToken).not.toBe(firstToken);
     expect(await page.inputValue('[name=_csrf]')).toBe(freshToken);
     expect(await page.inputValue('[name=csrf_token]')).toBe(freshToken);
@@ -148,7 +156,7 @@ describe('restoring drafts', () => {
   });
 
   it('offers a draft older than the record with the fields that differ instead of applying it', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.fill('[name=title]', 'My edit');
     registerPages(server, 5);
     await page.reload();
@@ -162,7 +170,7 @@ describe('restoring drafts', () => {
 
 describe('what is never stored', () => {
   it('keeps passwords, files, hidden inputs, card numbers, one-time codes, new passwords and opted-out fields out of storage and off the network', async () => {
-    const context = await contextFor('alice');
+    const context = await contextFor(user);
     const page = await openPage(context, server, '/product');
     const posted: string[] = [];
     page.on('request', (request) => posted.push(request.postData() ?? ''));
@@ -178,7 +186,7 @@ describe('what is never stored', () => {
     });
     await page.fill('[name=title]', 'Visible title');
     await page.evaluate(() => window.autoSaveService?.saveAllPending());
-    await waitUntil('the draft on the server', () => server.draftsOf('alice').get('product-42'));
+    await waitUntil('the draft on the server', () => server.draftsOf(user).get('product-42'));
     const stored = await everythingStored(page);
     const network = posted.join('\n') + JSON.stringify(server.applied);
     expect(stored).toContain('Visible title');
@@ -190,7 +198,7 @@ describe('what is never stored', () => {
   });
 
   it('never stores a cc-number field, even typed key by key', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.click('[name=card]');
     await page.keyboard.type('5555444433332222', { delay: 5 });
     expect(await everythingStored(page)).not.toContain('5555');
@@ -199,7 +207,7 @@ describe('what is never stored', () => {
 
 describe('users on one browser', () => {
   it('shows another user, or no user, nothing of the first user’s drafts', async () => {
-    const context = await contextFor('alice');
+    const context = await contextFor(user);
     const page = await openPage(context, server, '/product');
     await page.fill('[name=title]', 'Alice private title');
     await context.clearCookies();
@@ -225,7 +233,7 @@ describe('forms and fields added after load', () => {
     });
 
   it('saves and restores a form added after load, and a field added to it later', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/empty');
+    const page = await openPage(await contextFor(user), server, '/empty');
     await addLateForm(page);
     await page.fill('[name=city]', 'Lisbon');
     await page.evaluate(() => {
@@ -252,7 +260,7 @@ describe('forms and fields added after load', () => {
 
 describe('single-page apps', () => {
   it('restores a form that a client-side navigation replaced with a new element of the same key', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.fill('[name=title]', 'Typed before the route changed');
     await page.evaluate(() => {
       const old = document.querySelector('#product-42');
@@ -270,7 +278,7 @@ describe('single-page apps', () => {
 
 describe('contenteditable drafts', () => {
   it('restores formatting but never active content from a tampered draft', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.click('[data-autosave-field=bio]');
     await page.keyboard.type('x');
     await page.evaluate(() => {
@@ -289,7 +297,7 @@ describe('contenteditable drafts', () => {
 
 describe('storage problems', () => {
   it('reports a full storage in words and keeps saving (to memory and the server)', async () => {
-    const page = await openPage(await contextFor('alice'), server, '/product');
+    const page = await openPage(await contextFor(user), server, '/product');
     await page.evaluate(() => {
       const chunk = 'x'.repeat(256 * 1024);
       for (let index = 0; ; index += 1) {
@@ -313,21 +321,18 @@ describe('storage problems', () => {
     expect(status.state).toBe('error');
     expect(status.text).toMatch(/full/);
     expect(await page.inputValue('[name=notes]')).toBe('still typing');
-    await page.evaluate(() => window.autoSaveService?.syncWithBackend());
-    const draft = await waitUntil('the draft on the server', () =>
-      server.draftsOf('alice').get('product-42'),
-    );
+    const draft = await waitUntil('the draft on the server', () => server.draftsOf(user).get('product-42'));
     expect(draft.data).toMatchObject({ title: 'Typed into a full storage', notes: 'still typing' });
   });
 });
 
 describe('submitting', () => {
   it('keeps the draft when the submit fails validation, and clears it here and on the server once accepted', async () => {
-    const context = await contextFor('alice');
+    const context = await contextFor(user);
     const page = await openPage(context, server, '/product');
     await page.fill('[name=title]', 'Submitted title');
     await page.evaluate(() => window.autoSaveService?.syncWithBackend());
-    await waitUntil('the draft on the server', () => server.draftsOf('alice').get('product-42'));
+    await waitUntil('the draft on the server', () => server.draftsOf(user).get('product-42'));
 
     server.submitOutcome = 'reject';
     await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
@@ -338,7 +343,7 @@ describe('submitting', () => {
     server.submitOutcome = 'accept';
     await Promise.all([page.waitForURL(/after-submit/), page.click('button[type=submit]')]);
     expect(server.submits.at(-1)?.fields.title).toBe('Submitted title');
-    await waitUntil('the server draft deleted', () => !server.draftsOf('alice').has('product-42'));
+    await waitUntil('the server draft deleted', () => !server.draftsOf(user).has('product-42'));
     expect((await localKeys(page)).some((key) => key.includes('product-42') && !key.includes(':p:'))).toBe(
       false,
     );

@@ -182,13 +182,17 @@ describe('several tabs', () => {
       'the edit in the first tab',
       async () => (await first.inputValue('[name=notes]')) === 'Edited in the second tab',
     );
-    await waitUntil('both edits on the server', () => {
-      const data = server.draftsOf(user).get('product-42')?.data;
-      return (
-        JSON.stringify(data).includes('Edited in the second tab') &&
-        JSON.stringify(data).includes('first tab')
-      );
-    });
+    await waitUntil(
+      'both edits on the server',
+      () => {
+        const data = server.draftsOf(user).get('product-42')?.data;
+        return (
+          JSON.stringify(data).includes('Edited in the second tab') &&
+          JSON.stringify(data).includes('first tab')
+        );
+      },
+      20_000,
+    );
     const clients = new Set(
       server.applied.filter((entry) => entry.user === user).map((entry) => entry.clientId),
     );
@@ -229,7 +233,12 @@ describe('back/forward cache', () => {
     const cachingBrowser = await launchBrowser({ backForwardCache: true });
     try {
       const cachingContext = await signedInContext(() => cachingBrowser.newContext(), server, user);
-      const page = await openPage(cachingContext, server, '/product');
+      // Timers long enough that no debounced send can be in flight at the moment the page is left.
+      server.pages.set('/idle-product', {
+        body: '<form id="product-42"><input name="title" value="Desk"></form>',
+        serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+      });
+      const page = await openPage(cachingContext, server, '/idle-product');
       await expectRestoredFromCache(page);
     } finally {
       await cachingBrowser.close();
@@ -244,8 +253,9 @@ async function expectRestoredFromCache(page: Page): Promise<void> {
     });
   });
   await page.fill('[name=title]', 'Before leaving');
-  // Wait for the sync so a request would be in flight if the service kept one open.
-  await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Before leaving');
+  // A completed sync: the lock and the request must both be let go of afterwards.
+  await page.evaluate(() => window.autoSaveService?.syncWithBackend());
+  expect(await titleOnServer()).toBe('Before leaving');
   await page.fill('[name=title]', 'Before leaving, again');
   await page.goto(server.url('/empty'));
   await page.evaluate(() => {

@@ -81,6 +81,16 @@ describe('LocalStore', () => {
     expect(problems).toEqual([{ kind: 'quota', evictedDrafts: 1, keptInMemoryOnly: false }]);
   });
 
+  it('never evicts a draft of this user that still waits for the server', () => {
+    const storage = new MemoryStorage(1_500);
+    const store = open(storage, 'alice');
+    store.writeMeta('typing', { v: null, t: 1 });
+    store.write(store.fieldKey('typing', 'title'), JSON.stringify('x'.repeat(500)), 'typing');
+    store.write(`${store.prefix}p:form:typing`, '1', 'typing');
+    store.write(`${store.prefix}outbox`, JSON.stringify('y'.repeat(900)));
+    expect(store.readFields('typing')).toEqual({ title: 'x'.repeat(500) });
+  });
+
   it('keeps working in memory when nothing can be evicted, and says so', () => {
     const storage = new MemoryStorage(100);
     const onProblem = vi.fn();
