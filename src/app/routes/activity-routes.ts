@@ -1,6 +1,7 @@
 /** `/activity`: the whole ActivityLog, newest first, filtered by model, user, action and date. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { activityViewer } from '../../server/http/activity-service.js';
 import { ACTIVITY_ACTIONS, type ActivityQuery } from '../../server/persistence/index.js';
 import { listActorChoices, resolveActorNames } from '../actor-names.js';
 import { renderPage } from '../render.js';
@@ -61,7 +62,9 @@ export function registerActivityRoutes(app: FastifyInstance, dependencies: Route
   app.get('/activity', { preHandler: app.requireUser }, async (request, reply) => {
     const raw = nonEmpty(request.query);
     const filters = filterSchema.parse(raw);
-    const { entries, nextCursor } = await persistence.activityLog.query(toActivityQuery(filters));
+    // requireUser ran first; other users' drafts stay out of the page.
+    const viewer = activityViewer(request.user as NonNullable<typeof request.user>);
+    const { entries, nextCursor } = await persistence.activityLog.query(toActivityQuery(filters), viewer);
     const names = await resolveActorNames(
       persistence,
       entries.map((entry) => entry.actor),

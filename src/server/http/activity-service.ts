@@ -1,13 +1,25 @@
 /** Querying the ActivityLog from a query string: filters validated, newest first, cursor paged. */
-import { type ActivityPage, activityQuerySchema } from '../persistence/activity-log.js';
+import { type ActivityPage, type ActivityViewer, activityQuerySchema } from '../persistence/activity-log.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { invalidRequest } from './error-handler.js';
+import type { SessionUser } from './session-user.js';
+import { DRAFT_MODEL } from './sync-service.js';
+
+/** A user's drafts are theirs alone: other users' Draft entries never reach them through the log. */
+export function activityViewer(user: SessionUser): ActivityViewer {
+  return { viewerId: String(user.id), privateModels: [DRAFT_MODEL] };
+}
 
 /**
- * @example await queryActivity(persistence, { model: 'Product', limit: '20' })
+ * @example await queryActivity(persistence, { model: 'Product', limit: '20' }, request.user)
  */
-export async function queryActivity(persistence: Persistence, query: unknown): Promise<ActivityPage> {
+export async function queryActivity(
+  persistence: Persistence,
+  query: unknown,
+  /** The reader; other users' drafts stay out of the answer. */
+  user?: SessionUser,
+): Promise<ActivityPage> {
   const parsed = activityQuerySchema.safeParse(query ?? {});
   if (!parsed.success) throw invalidRequest(parsed.error, 'query');
-  return persistence.activityLog.query(parsed.data);
+  return persistence.activityLog.query(parsed.data, user ? activityViewer(user) : undefined);
 }

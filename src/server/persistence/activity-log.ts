@@ -34,6 +34,15 @@ export interface ActivityPage {
   readonly nextCursor: string | null;
 }
 
+/**
+ * Who is reading: entries of a private model (a user's drafts) are shown only to their owner,
+ * whose user id prefixes the object id (`<userId>:…`).
+ */
+export interface ActivityViewer {
+  readonly viewerId: string;
+  readonly privateModels: readonly string[];
+}
+
 export class ActivityLog {
   constructor(private readonly context: TransactionContext) {}
 
@@ -42,7 +51,7 @@ export class ActivityLog {
    *
    * @example const { entries, nextCursor } = await activityLog.query({ model: 'Product', objectId: '42', limit: 20 })
    */
-  async query(query: ActivityQuery = {}): Promise<ActivityPage> {
+  async query(query: ActivityQuery = {}, viewer?: ActivityViewer): Promise<ActivityPage> {
     const parsed = activityQuerySchema.safeParse(query);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -59,6 +68,12 @@ export class ActivityLog {
     if (q.from !== undefined) select = select.where('created_at', '>=', new Date(q.from).toISOString());
     if (q.to !== undefined) select = select.where('created_at', '<', new Date(q.to).toISOString());
     if (q.cursor !== undefined) select = select.where('id', '<', Number(q.cursor));
+    if (viewer && viewer.privateModels.length > 0) {
+      const ownPrefix = `${viewer.viewerId}:%`;
+      select = select.where((eb) =>
+        eb.or([eb('model', 'not in', [...viewer.privateModels]), eb('object_id', 'like', ownPrefix)]),
+      );
+    }
     const rows = (await select
       .orderBy('id', 'desc')
       .limit(limit + 1)

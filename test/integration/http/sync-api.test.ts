@@ -264,7 +264,7 @@ describeEachDatabase('sync API', (current) => {
         const objectId = `${bob.user.id}:form:paged`;
         const first = await harness.client.request({
           url: `/api/activity?model=Draft&objectId=${encodeURIComponent(objectId)}&limit=1`,
-          session: alice,
+          session: bob,
         });
         expect(first.status).toBe(200);
         expect(first.json.entries).toHaveLength(1);
@@ -272,7 +272,7 @@ describeEachDatabase('sync API', (current) => {
         expect(first.json.nextCursor).toMatch(/^\d+$/);
         const second = await harness.client.request({
           url: `/api/activity?model=Draft&objectId=${encodeURIComponent(objectId)}&limit=1&cursor=${first.json.nextCursor}`,
-          session: alice,
+          session: bob,
         });
         expect(second.json.entries[0].version).toBe(1);
         expect(second.json.nextCursor).toBeNull();
