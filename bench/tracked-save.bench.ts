@@ -1,7 +1,7 @@
 /**
- * tracked_save: sequential single-record updates, plain Kysely against `autoSave` (transaction,
- * version check, read-back verification, hash-chained log entry), on SQLite (WAL,
- * synchronous=FULL) and PostgreSQL in the same run. Rounds alternate so machine noise hits both.
+ * tracked_save: single-record updates, plain Kysely against `autoSave` (transaction, version
+ * check, read-back verification, hash-chained log entry), on SQLite (WAL, synchronous=FULL) and
+ * PostgreSQL in the same run, from one caller and from 16 concurrent callers.
  *
  * log_query_growth: the newest 50 entries of one record with 1,000 and with 1,000,000 log rows.
  */
@@ -22,7 +22,32 @@ import {
 const ROUNDS = 5;
 const ROUND_MS = 1500;
 const PRODUCTS = 100;
+const CONCURRENT = 16;
 
+/** Runs `op` from `callers` concurrent loops for `ms`; returns operations per second. */
+async function concurrentOpsPerSecond(
+  callers: number,
+  ms: number,
+  op: (caller: number, i: number) => Promise<unknown>,
+) {
+  const end = performance.now() + ms;
+  let count = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async (_, caller) => {
+      for (let i = 0; performance.now() < end; i += 1) {
+        await op(caller, i);
+        count += 1;
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
+
+/**
+ * Plain Kysely updates against `autoSave`, from one caller (sequential) and from CONCURRENT
+ * callers on distinct records (a server under load). Rounds alternate so noise hits both alike.
+ */
 async function trackedSave(engine: EngineName) {
   const database = await createTestDatabase(engine);
   try {
@@ -34,30 +59,38 @@ async function trackedSave(engine: EngineName) {
     }
     const idAt = (i: number) => ids[i % ids.length] as number;
     let quantity = 0;
-    const plain: number[] = [];
-    const tracked: number[] = [];
+    const plainUpdate = (id: number) =>
+      db
+        .updateTable('products')
+        .set({ quantity: ++quantity, updated_at: new Date().toISOString(), version: sql`version + 1` })
+        .where('id', '=', id)
+        .execute();
+    const trackedUpdate = (id: number) => persistence.autoSave('Product', { id, quantity: ++quantity });
+    const figures = {
+      plainSequential: [] as number[],
+      autoSequential: [] as number[],
+      plainConcurrent: [] as number[],
+      autoConcurrent: [] as number[],
+    };
     for (let round = 0; round < ROUNDS; round += 1) {
-      plain.push(
-        await opsPerSecond(ROUND_MS, (i) =>
-          db
-            .updateTable('products')
-            .set({ quantity: ++quantity, updated_at: new Date().toISOString(), version: sql`version + 1` })
-            .where('id', '=', idAt(i))
-            .execute(),
-        ),
+      figures.plainSequential.push(await opsPerSecond(ROUND_MS, (i) => plainUpdate(idAt(i))));
+      figures.autoSequential.push(await opsPerSecond(ROUND_MS, (i) => trackedUpdate(idAt(i))));
+      figures.plainConcurrent.push(
+        await concurrentOpsPerSecond(CONCURRENT, ROUND_MS, (caller) => plainUpdate(idAt(caller))),
       );
-      tracked.push(
-        await opsPerSecond(ROUND_MS, (i) =>
-          persistence.autoSave('Product', { id: idAt(i), quantity: ++quantity }),
-        ),
+      figures.autoConcurrent.push(
+        await concurrentOpsPerSecond(CONCURRENT, ROUND_MS, (caller) => trackedUpdate(idAt(caller))),
       );
     }
-    const plainPerSecond = median(plain);
-    const autoSavePerSecond = median(tracked);
+    const summary = (plain: number[], auto: number[]) => ({
+      plain_updates_per_s: round(median(plain), 1),
+      autosave_updates_per_s: round(median(auto), 1),
+      ratio: round(median(auto) / median(plain)),
+    });
     return {
-      plain_updates_per_s: round(plainPerSecond, 1),
-      autosave_updates_per_s: round(autoSavePerSecond, 1),
-      ratio: round(autoSavePerSecond / plainPerSecond),
+      sequential: summary(figures.plainSequential, figures.autoSequential),
+      [`concurrent_${CONCURRENT}`]: summary(figures.plainConcurrent, figures.autoConcurrent),
+      group_commit: engine === 'sqlite',
     };
   } finally {
     await database.drop();

@@ -17,13 +17,13 @@ import { CSRF_HEADER, DRAFTS_PATH, MAX_SYNC_BODY_BYTES, SYNC_PATH } from '../../
 import type { OpenedDatabase } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
+import { GroupCommitter } from '../persistence/group-commit.js';
 import { ACTIVITY_PATH } from './activity-route.js';
 import { queryActivity } from './activity-service.js';
 import { ApiError } from './api-error.js';
 import { listDrafts } from './drafts-service.js';
 import { toApiError } from './error-handler.js';
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
-import { GroupCommitter } from './group-commit.js';
 import { HEALTH_PATH } from './health-route.js';
 import { checkHealth } from './health-service.js';
 import { createMetrics } from './metrics.js';

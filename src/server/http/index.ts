@@ -2,6 +2,8 @@
  * Steadfast's HTTP layer: the Fastify plugin (first-class host), the Express router over the same
  * core services, sign-in, the error mapping and the metrics.
  */
+
+export { type GroupCommitOptions, GroupCommitter } from '../persistence/group-commit.js';
 export { queryActivity } from './activity-service.js';
 export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
 export { listDrafts } from './drafts-service.js';
@@ -17,7 +19,6 @@ export {
   type ExpressRouterOptions,
   type SteadfastExpressRouter,
 } from './express-adapter.js';
-export { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 export { checkHealth, type HealthReport } from './health-service.js';
 export { createMetrics, type SteadfastMetrics } from './metrics.js';
 export { hashPassword, verifyPassword } from './passwords.js';

@@ -34,7 +34,7 @@ import type { Persistence } from '../persistence/create-persistence.js';
 import { registerActivityRoute } from './activity-route.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter } from '../persistence/group-commit.js';
 import { registerHealthRoute } from './health-route.js';
 import { createMetrics, type SteadfastMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';

@@ -12,7 +12,7 @@ import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { ApiError, MutationGapError } from './api-error.js';
 import { invalidRequest } from './error-handler.js';
-import type { GroupCommitter } from './group-commit.js';
+import type { GroupCommitter } from '../persistence/group-commit.js';
 import type { SessionUser } from './session-user.js';
 
 /** The record a draft key names, for `stale` detection; null when it names none. */

@@ -8,7 +8,7 @@
  * Batching needs no timer: while one batch commits, the next requests queue; they form the next
  * batch. A lone request therefore waits for nothing, and under load batches grow by themselves.
  */
-import type { Actor, TransactionContext } from '../persistence/transaction-context.js';
+import type { Actor, TransactionContext } from './transaction-context.js';
 
 export interface GroupCommitOptions {
   readonly context: TransactionContext;
@@ -79,6 +79,12 @@ export class GroupCommitter {
       batch = this.#queue.splice(0, this.#maxBatch);
       try {
         await scope.enter(async () => {
+          // A lone unit needs no savepoint: its failure rolls back the whole transaction anyway.
+          const lone = batch.length === 1 ? batch[0] : undefined;
+          if (lone) {
+            outcomes.push({ ok: true, value: await this.#context.runAs(lone.actor, lone.work) });
+            return;
+          }
           for (const unit of batch) {
             try {
               const value = await this.#context.withTransaction(() =>

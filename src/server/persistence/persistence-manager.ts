@@ -17,6 +17,7 @@ import {
   ValidationError,
   VerificationError,
 } from './errors.js';
+import type { GroupCommitter } from './group-commit.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
 import type { Executor, TransactionContext } from './transaction-context.js';
 
@@ -75,6 +76,11 @@ export interface PersistenceManagerOptions {
   readonly clock: Clock;
   readonly hooks?: PersistenceHooks;
   readonly logger?: PersistenceLogger;
+  /**
+   * When given, saves made outside any transaction share transactions with concurrent saves (one
+   * commit, one fsync, for many), each in its own savepoint so each still succeeds or fails alone.
+   */
+  readonly committer?: GroupCommitter;
 }
 
 interface PendingSave {
@@ -91,6 +97,7 @@ export class PersistenceManager {
   readonly #clock: Clock;
   readonly #hooks: PersistenceHooks;
   readonly #logger: PersistenceLogger | undefined;
+  readonly #committer: GroupCommitter | undefined;
 
   constructor(options: PersistenceManagerOptions) {
     this.#registry = options.registry;
@@ -99,6 +106,7 @@ export class PersistenceManager {
     this.#clock = options.clock;
     this.#hooks = options.hooks ?? {};
     this.#logger = options.logger;
+    this.#committer = options.committer;
   }
 
   /**
@@ -304,9 +312,12 @@ export class PersistenceManager {
     };
   }
 
-  /** Runs `fn` in the ambient transaction (through a savepoint) or a new one; maps outages. */
+  /** Runs `fn` in the ambient transaction (through a savepoint) or a new (shared) one; maps outages. */
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     try {
+      if (this.#committer && !this.#context.inTransaction()) {
+        return await this.#committer.submit(this.#context.actor(), fn);
+      }
       return await this.#context.withTransaction(fn);
     } catch (error) {
       if (error instanceof PersistenceError) throw error;

@@ -227,6 +227,8 @@ export class TransactionContext {
     const run = async (): Promise<T> => {
       open.savepoints += 1;
       const name = sql.raw(`steadfast_sp_${open.savepoints}`);
+      // onCommit callbacks registered inside a section that rolls back belong to work undone.
+      const callbacksBefore = open.afterCommit.length;
       const trx = open.trx as Executor;
       await sql`savepoint ${name}`.execute(trx);
       try {
@@ -234,6 +236,7 @@ export class TransactionContext {
         await sql`release savepoint ${name}`.execute(trx);
         return result;
       } catch (error) {
+        open.afterCommit.length = callbacksBefore;
         await sql`rollback to savepoint ${name}`.execute(trx).catch(() => {});
         await sql`release savepoint ${name}`.execute(trx).catch(() => {});
         throw error;

@@ -258,6 +258,58 @@ describeEachDatabase('persistence manager', (current) => {
     });
   });
 
+  describe('group commit', () => {
+    it('concurrent saves share commits yet fail alone: a save failing after its write rejects, the rest are saved and logged', async () => {
+      const poisoned = createPersistence({
+        db: current().opened.db,
+        hooks: {
+          afterWrite: (step) => {
+            if (step.values.name === 'poison') throw new Error('poisoned after write');
+          },
+        },
+      });
+      const before = await persistence.activityLog.query({ limit: 1 });
+      const calls: string[] = [];
+      const saves = Array.from({ length: 12 }, (_, i) =>
+        poisoned.runAs(`user-${i}`, async () => {
+          const result = await poisoned.autoSave('Product', productValues({ name: `Group ${i}` }));
+          poisoned.onCommit(() => calls.push(`committed ${i}`));
+          return result;
+        }),
+      );
+      const poison = poisoned.autoSave('Product', productValues({ name: 'poison' }));
+      const outcomes = await Promise.allSettled([...saves.slice(0, 6), poison, ...saves.slice(6)]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(12);
+      const failed = outcomes[6];
+      expect(failed?.status === 'rejected' && String(failed.reason)).toMatch(/poisoned after write/);
+      const poisonRows = await current()
+        .opened.db.selectFrom('products')
+        .select('id')
+        .where('name', '=', 'poison')
+        .execute();
+      expect(poisonRows).toEqual([]);
+      const page = await persistence.activityLog.query({ limit: 50 });
+      const newer = page.entries.filter((e) => e.id > (before.entries[0]?.id ?? 0));
+      expect(newer).toHaveLength(12);
+      expect(new Set(newer.map((e) => e.actor)).size).toBe(12);
+      expect(calls).toHaveLength(12);
+    });
+
+    it('an onCommit registered inside a savepoint that rolled back never runs', async () => {
+      const calls: string[] = [];
+      await persistence.withTransaction(async () => {
+        await persistence
+          .withTransaction(async () => {
+            persistence.onCommit(() => calls.push('undone'));
+            throw new Error('inner fails');
+          })
+          .catch(() => undefined);
+        persistence.onCommit(() => calls.push('kept'));
+      });
+      expect(calls).toEqual(['kept']);
+    });
+  });
+
   describe('autoSaveBulk', () => {
     it('saves all with one log entry each', async () => {
       const results = await persistence.autoSaveBulk('Product', [
