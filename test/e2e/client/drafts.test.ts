@@ -117,6 +117,12 @@ describe('restoring drafts', () => {
   it('restores every field kind after a reload and says so, with a discard that puts the page back', async () => {
     const page = await openPage(await contextFor(user), server, '/product');
     await fillEveryKind(page);
+    // "Saving…" shows while the last keystroke's write settles; on a loaded machine that can
+    // outlast the fill, so wait for the state rather than sampling it once.
+    await waitUntil(
+      'the status to say saved on this device',
+      async () => (await statusOf(page)).state === 'local',
+    );
     expect(await statusOf(page)).toMatchObject({ state: 'local', text: 'Saved on this device' });
     await page.reload();
     await page.waitForSelector('[data-autosave-notice]');
