@@ -258,6 +258,23 @@ describeEachDatabase('persistence manager', (current) => {
     });
   });
 
+  it('logs "[PERSISTENCE] Successfully saved <Model>" after a commit, never for a rolled-back save', async () => {
+    const lines: string[] = [];
+    const logged = createPersistence({
+      db: current().opened.db,
+      logger: { info: (line) => lines.push(line) },
+    });
+    await logged.autoSave('Product', productValues());
+    await logged
+      .withTransaction(async () => {
+        await logged.autoSave('Product', productValues());
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(lines).toEqual(['[PERSISTENCE] Successfully saved Product']);
+  });
+
   describe('group commit', () => {
     it('concurrent saves share commits yet fail alone: a save failing after its write rejects, the rest are saved and logged', async () => {
       const poisoned = createPersistence({
