@@ -184,26 +184,17 @@ export class TransactionContext {
     const open = this.#openTransaction();
     if (frame && open) return this.#withSavepoint(frame, open, fn);
 
-    const trx = await this.db.startTransaction().execute();
-    const transaction: OpenTransaction = { trx, afterCommit: [], savepoints: 0, tail: Promise.resolve() };
+    // The same path as a request's scope: one commit (with its rollback on failure) and one
+    // place that runs the onCommit callbacks.
+    const scope = await this.openScope(this.actor(), { transaction: true });
     let result: T;
     try {
-      result = await this.#storage.run({ ...frame, transaction }, fn);
+      result = await scope.enter(fn);
     } catch (error) {
-      await trx
-        .rollback()
-        .execute()
-        .catch(() => {});
+      await scope.rollback().catch(() => {});
       throw error;
     }
-    await trx.commit().execute();
-    for (const callback of transaction.afterCommit) {
-      try {
-        await callback();
-      } catch (error) {
-        this.onCommitError(error);
-      }
-    }
+    await scope.commit();
     return result;
   }
 
