@@ -4,15 +4,15 @@
  * drafts and states, `stale` detection against the record's version, and an ActivityLog entry
  * (action `sync`) for every applied change, all inside the ambient transaction.
  */
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../../protocol/sync.js';
 import { syncRequestSchema } from '../../protocol/sync.js';
-import type { Database } from '../db/schema.js';
+import type { Database, DraftsTable } from '../db/schema.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
+import type { GroupCommitter } from '../persistence/group-commit.js';
 import { ApiError, MutationGapError } from './api-error.js';
 import { invalidRequest } from './error-handler.js';
-import type { GroupCommitter } from '../persistence/group-commit.js';
 import type { SessionUser } from './session-user.js';
 
 /** The record a draft key names, for `stale` detection; null when it names none. */
@@ -48,6 +48,8 @@ export interface SyncService {
   /** Validates `body`, applies it through the group commit and answers after the commit. */
   sync(user: SessionUser, body: unknown, meta?: RequestMeta): Promise<SyncResponse>;
 }
+
+type NewDraftRow = Insertable<DraftsTable>;
 
 /** Draft model name and object id in the ActivityLog. */
 export const DRAFT_MODEL = 'Draft';
@@ -140,6 +142,7 @@ export async function applySyncBatch(
   // the batch holds the writer, so its query count is the endpoint's throughput.
   const drafts = new Map<string, string | null>();
   const heads = new Map<string, { hash: string | null; version: number }>();
+  const storedDraftIds = new Set<string>();
   if (toApply.length > 0) {
     const keys = [...new Set(toApply.map((c) => c.key))];
     const rows = await db
@@ -148,60 +151,39 @@ export async function applySyncBatch(
       .where('user_id', '=', user.id)
       .where('key', 'in', keys)
       .execute();
-    for (const row of rows) drafts.set(draftObjectId(user.id, row.kind, row.key), row.data);
+    for (const row of rows) {
+      const objectId = draftObjectId(user.id, row.kind, row.key);
+      drafts.set(objectId, row.data);
+      storedDraftIds.add(objectId);
+    }
     const objectIds = [...new Set(toApply.map((c) => draftObjectId(user.id, c.kind, c.key)))];
-    const headRows = (await db
-      .selectFrom('activity_log')
-      .select(['object_id', 'hash', 'version'])
-      .where('model', '=', DRAFT_MODEL)
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom('activity_log')
-          .select((e) => e.fn.max('id').as('id'))
-          .where('model', '=', DRAFT_MODEL)
-          .where('object_id', 'in', objectIds)
-          .groupBy('object_id'),
-      )
-      .execute()) as Array<{ object_id: string; hash: string; version: number }>;
+    const headRows = await readLogHeads(db, objectIds);
     for (const row of headRows) heads.set(row.object_id, { hash: row.hash, version: Number(row.version) });
   }
+  // Each draft's final state in this batch: written once at the end, in one statement for all
+  // upserts, rather than a statement per change (the batch holds the writer while it runs).
+  const finalDrafts = new Map<string, { change: SyncChange; row: NewDraftRow | null }>();
   for (const change of toApply) {
     const objectId = draftObjectId(user.id, change.kind, change.key);
     const currentVersion = await staleVersion(persistence, recordForKey, change);
     const previousData = drafts.get(objectId) ?? null;
-    drafts.set(objectId, change.data === null ? null : JSON.stringify(change.data));
-    if (change.data === null) {
-      if (previousData !== null) {
-        await db
-          .deleteFrom('drafts')
-          .where('user_id', '=', user.id)
-          .where('kind', '=', change.kind)
-          .where('key', '=', change.key)
-          .execute();
-      }
-    } else {
-      const row = {
-        user_id: user.id,
-        kind: change.kind,
-        key: change.key,
-        data: JSON.stringify(change.data),
-        base_version: change.baseVersion ?? null,
-        saved_at: new Date(change.savedAt).toISOString(),
-        updated_at: nowText,
-      };
-      await db
-        .insertInto('drafts')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['user_id', 'kind', 'key']).doUpdateSet({
-            data: row.data,
-            base_version: row.base_version,
-            saved_at: row.saved_at,
-            updated_at: row.updated_at,
-          }),
-        )
-        .execute();
-    }
+    const data = change.data === null ? null : JSON.stringify(change.data);
+    drafts.set(objectId, data);
+    finalDrafts.set(objectId, {
+      change,
+      row:
+        data === null
+          ? null
+          : {
+              user_id: user.id,
+              kind: change.kind,
+              key: change.key,
+              data,
+              base_version: change.baseVersion ?? null,
+              saved_at: new Date(change.savedAt).toISOString(),
+              updated_at: nowText,
+            },
+    });
     const head = heads.get(objectId) ?? { hash: null, version: 0 };
     const version = head.version + 1;
     tracked.push({
@@ -221,6 +203,32 @@ export async function applySyncBatch(
         ? { mutationId: change.mutationId, status: 'applied' }
         : { mutationId: change.mutationId, status: 'stale', currentVersion },
     );
+  }
+  const upserts: NewDraftRow[] = [];
+  for (const [objectId, { change, row }] of finalDrafts) {
+    if (row) upserts.push(row);
+    else if (storedDraftIds.has(objectId)) {
+      await db
+        .deleteFrom('drafts')
+        .where('user_id', '=', user.id)
+        .where('kind', '=', change.kind)
+        .where('key', '=', change.key)
+        .execute();
+    }
+  }
+  if (upserts.length > 0) {
+    await db
+      .insertInto('drafts')
+      .values(upserts)
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'kind', 'key']).doUpdateSet((eb) => ({
+          data: eb.ref('excluded.data'),
+          base_version: eb.ref('excluded.base_version'),
+          saved_at: eb.ref('excluded.saved_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
   }
   await persistence.changeTracker.trackChanges(tracked);
 
@@ -257,6 +265,41 @@ export async function applySyncBatch(
     results,
     serverTime: nowText,
   };
+}
+
+/** Most object ids one head query names (each is a term of a compound select; SQLite allows 500). */
+const HEADS_PER_QUERY = 100;
+
+/**
+ * The newest log entry of each draft. One `max(id)` subquery per object, joined by UNION ALL: with
+ * an equality on (model, object_id) each is a single index probe, whereas `max(id) … group by
+ * object_id` reads every entry of every object, and a draft's log grows with each autosave.
+ */
+async function readLogHeads(
+  db: Kysely<Database>,
+  objectIds: readonly string[],
+): Promise<Array<{ object_id: string; hash: string; version: number }>> {
+  const heads: Array<{ object_id: string; hash: string; version: number }> = [];
+  for (let start = 0; start < objectIds.length; start += HEADS_PER_QUERY) {
+    const latest = objectIds
+      .slice(start, start + HEADS_PER_QUERY)
+      .map((objectId) =>
+        db
+          .selectFrom('activity_log')
+          .select((e) => e.fn.max('id').as('id'))
+          .where('model', '=', DRAFT_MODEL)
+          .where('object_id', '=', objectId),
+      )
+      .reduce((union, query) => union.unionAll(query));
+    const rows = await db
+      .selectFrom('activity_log')
+      .select(['object_id', 'hash', 'version'])
+      .where('id', 'in', latest)
+      .execute();
+    for (const row of rows)
+      heads.push({ object_id: row.object_id, hash: row.hash, version: Number(row.version) });
+  }
+  return heads;
 }
 
 /** The record's version when it moved past the draft's baseVersion; undefined when not stale. */

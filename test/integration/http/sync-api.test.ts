@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/server/db/index.js';
-import { createPersistence } from '../../../src/server/persistence/index.js';
+import { createPersistence, verifyActivityLog } from '../../../src/server/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   type ApiHarness,
@@ -180,6 +180,39 @@ describeEachDatabase('sync API', (current) => {
           objectId: `${alice.user.id}:form:to-delete`,
         });
         expect(log.entries[0]?.changes).toEqual({ a: [1, null] });
+      });
+
+      it('stores the last state of a draft changed several times in one batch, logging every change in a chain', async () => {
+        const clientId = newClientId();
+        await sync(alice, { clientId, changes: [change(1, { key: 'twice-a', data: { v: 0 } })] });
+        const response = await sync(alice, {
+          clientId,
+          changes: [
+            change(2, { key: 'twice-a', data: { v: 1 } }),
+            change(3, { key: 'twice-b', data: { v: 1 } }),
+            change(4, { key: 'twice-a', data: null }),
+            change(5, { key: 'twice-b', data: { v: 2 } }),
+            change(6, { key: 'twice-b', data: null }),
+            change(7, { key: 'twice-a', data: { v: 3 } }),
+          ],
+        });
+        expect(response.status).toBe(200);
+        expect(response.json.synced).toBe(6);
+        const a = await harness.client.request({ url: `${DRAFTS}?key=twice-a`, session: alice });
+        expect(a.json.drafts.map((d: { data: unknown }) => d.data)).toEqual([{ v: 3 }]);
+        const b = await harness.client.request({ url: `${DRAFTS}?key=twice-b`, session: alice });
+        expect(b.status).toBe(404);
+        const log = await harness.persistence.activityLog.query({
+          objectId: `${alice.user.id}:form:twice-a`,
+        });
+        expect(log.entries.map((e) => [e.version, e.snapshot])).toEqual([
+          [4, { v: 3 }],
+          [3, { v: 1 }],
+          [2, { v: 1 }],
+          [1, { v: 0 }],
+        ]);
+        const report = await verifyActivityLog(current().opened.db, harness.persistence.registry);
+        expect(report.problems).toEqual([]);
       });
 
       it('never shows one user the drafts of another, even under the same key', async () => {
