@@ -22,7 +22,13 @@ export {
 export { checkHealth, type HealthReport } from './health-service.js';
 export { createMetrics, type SteadfastMetrics } from './metrics.js';
 export { hashPassword, verifyPassword } from './passwords.js';
-export { KyselySessionStore, type SessionStoreOptions } from './session-store.js';
+export type { RequestSession, SessionHandle } from './session-plugin.js';
+export {
+  KyselySessionStore,
+  type SessionLookup,
+  type SessionStoreOptions,
+  type StoredSession,
+} from './session-store.js';
 export type { SessionUser } from './session-user.js';
 export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {

@@ -1,15 +1,23 @@
 /**
- * A database store for @fastify/session: sessions live in the `sessions` table, so any process
+ * The database store of the sessions (session-plugin.ts, and the Express adapter): sessions live in the `sessions` table, so any process
  * sharing the database can serve any request. Expired rows are never returned and are swept
  * on a timer.
  */
-import type { SessionStore } from '@fastify/session';
-import type { Session } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 type Callback = (error?: unknown) => void;
-type GetCallback = (error: unknown, session?: Session | null) => void;
+
+/** The stored `data` of the session `sid` when it expires after `now`; undefined when there is none. */
+export interface SessionLookup {
+  /** False while a transaction is open in the current context: its own writes must be seen. */
+  usable(): boolean;
+  read(sid: string, now: number): string | undefined;
+}
+/** A session's stored data. */
+export type StoredSession = Record<string, unknown>;
+
+type GetCallback = (error: unknown, session?: StoredSession | null) => void;
 
 export interface SessionStoreOptions {
   /**
@@ -19,47 +27,60 @@ export interface SessionStoreOptions {
    */
   readonly executor: () => Kysely<Database>;
   /**
-   * Where `get` reads when it is not inside a transaction, when not `executor()`. On SQLite the
-   * plugin passes a second, read-only connection: with one connection, every request's session
-   * read would queue behind the group commit's open transaction, and requests would reach the
-   * group commit one at a time.
+   * Reads a live session's `data` outside a transaction, instead of a query through `executor()`.
+   * On SQLite the plugin passes a prepared statement on a second, read-only connection: with one
+   * connection, every request's session read would queue behind the group commit's open
+   * transaction (and requests would reach the group commit one at a time), and a prepared
+   * statement skips building and compiling a query on every request.
    */
-  readonly reader?: () => Kysely<Database>;
+  readonly lookup?: SessionLookup;
   /** Lifetime of a session whose cookie has no expiry (ms). */
   readonly ttlMs: number;
   readonly now?: () => number;
 }
 
-/** The session as @fastify/session hands it over: any JSON-able object with an optional cookie. */
+/** A session as handed over to be stored: any JSON-able object with an optional cookie. */
 interface SessionLike {
   readonly cookie?: { readonly expires?: Date | string | null };
   readonly user?: { readonly id?: unknown };
 }
 
-export class KyselySessionStore implements SessionStore {
+export class KyselySessionStore {
   readonly #executor: () => Kysely<Database>;
-  readonly #reader: () => Kysely<Database>;
+  readonly #lookup: SessionLookup | undefined;
   readonly #ttlMs: number;
   readonly #now: () => number;
 
   constructor(options: SessionStoreOptions) {
     this.#executor = options.executor;
-    this.#reader = options.reader ?? options.executor;
+    this.#lookup = options.lookup;
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
   }
 
   get(sid: string, callback: GetCallback): void {
-    this.#reader()
+    const lookup = this.#lookup;
+    if (lookup?.usable()) {
+      let data: string | undefined;
+      try {
+        data = lookup.read(sid, this.#now());
+      } catch (error) {
+        callback(error);
+        return;
+      }
+      callback(null, data === undefined ? null : (JSON.parse(data) as StoredSession));
+      return;
+    }
+    this.#executor()
       .selectFrom('sessions')
       .select('data')
       .where('sid', '=', sid)
       .where('expires_at', '>', this.#now())
       .executeTakeFirst()
-      .then((row) => callback(null, row ? (JSON.parse(row.data) as Session) : null), callback);
+      .then((row) => callback(null, row ? (JSON.parse(row.data) as StoredSession) : null), callback);
   }
 
-  set(sid: string, session: Session | SessionLike, callback: Callback): void {
+  set(sid: string, session: SessionLike, callback: Callback): void {
     const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : Number.NaN;
     const expiresAt = Number.isFinite(expires) ? expires : this.#now() + this.#ttlMs;
     const userId = Number(session.user?.id);

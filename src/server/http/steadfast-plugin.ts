@@ -14,7 +14,6 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrfProtection from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
-import fastifySession from '@fastify/session';
 import SqliteDatabase from 'better-sqlite3';
 import type {
   FastifyInstance,
@@ -24,20 +23,21 @@ import type {
   RouteShorthandOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { Kysely, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { MAX_SYNC_BODY_BYTES } from '../../protocol/constants.js';
 import { type OpenedDatabase, parseDatabaseUrl } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
+import { GroupCommitter } from '../persistence/group-commit.js';
 import { registerActivityRoute } from './activity-route.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
-import { GroupCommitter } from '../persistence/group-commit.js';
 import { registerHealthRoute } from './health-route.js';
 import { createMetrics, type SteadfastMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { registerSyncRoute } from './sync-route.js';
@@ -183,39 +183,37 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   });
 
   const reader = openSqliteReader(database);
+  const readSession = reader?.prepare<[string, number], { data: string }>(
+    'select data from sessions where sid = ? and expires_at > ?',
+  );
   const sessionStore = new KyselySessionStore({
     executor: () => persistence.executor() as Kysely<Database>,
-    reader: reader
-      ? () => (persistence.context.inTransaction() ? (persistence.executor() as Kysely<Database>) : reader)
-      : undefined,
+    lookup: readSession && {
+      usable: () => !persistence.context.inTransaction(),
+      read: (sid, now) => readSession.get(sid, now)?.data,
+    },
     ttlMs: options.sessionTtlMs,
   });
-  await app.register(fastifySession, {
+  // Only sessions holding something (a CSRF secret, a user) are stored, and a session is written
+  // only when its data changed: a write per request would be a second fsync next to each sync's.
+  registerSessions(app, {
     secret: options.sessionSecret,
     cookieName: options.cookieName,
     store: sessionStore,
-    // Only sessions holding something (a CSRF secret, a user) are stored; rolling sessions would
-    // write the session row on every request, a second fsync next to each sync's commit.
-    saveUninitialized: false,
-    rolling: false,
-    cookie: {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: options.secureCookies,
-      maxAge: options.sessionTtlMs,
-    },
+    ttlMs: options.sessionTtlMs,
+    secure: options.secureCookies,
   });
   const stopSweeping = sessionStore.startSweeping(options.sweepIntervalMs, (error) =>
     app.log.warn({ err: error }, 'session sweep failed'),
   );
 
   app.addHook('onRequest', (request, _reply, done) => {
-    const session = request.session as { user?: unknown } | undefined;
-    request.user = parseSessionUser(session?.user);
+    request.user = parseSessionUser(request.session?.user);
     done();
   });
 
+  // '@fastify/session' mode: the secret is read and written as `request.session._csrf`, which our
+  // sessions provide.
   await app.register(fastifyCsrfProtection, { sessionPlugin: '@fastify/session' });
   await app.register(fastifyRateLimit, {
     global: false,
@@ -275,7 +273,7 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   app.addHook('onClose', async () => {
     stopSweeping();
     await committer.idle();
-    await reader?.destroy();
+    reader?.close();
   });
 
   const routeOptions: RouteShorthandOptions = {};
@@ -287,13 +285,13 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
 }
 
 /** A second, read-only connection to an SQLite file (WAL lets it read beside the writer); none for pg or :memory:. */
-function openSqliteReader(database: OpenedDatabase): Kysely<Database> | undefined {
+function openSqliteReader(database: OpenedDatabase): SqliteDatabase.Database | undefined {
   if (database.dialect !== 'sqlite') return undefined;
   const { location } = parseDatabaseUrl(database.displayUrl);
   if (location === ':memory:') return undefined;
   const file = new SqliteDatabase(location, { readonly: true, fileMustExist: true });
   file.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  return file;
 }
 
 export const steadfastPlugin = fp(steadfast, { fastify: '5.x', name: 'steadfast' });

@@ -1,0 +1,198 @@
+/**
+ * Database sessions (in place of @fastify/session): the signed `sid` cookie names a row of the
+ * `sessions` table, so any process sharing the database serves any request, and a session ended
+ * or expired anywhere is refused everywhere on the next request.
+ *
+ * Per request it does what a database session needs and nothing more: one HMAC check of the
+ * cookie, one read of the row, one JSON parse, and at the end one JSON stringify to see whether
+ * the data changed; the row is written only then. @fastify/session also signed the id again,
+ * built two cookie objects and hashed the session twice with SHA-256 on every request, which made
+ * it the largest single cost of an API call (CPU profile of bench/http-overhead.bench.ts).
+ *
+ * The formats are unchanged: the cookie is `<id>.<signature>` as @fastify/cookie's Signer makes it
+ * (the Express adapter checks it with that Signer), the row holds the data as JSON with
+ * `cookie.expires`, so rows written by either implementation read the same.
+ */
+import { randomBytes } from 'node:crypto';
+import { Signer } from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
+import type { KyselySessionStore } from './session-store.js';
+
+declare module 'fastify' {
+  /** What a session holds. Apps add their own keys: `declare module 'fastify' { interface Session { flash?: Flash } }`. */
+  interface Session {
+    /** @fastify/csrf-protection's secret. */
+    _csrf?: string;
+  }
+  interface FastifyRequest {
+    /** The request's session: read from the database at onRequest, written at onSend when changed. */
+    session: RequestSession;
+  }
+}
+
+export interface SessionPluginOptions {
+  /** Signs the cookie (≥ 32 characters). */
+  readonly secret: string;
+  readonly cookieName: string;
+  readonly store: KyselySessionStore;
+  /** Lifetime of a new session (ms); not extended by use. */
+  readonly ttlMs: number;
+  /** `auto`: Secure on https requests only. `true`: never sent, nor stored, over plain http. */
+  readonly secure: boolean | 'auto';
+}
+
+const promisify = (call: (done: (error?: unknown) => void) => void): Promise<void> =>
+  new Promise((resolve, reject) => call((error) => (error ? reject(error) : resolve())));
+
+/** 24 random bytes, base64url: 32 characters, like @fastify/session's ids. */
+const newSessionId = (): string => randomBytes(24).toString('base64url');
+
+interface SessionContext {
+  readonly store: KyselySessionStore;
+  readonly request: FastifyRequest;
+  /** A new, empty session for the same request. */
+  readonly fresh: () => RequestSession;
+}
+
+/**
+ * The session methods; the data are the object's own properties (so `session._csrf`, as
+ * @fastify/csrf-protection reads it, works), and its JSON is exactly the stored row's data.
+ */
+export class SessionHandle {
+  readonly #id: string;
+  readonly #context: SessionContext;
+  /** Read from the database through the request's cookie (as opposed to new in this request). */
+  readonly #fromCookie: boolean;
+  /** The data's JSON as last read or written; the session is saved only when it differs. */
+  #persisted: string;
+  /** Written during this request (its cookie must be sent even if unchanged since). */
+  #saved = false;
+  /** When the session ends (kept in the data for the store's `expires_at`). */
+  declare cookie: { expires?: string | null };
+
+  constructor(id: string, context: SessionContext, data: Record<string, unknown>, fromCookie: boolean) {
+    this.#id = id;
+    this.#context = context;
+    this.#fromCookie = fromCookie;
+    Object.assign(this, data);
+    this.#persisted = JSON.stringify(this);
+  }
+
+  get sessionId(): string {
+    return this.#id;
+  }
+
+  get<Key extends keyof Session>(key: Key): Session[Key] | undefined {
+    return (this as unknown as Session)[key];
+  }
+
+  set<Key extends keyof Session>(key: Key, value: Session[Key] | undefined): void {
+    (this as unknown as Session)[key] = value as Session[Key];
+  }
+
+  /** True when the data differ from what the database holds. */
+  isModified(): boolean {
+    return JSON.stringify(this) !== this.#persisted;
+  }
+
+  /** Written during this request. */
+  isSaved(): boolean {
+    return this.#saved;
+  }
+
+  /** Whether the request's cookie named this session. */
+  isFromCookie(): boolean {
+    return this.#fromCookie;
+  }
+
+  /** Writes the session now (it is otherwise written at onSend when changed). */
+  async save(): Promise<void> {
+    const json = JSON.stringify(this);
+    await promisify((done) => this.#context.store.set(this.#id, this, done));
+    this.#persisted = json;
+    this.#saved = true;
+  }
+
+  /**
+   * Deletes this session's row and puts an empty session with a new id in its place (sign-in: an
+   * id planted before sign-in is worthless after it). The new one is written at onSend once it
+   * holds something.
+   */
+  async regenerate(): Promise<void> {
+    await promisify((done) => this.#context.store.destroy(this.#id, done));
+    this.#context.request.session = this.#context.fresh();
+  }
+
+  /** Deletes the row; the request has no session afterwards, and its cookie is cleared. */
+  async destroy(): Promise<void> {
+    await promisify((done) => this.#context.store.destroy(this.#id, done));
+    this.#context.request.session = null as unknown as RequestSession;
+  }
+}
+
+export type RequestSession = SessionHandle & Session;
+
+/** Registers the session hooks on `app` (inside the Steadfast plugin, so they reach the whole app). */
+export function registerSessions(app: FastifyInstance, options: SessionPluginOptions): void {
+  const { store, cookieName, ttlMs, secure } = options;
+  const signer = new Signer(options.secret);
+
+  const open = (request: FastifyRequest, id: string | null, data: Record<string, unknown> | null) => {
+    const context: SessionContext = { store, request, fresh: () => open(request, null, null) };
+    if (id && data) return new SessionHandle(id, context, data, true) as RequestSession;
+    const expires = new Date(Date.now() + ttlMs).toISOString();
+    return new SessionHandle(newSessionId(), context, { cookie: { expires } }, false) as RequestSession;
+  };
+
+  app.decorateRequest('session', null as unknown as RequestSession);
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    const cookie = request.cookies[cookieName];
+    const unsigned = cookie ? signer.unsign(cookie) : undefined;
+    const id = unsigned?.valid ? unsigned.value : null;
+    if (!id) {
+      request.session = open(request, null, null);
+      done();
+      return;
+    }
+    store.get(id, (error, data) => {
+      if (error) {
+        done(error as Error);
+        return;
+      }
+      request.session = open(request, id, (data as Record<string, unknown> | null | undefined) ?? null);
+      done();
+    });
+  });
+
+  const setCookie = (request: FastifyRequest, reply: FastifyReply, session: RequestSession) => {
+    const expires = session.cookie?.expires ? new Date(session.cookie.expires) : undefined;
+    reply.setCookie(cookieName, signer.sign(session.sessionId), {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secure === 'auto' ? request.protocol === 'https' : secure,
+      ...(expires && Number.isFinite(expires.getTime()) ? { expires } : {}),
+    });
+  };
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const session = request.session as RequestSession | null;
+    const hasCookie = request.cookies[cookieName] !== undefined;
+    const insecure = secure === true && request.protocol !== 'https';
+    if (session && !insecure && session.isModified()) {
+      session.save().then(
+        () => {
+          setCookie(request, reply, session);
+          done(null, payload);
+        },
+        (error: unknown) => done(error as Error),
+      );
+      return;
+    }
+    if (session?.isSaved() && !insecure) setCookie(request, reply, session);
+    // A cookie naming a session that is gone (signed out, expired, replaced at sign-in) is dropped.
+    else if (hasCookie && !session?.isFromCookie()) reply.clearCookie(cookieName, { path: '/' });
+    done(null, payload);
+  });
+}
