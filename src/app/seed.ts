@@ -4,7 +4,7 @@
  * never duplicates anything.
  */
 import { createUser } from '../server/http/index.js';
-import type { Persistence } from '../server/persistence/index.js';
+import { isStorageUnavailable, type Persistence, ValidationError } from '../server/persistence/index.js';
 import { reader } from './database-reader.js';
 import { appSettingId, DEFAULT_APP_SETTINGS } from './settings.js';
 
@@ -111,7 +111,26 @@ export function demoProducts(): Array<Record<string, unknown>> {
   );
 }
 
+/**
+ * Seeds what is missing. Several processes may start at once on one fresh database: the one that
+ * loses the race fails on a unique key (or, on SQLite, a stale snapshot) and runs again, finding
+ * the winner's rows and adding nothing.
+ */
 export async function seedDatabase(persistence: Persistence, options: SeedOptions): Promise<SeedReport> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await seedOnce(persistence, options);
+    } catch (error) {
+      const raced = error instanceof ValidationError || isStorageUnavailable(error);
+      if (!raced || attempt >= SEED_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+const SEED_ATTEMPTS = 5;
+
+function seedOnce(persistence: Persistence, options: SeedOptions): Promise<SeedReport> {
   return persistence.runAs(SEED_ACTOR, () =>
     persistence.withTransaction(async () => {
       const db = reader(persistence);

@@ -16,10 +16,10 @@ export function activityViewer(user: SessionUser): ActivityViewer {
 export async function queryActivity(
   persistence: Persistence,
   query: unknown,
-  /** The reader; other users' drafts stay out of the answer. */
-  user?: SessionUser,
+  /** The reader (required, so no route can forget it): other users' drafts stay out of the answer. */
+  user: SessionUser,
 ): Promise<ActivityPage> {
   const parsed = activityQuerySchema.safeParse(query ?? {});
   if (!parsed.success) throw invalidRequest(parsed.error, 'query');
-  return persistence.activityLog.query(parsed.data, user ? activityViewer(user) : undefined);
+  return persistence.activityLog.query(parsed.data, activityViewer(user));
 }

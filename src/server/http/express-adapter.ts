@@ -190,7 +190,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   }
   if (routes.activity) {
     router.get(ACTIVITY_PATH, requireUser, async (request, response) => {
-      response.json(await queryActivity(persistence, request.query));
+      response.json(await queryActivity(persistence, request.query, userOf(request)));
     });
   }
   if (routes.health) {

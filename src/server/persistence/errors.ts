@@ -115,7 +115,9 @@ export function isStorageUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return true;
+  // Extended codes: SQLITE_IOERR_FSYNC, SQLITE_BUSY_SNAPSHOT (another process wrote first), …
+  if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_BUSY')))
+    return true;
   return /Connection terminated|connection timeout|driver has already been destroyed|The database connection is not open|Cannot use a pool after calling end/i.test(
     error.message,
   );

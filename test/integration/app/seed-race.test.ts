@@ -1,0 +1,32 @@
+/**
+ * Two processes starting at once on one fresh database both seed it: the loser of the race must
+ * retry and add nothing, not crash the process.
+ */
+import { expect, it } from 'vitest';
+import { seedDatabase } from '../../../src/app/seed.js';
+import { openDatabase } from '../../../src/server/db/index.js';
+import { createPersistence, verifyActivityLog } from '../../../src/server/persistence/index.js';
+import { describeEachDatabase } from '../../support/databases.js';
+
+describeEachDatabase('seeding from two processes at once', (current) => {
+  it('seeds once: one demo user, one catalogue, one set of settings, a log that verifies', async () => {
+    // A second, separate connection (pool or file handle), as a second process would have.
+    const second = await openDatabase(current().url, { migrate: false });
+    try {
+      const reports = await Promise.all([
+        seedDatabase(createPersistence({ db: current().opened.db }), { demoData: true }),
+        seedDatabase(createPersistence({ db: second.db }), { demoData: true }),
+      ]);
+      const { db } = current().opened;
+      const users = await db.selectFrom('users').select('username').execute();
+      expect(users.map((u) => u.username)).toEqual(['demo']);
+      const products = await db.selectFrom('products').select('id').execute();
+      expect(products).toHaveLength(36);
+      expect(reports.map((r) => r.productsCreated).sort()).toEqual([0, 36]);
+      const report = await verifyActivityLog(db, createPersistence({ db }).registry);
+      expect(report.problems).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+});
