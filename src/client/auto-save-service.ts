@@ -216,14 +216,13 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (storage === null) this.#onStorageProblem({ kind: 'unavailable' });
     this.#queue = new SyncQueue(this.#store);
     this.#registry = new FormRegistry(this.#doc, this.#store);
-    this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view.navigator.locks);
+    this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view.navigator);
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
 
     this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
-    this.#listen(this.#view, 'storage', (event) => this.#onStorage(event as StorageEvent));
     // Chrome may never fire unload on mobile: visibilitychange to hidden is the last reliable event.
     this.#listen(this.#doc, 'visibilitychange', () => this.#onVisibilityChange());
     this.#listen(this.#view, 'pagehide', () => this.#onPageHide());
@@ -247,9 +246,17 @@ class BrowserAutoSaveService implements AutoSaveService {
 
     for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
     this.#indicator.render();
-    // Both scan every stored key, so they run after start, out of the page's way.
+    // All three run after start, out of the restore's way: the first two scan every stored key, and
+    // Chromium loads sessionStorage synchronously when a page first listens to `storage`.
     setTimeout(() => {
       if (!this.#canSave()) return;
+      this.#listen(this.#view, 'storage', (event) => this.#onStorage(event as StorageEvent));
+      // What another tab did before this tab listened: a sign-out, or edits to untouched fields.
+      if (this.#store.read(`${this.#store.prefix}cid`) === null) {
+        this.#endSession();
+        return;
+      }
+      this.#reapplyDrafts();
       this.#store.purgeExpired();
       if (this.#queue.hasWork()) {
         this.#showLocalStatus();
@@ -494,16 +501,25 @@ class BrowserAutoSaveService implements AutoSaveService {
       );
       return;
     }
-    this.#applyDraft(scope, fields, draft);
+    this.#applyDraft(scope, fields, draft, current);
     showRestoreNotice(scope.element, { formKey: scope.key, savedAt: meta.t, source }, actions);
   }
 
-  #applyDraft(scope: FormScope, fields: readonly FieldBinding[], draft: Record<string, FieldValue>): void {
+  /** `current`: the fields' values read just before, when nothing can have changed them since. */
+  #applyDraft(
+    scope: FormScope,
+    fields: readonly FieldBinding[],
+    draft: Record<string, FieldValue>,
+    current?: Record<string, FieldValue>,
+  ): void {
     scope.restored = 'applied';
     for (const binding of fields) {
       const value = draft[binding.name];
       if (value === undefined || scope.editedFields.has(binding.name)) continue;
-      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element));
+      scope.originalValues.set(
+        binding.name,
+        current?.[binding.name] ?? readFieldValue(binding.element, scope.element),
+      );
       this.#writeField(binding, value);
     }
   }
@@ -771,7 +787,8 @@ class BrowserAutoSaveService implements AutoSaveService {
         const outbox = this.#queue.assignPending(this.#readChangeData);
         const first = outbox[0];
         if (first === undefined) break;
-        this.#indicator.set('saving');
+        // A storage problem stays on show while sending: "saving" would hide it from the user.
+        if (this.#storageWarning === null) this.#indicator.set('saving');
         const batch =
           isolate > 0
             ? [first]

@@ -7,11 +7,12 @@ export const LOCK_BUSY = Symbol('lock-busy');
 
 export class SenderLock {
   readonly #name: string;
-  readonly #locks: LockManager | undefined;
+  readonly #navigator: Navigator;
 
-  constructor(name: string, locks: LockManager | undefined) {
+  /** Takes the navigator, not its LockManager: the first `navigator.locks` read costs milliseconds. */
+  constructor(name: string, navigator: Navigator) {
     this.#name = name;
-    this.#locks = locks;
+    this.#navigator = navigator;
   }
 
   /**
@@ -19,9 +20,10 @@ export class SenderLock {
    * holds it. Without Web Locks (very old browsers) the work simply runs.
    */
   async run<T>(work: () => Promise<T>, wait: boolean): Promise<T | typeof LOCK_BUSY> {
-    if (!this.#locks) return work();
+    const locks: LockManager | undefined = this.#navigator.locks;
+    if (!locks) return work();
     let outcome: T | typeof LOCK_BUSY = LOCK_BUSY;
-    await this.#locks.request(this.#name, { ifAvailable: !wait }, async (lock) => {
+    await locks.request(this.#name, { ifAvailable: !wait }, async (lock) => {
       if (lock) outcome = await work();
     });
     return outcome;
