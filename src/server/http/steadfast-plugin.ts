@@ -264,10 +264,12 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   });
   app.decorate('steadfast', { options, metrics, committer, syncService, sessionStore });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback style: an async hook would cost every request a promise.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.requestDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.addHook('onClose', async () => {

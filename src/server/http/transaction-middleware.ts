@@ -53,9 +53,26 @@ export function registerTransactionMiddleware(
     );
   });
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  // Callback-style hooks: most requests have no transaction to end, and an async hook would cost
+  // them a promise each.
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
     const scope = scopes.get(request);
-    if (!scope?.transactional || !scope.open) return payload;
+    if (!scope?.transactional || !scope.open) {
+      done(null, payload);
+      return;
+    }
+    endTransaction(request, reply, scope, payload).then(
+      (sent) => done(null, sent),
+      (error: unknown) => done(error as Error),
+    );
+  });
+
+  async function endTransaction(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scope: Scope,
+    payload: unknown,
+  ): Promise<unknown> {
     if (reply.statusCode >= 400) {
       onRollback?.('error_status');
       await scope.rollback().catch((error: unknown) => request.log.warn({ err: error }, 'rollback failed'));
@@ -73,16 +90,21 @@ export function registerTransactionMiddleware(
       reply.code(status).headers(response.headers).type('application/json; charset=utf-8');
       return JSON.stringify(response.body);
     }
-  });
+  }
 
   // A request that ended without onSend (a hook failed late) must not leave a transaction open.
   // Not onRequestAbort/onTimeout: they fire while the handler may still be writing, and a scope
   // closed under it would send its later writes to the root database, outside any transaction.
-  app.addHook('onResponse', async (request: FastifyRequest) => {
+  app.addHook('onResponse', (request: FastifyRequest, _reply, done) => {
     const scope = scopes.get(request);
     if (scope?.transactional && scope.open) {
       onRollback?.('aborted');
-      await scope.rollback().catch(() => {});
+      scope.rollback().then(
+        () => done(),
+        () => done(),
+      );
+      return;
     }
+    done();
   });
 }
