@@ -123,12 +123,14 @@ export async function seedDatabase(persistence: Persistence, options: SeedOption
     } catch (error) {
       const raced = error instanceof ValidationError || isStorageUnavailable(error);
       if (!raced || attempt >= SEED_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      // The winner may hold the writer for a while (36 products, a scrypt hash); SQLite refuses a
+      // reader's upgrade at once rather than waiting, so back off for up to ~10 s in all.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
     }
   }
 }
 
-const SEED_ATTEMPTS = 5;
+const SEED_ATTEMPTS = 15;
 
 function seedOnce(persistence: Persistence, options: SeedOptions): Promise<SeedReport> {
   return persistence.runAs(SEED_ACTOR, () =>
