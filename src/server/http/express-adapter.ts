@@ -17,7 +17,7 @@ import { CSRF_HEADER, DRAFTS_PATH, MAX_SYNC_BODY_BYTES, SYNC_PATH } from '../../
 import type { OpenedDatabase } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
-import { GroupCommitter } from '../persistence/group-commit.js';
+
 import { ACTIVITY_PATH } from './activity-route.js';
 import { queryActivity } from './activity-service.js';
 import { ApiError } from './api-error.js';
@@ -31,7 +31,7 @@ import { METRICS_PATH } from './metrics-route.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { SESSION_COOKIE_NAME } from './steadfast-plugin.js';
-import { createSyncService, type RecordForKey } from './sync-service.js';
+import { createMeteredSyncService, type RecordForKey } from './sync-service.js';
 
 export interface ExpressRouterOptions {
   readonly database: OpenedDatabase;
@@ -78,19 +78,11 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
   const limiter = new FixedWindowLimiter(options.limits?.syncPerMinute ?? 300, 60_000);
-  const committer = new GroupCommitter({
-    context: persistence.context,
-    onBatch: (size, outcome) => {
-      metrics.groupCommitSize.observe(size);
-      metrics.groupCommits.inc({ outcome });
-    },
-  });
-  const syncService = createSyncService({
+  const { syncService } = createMeteredSyncService({
     persistence,
-    committer,
     dialect: database.dialect,
+    metrics,
     recordForKey: options.recordForKey,
-    onResult: (status) => metrics.syncChanges.inc({ status }),
   });
 
   const loadSession = (sid: string) =>

@@ -30,7 +30,7 @@ import { MAX_SYNC_BODY_BYTES } from '../../protocol/constants.js';
 import { type OpenedDatabase, parseDatabaseUrl } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
-import { GroupCommitter } from '../persistence/group-commit.js';
+import type { GroupCommitter } from '../persistence/group-commit.js';
 import { registerActivityRoute } from './activity-route.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
@@ -41,7 +41,7 @@ import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { registerSyncRoute } from './sync-route.js';
-import { createSyncService, type RecordForKey, type SyncService } from './sync-service.js';
+import { createMeteredSyncService, type RecordForKey, type SyncService } from './sync-service.js';
 import { registerTransactionMiddleware } from './transaction-middleware.js';
 
 export const SESSION_COOKIE_NAME = 'sid';
@@ -247,20 +247,12 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     keyGenerator: (request: FastifyRequest) => `login:${request.ip}`,
   });
 
-  const committer = new GroupCommitter({
-    context: persistence.context,
-    maxBatch: options.groupCommit.maxBatch,
-    onBatch: (size, outcome) => {
-      metrics.groupCommitSize.observe(size);
-      metrics.groupCommits.inc({ outcome });
-    },
-  });
-  const syncService = createSyncService({
+  const { committer, syncService } = createMeteredSyncService({
     persistence,
-    committer,
     dialect: database.dialect,
+    metrics,
     recordForKey: options.recordForKey,
-    onResult: (status) => metrics.syncChanges.inc({ status }),
+    maxBatch: options.groupCommit.maxBatch,
   });
   app.decorate('steadfast', { options, metrics, committer, syncService, sessionStore });
 

@@ -10,9 +10,10 @@ import { syncRequestSchema } from '../../protocol/sync.js';
 import type { Database, DraftsTable } from '../db/schema.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
-import type { GroupCommitter } from '../persistence/group-commit.js';
+import { GroupCommitter } from '../persistence/group-commit.js';
 import { ApiError, MutationGapError } from './api-error.js';
 import { invalidRequest } from './error-handler.js';
+import type { SteadfastMetrics } from './metrics.js';
 import type { SessionUser } from './session-user.js';
 
 /** The record a draft key names, for `stale` detection; null when it names none. */
@@ -322,4 +323,34 @@ async function staleVersion(
   if (!row) return undefined;
   const version = Number(row.version);
   return version > change.baseVersion ? version : undefined;
+}
+
+/**
+ * The sync service with its group committer, both reporting to `metrics`: what the Fastify plugin
+ * and the Express router each set up.
+ */
+export function createMeteredSyncService(options: {
+  readonly persistence: Persistence;
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly metrics: SteadfastMetrics;
+  readonly recordForKey?: RecordForKey;
+  readonly maxBatch?: number;
+}): { committer: GroupCommitter; syncService: SyncService } {
+  const { metrics } = options;
+  const committer = new GroupCommitter({
+    context: options.persistence.context,
+    maxBatch: options.maxBatch,
+    onBatch: (size, outcome) => {
+      metrics.groupCommitSize.observe(size);
+      metrics.groupCommits.inc({ outcome });
+    },
+  });
+  const syncService = createSyncService({
+    persistence: options.persistence,
+    committer,
+    dialect: options.dialect,
+    recordForKey: options.recordForKey,
+    onResult: (status) => metrics.syncChanges.inc({ status }),
+  });
+  return { committer, syncService };
 }
