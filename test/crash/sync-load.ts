@@ -51,16 +51,7 @@ export class SyncClient implements SyncClientState {
   readonly keyPrefix: string;
   acknowledged = 0;
   highestAcknowledged = 0;
-  readonly stats: SyncClientStats = {
-    requests: 0,
-    ok: 0,
-    applied: 0,
-    duplicates: 0,
-    networkErrors: 0,
-    statuses: {},
-    signIns: 0,
-    answersLost: 0,
-  };
+  readonly stats: SyncClientStats = emptyStats();
   /** Share of 200 answers to drop (the change was applied, the client never heard): 0..1. */
   loseAnswerRate = 0;
   #pending: PendingChange[] = [];
@@ -216,16 +207,7 @@ export class LoadDriver {
   }
 
   totals(): SyncClientStats {
-    const total: SyncClientStats = {
-      requests: 0,
-      ok: 0,
-      applied: 0,
-      duplicates: 0,
-      networkErrors: 0,
-      statuses: {},
-      signIns: 0,
-      answersLost: 0,
-    };
+    const total = emptyStats();
     for (const { stats } of this.clients) {
       total.requests += stats.requests;
       total.ok += stats.ok;
@@ -240,4 +222,17 @@ export class LoadDriver {
     }
     return total;
   }
+}
+
+function emptyStats(): SyncClientStats {
+  return {
+    requests: 0,
+    ok: 0,
+    applied: 0,
+    duplicates: 0,
+    networkErrors: 0,
+    statuses: {},
+    signIns: 0,
+    answersLost: 0,
+  };
 }
