@@ -84,6 +84,28 @@ export async function statusOf(page: Page): Promise<{ state: string | undefined;
   });
 }
 
+/**
+ * Starts recording every status the page shows, as `state: text`. A status like "Saved on this
+ * device" lasts only until the next sync starts (a debounce later), so sampling it can miss it on
+ * a loaded machine; the record cannot.
+ */
+export async function recordStatuses(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const element = document.querySelector<HTMLElement>('[data-autosave-status]');
+    if (!element) throw new Error('status element missing');
+    const seen: string[] = [];
+    const note = () => seen.push(`${element.dataset.autosaveState}: ${element.textContent ?? ''}`);
+    new MutationObserver(note).observe(element, {
+      attributes: true,
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+    (window as unknown as { seenStatuses: string[] }).seenStatuses = seen;
+  });
+  return () => page.evaluate(() => (window as unknown as { seenStatuses: string[] }).seenStatuses);
+}
+
 export async function localKeys(page: Page): Promise<string[]> {
   return page.evaluate(() => Object.keys(localStorage));
 }
