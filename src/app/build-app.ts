@@ -46,6 +46,8 @@ export interface BuildAppOptions {
    * forever (slow loris). Default 30 s.
    */
   readonly requestTimeoutMs?: number;
+  /** Requests a minute: sync per user, sign-in per address (defaults 300 and 10). */
+  readonly rateLimits?: { readonly syncPerMinute?: number; readonly loginPerMinute?: number };
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -112,6 +114,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     persistence,
     sessionSecret: options.sessionSecret,
     secureCookies: options.secureCookies ?? 'auto',
+    limits: { ...options.rateLimits },
   });
 
   const dependencies: RouteDependencies = {

@@ -8,9 +8,12 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z.string().min(1).default('sqlite:./data/app.db'),
-  // @fastify/session refuses shorter secrets; failing here names the variable instead.
+  // The session cookie's HMAC wants a long secret; failing here names the variable.
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // Requests a minute per user (sync) and per address (sign-in) before a 429 with Retry-After.
+  SYNC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000).default(300),
+  LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000).default(10),
 });
 
 export type NodeEnvironment = z.infer<typeof environmentSchema>['NODE_ENV'];
@@ -23,6 +26,7 @@ export interface AppConfig {
   readonly sessionSecret: string | undefined;
   readonly environment: NodeEnvironment;
   readonly production: boolean;
+  readonly rateLimits: { readonly syncPerMinute: number; readonly loginPerMinute: number };
 }
 
 /** Thrown for an unusable environment, before anything is opened or listens. */
@@ -51,5 +55,9 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     sessionSecret: values.SESSION_SECRET,
     environment: values.NODE_ENV,
     production,
+    rateLimits: {
+      syncPerMinute: values.SYNC_RATE_LIMIT_PER_MINUTE,
+      loginPerMinute: values.LOGIN_RATE_LIMIT_PER_MINUTE,
+    },
   };
 }

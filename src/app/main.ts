@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     production: config.production,
     secureCookies: config.production ? true : 'auto',
     showDemoLogin: !config.production,
+    rateLimits: config.rateLimits,
     logger: { level: 'info' },
   });
   if (seedReport.productsCreated > 0 || seedReport.demoUserCreated) {

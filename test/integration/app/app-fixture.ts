@@ -1,7 +1,7 @@
 /** The business app over a test database, seeded like a first development start. */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { buildApp } from '../../../src/app/build-app.js';
+import { type BuildAppOptions, buildApp } from '../../../src/app/build-app.js';
 import { seedDatabase } from '../../../src/app/seed.js';
 import { createUser } from '../../../src/server/http/index.js';
 import type { Persistence } from '../../../src/server/persistence/index.js';
@@ -17,13 +17,18 @@ export interface AppFixture {
   readonly demoUserId: number;
 }
 
-export function useSeededApp(current: () => TestDatabase): () => AppFixture {
+/** `options`: any of buildApp's options beyond the database and secret (e.g. rate limits). */
+export function useSeededApp(
+  current: () => TestDatabase,
+  options: Partial<Omit<BuildAppOptions, 'database' | 'sessionSecret'>> = {},
+): () => AppFixture {
   let fixture: AppFixture | undefined;
   beforeAll(async () => {
     const { app, persistence } = await buildApp({
       database: current().opened,
       sessionSecret: TEST_SESSION_SECRET,
       showDemoLogin: true,
+      ...options,
     });
     await seedDatabase(persistence, { demoData: true });
     const password = 'other-password';

@@ -71,3 +71,41 @@ describeEachDatabase('business app: sign-in', (current) => {
     });
   });
 });
+
+describeEachDatabase('business app: configured sign-in rate limit', (current) => {
+  const fixture = useSeededApp(current, { rateLimits: { loginPerMinute: 3 } });
+
+  it('answers 429 past the configured sign-in limit, even for the right password', async () => {
+    const client = new PageClient(fixture().app);
+    await client.get('/login');
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      statuses.push(
+        (await client.post('/login', { username: 'demo', password: `guess-${attempt}` })).statusCode,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await client.post('/login', { username: 'demo', password: 'demo' })).statusCode).toBe(429);
+  });
+});
+
+describeEachDatabase('business app: configured sync rate limit', (current) => {
+  // A fixture of its own: the sign-in below must not count against the sign-in limit test above.
+  const fixture = useSeededApp(current, { rateLimits: { syncPerMinute: 2 } });
+
+  it('answers 429 past the configured sync limit', async () => {
+    const { app } = fixture();
+    const client = new PageClient(app);
+    await client.signIn('olga', fixture().otherUser.password);
+    await client.get('/products');
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const response = await client.postJson('/api/autosave/sync/', {
+        clientId: '6f1c2b9e-1f7a-4c1e-9a51-0c6a3f2d9b11',
+        changes: [],
+      });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+});

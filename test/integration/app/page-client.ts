@@ -31,20 +31,31 @@ export class PageClient {
     return this.#send('POST', url, body);
   }
 
+  /** Posts JSON with the page's token in `x-csrf-token`, as the browser service does. */
+  async postJson(url: string, payload: unknown): Promise<PageResponse> {
+    return this.#send('POST', url, JSON.stringify(payload), 'application/json');
+  }
+
   async signIn(username: string, password: string): Promise<void> {
     await this.get('/login');
     const response = await this.post('/login', { username, password });
     expect(response.statusCode, `sign-in of ${username}`).toBe(303);
   }
 
-  async #send(method: 'GET' | 'POST', url: string, body?: string): Promise<PageResponse> {
+  async #send(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: string,
+    contentType = 'application/x-www-form-urlencoded',
+  ): Promise<PageResponse> {
     const response = await this.app.inject({
       method,
       url,
       headers: {
         accept: 'text/html',
         cookie: [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-        ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        ...(body === undefined ? {} : { 'content-type': contentType }),
+        ...(contentType === 'application/json' ? { 'x-csrf-token': this.#csrfToken ?? '' } : {}),
       },
       payload: body,
     });
