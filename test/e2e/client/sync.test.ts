@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AutosaveTestServer } from '../../support/autosave-test-server.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
-import { localKeys, openPage, registerPages, signedInContext, statusOf } from './fixtures.js';
+import { localKeys, openPage, recordStatuses, registerPages, signedInContext, statusOf } from './fixtures.js';
 
 let browser: Browser;
 let server: AutosaveTestServer;
@@ -122,10 +122,13 @@ describe('offline and outages', () => {
     await page.fill('[name=title]', 'First part');
     await waitUntil('the first part on the server', async () => (await titleOnServer()) === 'First part');
     await server.stop();
+    // While the server is down the status cycles: "local" at each keystroke, "saving" at each retry,
+    // "offline" once it fails. The record keeps the failure even when every poll lands elsewhere.
+    const seenStatuses = await recordStatuses(page);
     await page.fill('[name=title]', 'First part, second part');
     await page.fill('[name=notes]', 'while the server was down');
     await waitUntil('a failed attempt', async () =>
-      ['offline', 'error'].includes((await statusOf(page)).state ?? ''),
+      (await seenStatuses()).some((status) => status.startsWith('offline:') || status.startsWith('error:')),
     );
     await server.restart();
     await waitUntil(
