@@ -6,6 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYNC_PATH } from '../../../src/protocol/constants.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
 import {
   draftFieldKeys,
@@ -193,6 +194,10 @@ describe('business app in Chromium', () => {
     const page = await newPage();
     await signIn(page, running.baseUrl, 'demo', 'demo');
     const id = await productIdBySku('STA-120');
+    // The draft must never reach the server: with the app's 2 s debounce a loaded machine can send
+    // it before the sign-out, and signing back in would then restore the server's copy (a fetch
+    // after load, racing the check below). What sign-out removes is this browser's copy.
+    await page.route(`**${SYNC_PATH}`, (route) => route.abort());
     await page.goto(`${running.baseUrl}/products/${id}/edit`);
     await page.getByLabel('Category').fill('Office supplies');
     await waitUntil(
@@ -221,6 +226,10 @@ describe('business app in Chromium', () => {
     await screenshotBothWidths(page, 'settings');
     await page.getByLabel('Products per page').selectOption('10');
     await page.getByRole('button', { name: 'Save preferences' }).click();
+    // The form posts to /settings/preferences and comes back to /settings: waitForURL on the URL the
+    // page already has returns at once, leaving only the click's implicit navigation wait between the
+    // POST and the goto below (which would cancel it). Wait for the server's answer itself.
+    await page.getByText('Your preferences are saved.').waitFor();
     await page.waitForURL(`${running.baseUrl}/settings`);
     await page.goto(`${running.baseUrl}/products`);
     expect(await page.locator('.product-name').count()).toBe(10);
