@@ -246,6 +246,7 @@ async function main(): Promise<void> {
   ensureBundle();
   const server = await AutosaveTestServer.start({
     crossOriginIsolated: true,
+    cacheScripts: true,
     files: { '/jquery.js': JQUERY, '/garlic.js': GARLIC },
   });
   for (const library of LIBRARIES) {

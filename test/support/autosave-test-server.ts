@@ -54,6 +54,12 @@ export interface AutosaveTestServerOptions {
   readonly crossOriginIsolated?: boolean;
   /** Extra files served as-is: URL path → file path. */
   readonly files?: Readonly<Record<string, string>>;
+  /**
+   * Serves scripts (the bundle and `files`) as the demo app does in production, cacheable for an
+   * hour, so a returning page gets them from the HTTP cache with V8's code cache. Default: no-store,
+   * so every test page runs the bundle just built.
+   */
+  readonly cacheScripts?: boolean;
 }
 
 interface ClientProgress {
@@ -148,11 +154,12 @@ export class AutosaveTestServer {
       });
     }
     app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
-    app.get('/auto-save-service.js', async (_request, reply) =>
-      reply.type('text/javascript').header('cache-control', 'no-store').send(readFileSync(BUNDLE_PATH)),
-    );
-    for (const [urlPath, filePath] of Object.entries(this.options.files ?? {})) {
-      app.get(urlPath, async (_request, reply) => reply.type('text/javascript').send(readFileSync(filePath)));
+    const scriptCaching = this.options.cacheScripts ? 'public, max-age=3600' : 'no-store';
+    const scripts: Record<string, string> = { '/auto-save-service.js': BUNDLE_PATH, ...this.options.files };
+    for (const [urlPath, filePath] of Object.entries(scripts)) {
+      app.get(urlPath, async (_request, reply) =>
+        reply.type('text/javascript').header('cache-control', scriptCaching).send(readFileSync(filePath)),
+      );
     }
     app.get('/__login', async (request, reply) => {
       const { user, next } = request.query as { user?: string; next?: string };
