@@ -11,8 +11,9 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { OpenedDatabase } from '../server/db/index.js';
-import { steadfastPlugin } from '../server/http/index.js';
+import { fastifyErrorHandler, steadfastPlugin } from '../server/http/index.js';
 import { createPersistence, type Persistence } from '../server/persistence/index.js';
+import { pageErrorHandler } from './page-errors.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
 import { registerProductRoutes } from './routes/product-routes.js';
@@ -122,11 +123,26 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     persistence,
     showDemoLogin: options.showDemoLogin ?? false,
   };
-  registerLoginRoutes(app, dependencies);
-  registerProductRoutes(app, dependencies);
-  registerSettingsRoutes(app, dependencies);
-  registerActivityRoutes(app, dependencies);
-  registerStatusRoutes(app, dependencies);
+  // The pages in a scope of their own, whose errors are answered as pages (page-errors.ts); the
+  // API routes of the Steadfast plugin keep its JSON error handler.
+  await app.register(async (pages) => {
+    pages.setErrorHandler(pageErrorHandler(persistence));
+    registerLoginRoutes(pages, dependencies);
+    registerProductRoutes(pages, dependencies);
+    registerSettingsRoutes(pages, dependencies);
+    registerActivityRoutes(pages, dependencies);
+    registerStatusRoutes(pages, dependencies);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const notFound = Object.assign(
+      new Error(`${request.method} ${request.url} is not a page or route here`),
+      {
+        statusCode: 404,
+      },
+    );
+    if (request.url.startsWith('/api/')) return fastifyErrorHandler(notFound, request, reply);
+    return pageErrorHandler(persistence)(notFound, request, reply);
+  });
 
   await app.ready();
   return { app, persistence };

@@ -21,6 +21,11 @@ export class PageClient {
     return this.#csrfToken;
   }
 
+  /** The cookies held, as a `cookie` header (for requests made beside this client). */
+  get cookieHeader(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
   async get(url: string): Promise<PageResponse> {
     return this.#send('GET', url);
   }
@@ -53,7 +58,7 @@ export class PageClient {
       url,
       headers: {
         accept: 'text/html',
-        cookie: [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        cookie: this.cookieHeader,
         ...(body === undefined ? {} : { 'content-type': contentType }),
         ...(contentType === 'application/json' ? { 'x-csrf-token': this.#csrfToken ?? '' } : {}),
       },
