@@ -29,7 +29,6 @@ const INTERNAL_PROPERTIES = new RegExp(
     'element',
     'readMeta',
     'writeMeta',
-    'readField',
     'readFields',
     'fieldKey',
     'metaKey',

@@ -477,7 +477,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     const draft: Record<string, FieldValue> = {};
     const current: Record<string, FieldValue> = {};
     for (const binding of fields) {
-      const value = this.#store.readField(scope.key, binding.name);
+      // The binding already holds its storage key: no key to build per field.
+      const value = parseFieldValue(this.#store.read(binding.storageKey));
       if (value === undefined) continue;
       draft[binding.name] = value;
       current[binding.name] = readFieldValue(binding.element, scope.element);
@@ -537,7 +538,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   #restoreField(binding: FieldBinding): void {
     const { scope } = binding;
     if (scope.restored !== 'applied' || scope.editedFields.has(binding.name)) return;
-    const value = this.#store.readField(scope.key, binding.name);
+    const value = parseFieldValue(this.#store.read(binding.storageKey));
     if (value === undefined) return;
     if (!scope.originalValues.has(binding.name)) {
       scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element));
@@ -754,6 +755,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       .run(() => this.#drainQueue(), waitForOtherTab)
       .then((outcome): SyncOutcome => {
         if (outcome !== LOCK_BUSY) return outcome;
+        if (!this.#canSave()) return { result: 'stopped', synced: 0 };
         this.#scheduleRetry(BUSY_RETRY_MS);
         return { result: 'busy', synced: 0 };
       })
@@ -802,6 +804,9 @@ class BrowserAutoSaveService implements AutoSaveService {
           batch,
           this.#requestOptions(false, controller.signal),
         );
+        // Signed out (here or in another tab) or stopped while the request was out: its answer,
+        // an abort most likely, must neither replace "Signed out" nor schedule a retry.
+        if (!this.#canSave()) return { result: 'stopped', synced };
         switch (attempt.kind) {
           case 'accepted':
             this.#failures = 0;

@@ -42,7 +42,9 @@ export function exclusionReason(field: FieldTraits): ExclusionReason | null {
     if (field.type === 'file') return 'file';
     if (field.type === 'hidden') return 'hidden';
   }
+  // Most fields have no autocomplete attribute: skip the split for them (a restore binds them all).
   if (
+    field.autocomplete !== '' &&
     field.autocomplete
       .toLowerCase()
       .split(/\s+/)

@@ -193,10 +193,6 @@ export class LocalStore {
     this.write(this.metaKey(formKey), JSON.stringify(stamped), formKey);
   }
 
-  readField(formKey: string, fieldName: string): FieldValue | undefined {
-    return parseFieldValue(this.read(this.fieldKey(formKey, fieldName)));
-  }
-
   /** All stored fields of a form (a scan: for syncing and diffing, never per keystroke). */
   readFields(formKey: string): Record<string, FieldValue> {
     const start = this.fieldKey(formKey, '');

@@ -212,6 +212,30 @@ describe('several tabs', () => {
     const keys = await localKeys(second);
     expect(keys.filter((key) => key.includes(`:${encodeURIComponent(user)}:`))).toEqual([]);
   });
+
+  it('keeps saying signed out when another tab signs out while this tab’s sync is on the wire', async () => {
+    // The second tab alone at first, so it is the one that sends (tabs share one sender).
+    const second = await openPage(context, server, '/product');
+    let requestSeen = false;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await second.route('**/api/autosave/sync/', async (route) => {
+      requestSeen = true;
+      await released;
+      await route.continue().catch(() => {}); // the page may have aborted it meanwhile
+    });
+    await second.fill('[name=title]', 'On the wire at sign-out');
+    await waitUntil('the second tab’s sync on the wire', () => requestSeen);
+    const first = await openPage(context, server, '/product');
+    await Promise.all([first.waitForURL(/signed-out/), first.click('#logout')]);
+    await waitUntil('the second tab signed out', async () => (await statusOf(second)).text === 'Signed out');
+    release();
+    // Nothing may come after: the aborted request neither shows "offline" nor retries.
+    await second.waitForTimeout(1500);
+    expect(await statusOf(second)).toMatchObject({ state: 'idle', text: 'Signed out' });
+  });
 });
 
 describe('console lines', () => {
