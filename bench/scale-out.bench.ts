@@ -13,7 +13,7 @@ import { createPersistence } from '../src/server/persistence/index.js';
 import { checkConsistency } from '../test/crash/consistency.js';
 import { LoadDriver, SyncClient } from '../test/crash/sync-load.js';
 import { isPostgresAvailable } from '../test/support/databases.js';
-import { ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
+import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
 import { createTestDatabase, printResult, round } from './support.js';
 
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 15);
@@ -36,7 +36,7 @@ async function measure(processes: number): Promise<{ perSecond: number; problems
       );
     }
     for (let p = 0; p < processes; p += 1)
-      servers.push(await ServerProcess.start({ databaseUrl: database.url }));
+      servers.push(await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV }));
     const clients: SyncClient[] = [];
     for (let i = 0; i < CLIENTS; i += 1) {
       const user = users[i % users.length] as { id: number; username: string };

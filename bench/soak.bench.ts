@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import { SYNC_PATH } from '../src/protocol/constants.js';
 import { createUser } from '../src/server/http/index.js';
 import { createPersistence } from '../src/server/persistence/index.js';
-import { ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
+import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
 import { createTestDatabase, printResult, round } from './support.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
@@ -64,7 +64,7 @@ for (let i = 0; i < USERS; i += 1) {
     await createUser(persistence, { username: `soak${i}`, displayName: `Soak ${i}`, password: PASSWORD }),
   );
 }
-const server = await ServerProcess.start({ databaseUrl: database.url });
+const server = await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV });
 const pid = server.pid as number;
 
 process.stderr.write('soak: signing in and creating one product per connection\n');

@@ -7,7 +7,7 @@
 import { createUser } from '../../src/server/http/index.js';
 import { createPersistence } from '../../src/server/persistence/index.js';
 import { createTestDatabase, type EngineName } from '../support/databases.js';
-import { ServerProcess, sleep, WebClient } from '../support/server-process.js';
+import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../support/server-process.js';
 import { checkConsistency } from './consistency.js';
 import { LoadDriver, SyncClient, type SyncClientStats } from './sync-load.js';
 
@@ -47,7 +47,7 @@ export async function runCrashTest(options: CrashRunOptions): Promise<CrashRunRe
   for (const name of ['ann', 'ben', 'cat']) {
     users.push(await createUser(persistence, { username: name, displayName: name, password: PASSWORD }));
   }
-  const server = await ServerProcess.start({ databaseUrl: database.url });
+  const server = await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV });
   const clients: SyncClient[] = [];
   for (const user of users) {
     for (let i = 0; i < (options.clientsPerUser ?? 2); i += 1) {

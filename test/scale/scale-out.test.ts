@@ -12,7 +12,7 @@ import { createPersistence } from '../../src/server/persistence/index.js';
 import { checkConsistency } from '../crash/consistency.js';
 import { LoadDriver, SyncClient } from '../crash/sync-load.js';
 import { createTestDatabase, isPostgresAvailable, type TestDatabase } from '../support/databases.js';
-import { ServerProcess, sleep, WebClient } from '../support/server-process.js';
+import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../support/server-process.js';
 
 const PASSWORD = 'scale-out-password';
 
@@ -30,8 +30,8 @@ describe('scale-out: two processes on one PostgreSQL', async () => {
       users.push(await createUser(persistence, { username: name, displayName: name, password: PASSWORD }));
     }
     // One after the other: two first starts at once race in the seed (reported in issue 6).
-    servers.push(await ServerProcess.start({ databaseUrl: database.url }));
-    servers.push(await ServerProcess.start({ databaseUrl: database.url }));
+    servers.push(await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV }));
+    servers.push(await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV }));
   }, 180_000);
 
   afterAll(async () => {

@@ -23,6 +23,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The environment of a server under a load generator: its clients loop as fast as the server
+ * answers, far beyond the per-user sync limit meant for browsers, and a 429 would make them wait a
+ * minute. What those runs test is delivery under load and faults; the limit has tests of its own.
+ */
+export const LOAD_TEST_ENV: Readonly<Record<string, string>> = { SYNC_RATE_LIMIT_PER_MINUTE: '1000000' };
+
 export interface ServerProcessOptions {
   readonly databaseUrl: string;
   readonly port?: number;
