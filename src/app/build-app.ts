@@ -125,8 +125,9 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
   };
   // The pages in a scope of their own, whose errors are answered as pages (page-errors.ts); the
   // API routes of the Steadfast plugin keep its JSON error handler.
+  const answerPageError = pageErrorHandler(persistence);
   await app.register(async (pages) => {
-    pages.setErrorHandler(pageErrorHandler(persistence));
+    pages.setErrorHandler(answerPageError);
     registerLoginRoutes(pages, dependencies);
     registerProductRoutes(pages, dependencies);
     registerSettingsRoutes(pages, dependencies);
@@ -141,7 +142,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
       },
     );
     if (request.url.startsWith('/api/')) return fastifyErrorHandler(notFound, request, reply);
-    return pageErrorHandler(persistence)(notFound, request, reply);
+    return answerPageError(notFound, request, reply);
   });
 
   await app.ready();
