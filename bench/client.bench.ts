@@ -137,27 +137,6 @@ function ensureBundle(): void {
 const gzipBytes = (files: readonly string[]): number =>
   files.reduce((total, file) => total + gzipSync(readFileSync(file), { level: 9 }).length, 0);
 
-/** What the test server appends to every page: a copy of the bundle that starts itself. */
-const SELF_STARTING_BUNDLE = '<script src="/auto-save-service.js"></script>';
-
-/**
- * Serves the bench pages without the test server's self-starting bundle. Left in, a second
- * Steadfast service runs on every page (garlic's too): each keystroke is saved twice, garlic's
- * figures carry Steadfast's work, and the timed restore finds every field already restored.
- */
-async function withoutSelfStartingBundle(context: BrowserContext, server: AutosaveTestServer): Promise<void> {
-  const pathnames = new Set(server.pages.keys());
-  await context.route(
-    (url) => url.origin === server.origin && pathnames.has(url.pathname),
-    async (route) => {
-      const response = await route.fetch();
-      const html = await response.text();
-      if (!html.includes(SELF_STARTING_BUNDLE)) throw new Error('the test server no longer adds its bundle');
-      await route.fulfill({ response, body: html.replace(SELF_STARTING_BUNDLE, '') });
-    },
-  );
-}
-
 async function open(context: BrowserContext, server: AutosaveTestServer, pathname: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(server.url(pathname));
@@ -254,16 +233,20 @@ async function main(): Promise<void> {
       server.pages.set(`/${library}-${fieldCount}`, {
         body: formPage(library, fieldCount),
         head: headFor(library),
+        loadsService: false,
       });
     }
-    server.pages.set(`/${library}-textarea`, { body: textareaPage(), head: headFor(library) });
+    server.pages.set(`/${library}-textarea`, {
+      body: textareaPage(),
+      head: headFor(library),
+      loadsService: false,
+    });
   }
   const browser = await launchBrowser();
   const samples: Record<Library, Samples> = { steadfast: emptySamples(), garlic: emptySamples() };
   try {
     const context = await browser.newContext();
     await context.addCookies([server.sessionCookie('bench')]);
-    await withoutSelfStartingBundle(context, server);
     for (let run = 0; run < RUNS; run += 1) {
       // Alternate which library goes first so neither always meets a warmer machine.
       const order = run % 2 === 0 ? LIBRARIES : [...LIBRARIES].reverse();

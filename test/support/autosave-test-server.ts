@@ -33,6 +33,11 @@ export interface TestPage {
   readonly serviceOptions?: Record<string, unknown>;
   /** Extra markup for <head>. */
   readonly head?: string;
+  /**
+   * False: the server adds no service script of its own (a page that loads and starts a library
+   * itself, like the client bench's pages for Steadfast and for garlic.js). Default true.
+   */
+  readonly loadsService?: boolean;
 }
 
 export interface AppliedChange {
@@ -227,11 +232,14 @@ export class AutosaveTestServer {
       user ? `<meta name="autosave-user" content="${escapeHtml(user)}">` : '',
       ...cleared.map((key) => `<meta name="autosave-clear" content="${escapeHtml(key)}">`),
     ].join('\n');
-    const script = page.serviceOptions
-      ? `<script src="/auto-save-service.js" data-autosave-manual></script>
+    const script =
+      page.loadsService === false
+        ? ''
+        : page.serviceOptions
+          ? `<script src="/auto-save-service.js" data-autosave-manual></script>
 <script>window.autoSaveService = Steadfast.createAutoSaveService(${JSON.stringify(page.serviceOptions)});
 document.addEventListener('DOMContentLoaded', () => window.autoSaveService.start());</script>`
-      : '<script src="/auto-save-service.js"></script>';
+          : '<script src="/auto-save-service.js"></script>';
     const body = page.body.replaceAll('{{csrf}}', escapeHtml(token));
     return `<!doctype html><html><head><meta charset="utf-8"><title>test</title>
 ${meta}
