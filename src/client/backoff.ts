@@ -20,11 +20,17 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/**
+ * The longest wait a server can ask for: an hour. Past 2^31 - 1 ms a timer fires at once (so an
+ * uncapped "Retry-After: 99999999999" meant retrying in a tight loop), and a draft should not wait
+ * longer than this to reach the server anyway.
+ */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 /** A server's `Retry-After` (seconds or HTTP date) in ms, or null when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now: number): number | null {
   if (header === null || header.trim() === '') return null;
   const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
+  const delay = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isNaN(delay) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, delay));
 }

@@ -19,7 +19,12 @@ export function deriveFormKey(source: FormKeySource): string {
   if (source.id.trim() !== '') return source.id.trim();
   if (source.autosaveKey !== undefined && source.autosaveKey.trim() !== '') return source.autosaveKey.trim();
   // Query strings and fragments are dropped: `/products/42/edit?tab=2` is the same form.
-  return new URL(source.actionAttribute ?? '', source.pageUrl).pathname;
+  try {
+    return new URL(source.actionAttribute ?? '', source.pageUrl).pathname;
+  } catch {
+    // An action that is no URL (`http://[`): the browser would post to the page itself.
+    return new URL(source.pageUrl).pathname;
+  }
 }
 
 /** True when the server will accept the key; other keys are kept locally but never sent. */

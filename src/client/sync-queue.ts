@@ -159,7 +159,10 @@ export class SyncQueue {
 
   /** The last mutation id handed out for this client (0 before the first). */
   lastAssignedId(): number {
-    return Number(this.#store.read(`${this.#store.prefix}mid`)) || 0;
+    const stored = Number(this.#store.read(`${this.#store.prefix}mid`));
+    // A damaged entry ("1e309" reads as Infinity) would give every change an id the server
+    // refuses; starting over from 0 is safe: the server's answer reconciles the numbering.
+    return Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
   }
 
   #saveLastAssignedId(id: number): void {
