@@ -55,8 +55,18 @@ export function parseDatabaseUrl(url: string): { dialect: DialectName; location:
   );
 }
 
+/**
+ * Hides the password of any `scheme:[//]user:password@…`, well formed or not: a mistyped URL
+ * (`postgres:/user:pw@host`) is exactly the one that ends up in an error message.
+ */
 function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  const at = url.lastIndexOf('@');
+  if (at === -1) return url;
+  const userStart = /^[a-z][a-z0-9+.-]*:\/*/i.exec(url)?.[0].length ?? 0;
+  const userinfo = url.slice(userStart, at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return url;
+  return `${url.slice(0, userStart)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
