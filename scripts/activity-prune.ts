@@ -2,18 +2,15 @@
  * `npm run activity:prune -- --before <date>`: removes log entries older than the date, keeping
  * each record's newest removed-era entry as a checkpoint so the rest still verifies.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { pruneActivityLog } from '../src/server/persistence/index.js';
+import { parseCliArguments } from './cli-arguments.js';
 import { openCliDatabase, usageError } from './cli-database.js';
 
-const { values } = parseArgs({ options: { before: { type: 'string' } }, strict: true });
+const USAGE = 'usage: npm run activity:prune -- --before <YYYY-MM-DD or ISO date-time>';
+const values = parseCliArguments({ before: { type: 'string' } }, USAGE);
 const before = z.union([z.iso.date(), z.iso.datetime({ offset: true })]).safeParse(values.before);
-if (!before.success) {
-  usageError(
-    'usage: npm run activity:prune -- --before <YYYY-MM-DD or ISO date-time>  (--before is missing or not a date)',
-  );
-}
+if (!before.success) usageError(`${USAGE}  (--before is missing or not a date)`);
 
 const database = await openCliDatabase();
 try {

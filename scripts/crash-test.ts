@@ -4,16 +4,24 @@
  * checking after every restart that each acknowledged change is present exactly once and that
  * records, drafts and the ActivityLog agree. Prints the counts; exits 1 on any problem.
  */
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { runCrashTest } from '../test/crash/crash-run.js';
 import { isPostgresAvailable } from '../test/support/databases.js';
+import { parseCliArguments } from './cli-arguments.js';
+import { usageError } from './cli-database.js';
 
-const { values } = parseArgs({
-  options: { sqlite: { type: 'string', default: '20' }, postgres: { type: 'string', default: '10' } },
-});
+const USAGE = 'usage: npm run test:crash -- [--sqlite <kills>] [--postgres <kills>]';
+const values = parseCliArguments(
+  { sqlite: { type: 'string', default: '20' }, postgres: { type: 'string', default: '10' } },
+  USAGE,
+);
+const kills = z.coerce.number().int().min(0).max(1000);
+const counts = z.object({ sqlite: kills, postgres: kills }).safeParse(values);
+if (!counts.success)
+  usageError(`${USAGE}  (--${counts.error.issues[0]?.path.join('.')}: a whole number of kills)`);
 const plan = [
-  { engine: 'sqlite' as const, kills: Number(values.sqlite) },
-  { engine: 'postgres' as const, kills: Number(values.postgres) },
+  { engine: 'sqlite' as const, kills: counts.data.sqlite },
+  { engine: 'postgres' as const, kills: counts.data.postgres },
 ];
 
 let failed = false;

@@ -6,25 +6,20 @@
  *   printf '%s\n' 'a long passphrase' | npm run user:create -- --username alice --name Alice
  */
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createUser } from '../src/server/http/index.js';
 import { createPersistence, ValidationError } from '../src/server/persistence/index.js';
+import { parseCliArguments } from './cli-arguments.js';
 import { openCliDatabase, usageError } from './cli-database.js';
 
 const MIN_PASSWORD_LENGTH = 10;
 
-const { values } = parseArgs({
-  options: { username: { type: 'string' }, name: { type: 'string' } },
-  strict: true,
-});
+const USAGE = 'usage: npm run user:create -- --username <name> [--name "Display Name"]';
+const values = parseCliArguments({ username: { type: 'string' }, name: { type: 'string' } }, USAGE);
 const args = z
   .object({ username: z.string().min(1, '--username is required'), name: z.string().min(1).optional() })
   .safeParse(values);
-if (!args.success)
-  usageError(
-    `usage: npm run user:create -- --username <name> [--name "Display Name"]  (${args.error.issues[0]?.message})`,
-  );
+if (!args.success) usageError(`${USAGE}  (${args.error.issues[0]?.message})`);
 
 if (process.stdin.isTTY) process.stderr.write(`Password for ${args.data.username} (then Enter): `);
 const lines = createInterface({ input: process.stdin, terminal: false });

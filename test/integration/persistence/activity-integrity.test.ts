@@ -135,5 +135,14 @@ describe('activity:prune command line', () => {
     ).catch((error: { code: number; stderr: string }) => error);
     expect('code' in failed ? failed.code : 0).toBe(2);
     expect(failed.stderr).toMatch(/--before/);
+    // A mistyped option is a usage error naming it, not a stack trace.
+    const mistyped = await run(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/activity-prune.ts', '--befor', '2026-01-01'],
+      { env: { ...process.env, DATABASE_URL: 'sqlite::memory:' } },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect('code' in mistyped ? mistyped.code : 0).toBe(2);
+    expect(mistyped.stderr).toMatch(/usage: npm run activity:prune.*Unknown option '--befor'/);
+    expect(mistyped.stderr).not.toMatch(/at .*parse_args/);
   });
 });
