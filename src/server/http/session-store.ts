@@ -19,6 +19,19 @@ export type StoredSession = Record<string, unknown>;
 
 type GetCallback = (error: unknown, session?: StoredSession | null) => void;
 
+/**
+ * A stored session's data, or null when the row no longer holds a JSON object (edited by hand, a
+ * damaged page): such a session is simply gone, never an error on every request of its user.
+ */
+function parseSessionData(text: string): StoredSession | null {
+  try {
+    const data: unknown = JSON.parse(text);
+    return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as StoredSession) : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface SessionStoreOptions {
   /**
    * The executor to use: the request's transaction when one is open. A session regenerated at
@@ -68,7 +81,7 @@ export class KyselySessionStore {
         callback(error);
         return;
       }
-      callback(null, data === undefined ? null : (JSON.parse(data) as StoredSession));
+      callback(null, data === undefined ? null : parseSessionData(data));
       return;
     }
     this.#executor()
@@ -77,7 +90,7 @@ export class KyselySessionStore {
       .where('sid', '=', sid)
       .where('expires_at', '>', this.#now())
       .executeTakeFirst()
-      .then((row) => callback(null, row ? (JSON.parse(row.data) as StoredSession) : null), callback);
+      .then((row) => callback(null, row ? parseSessionData(row.data) : null), callback);
   }
 
   set(sid: string, session: SessionLike, callback: Callback): void {

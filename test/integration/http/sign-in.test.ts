@@ -90,6 +90,19 @@ describeEachDatabase('sign-in and sessions', (current) => {
     await app.close();
   });
 
+  it('treats a session row whose data is damaged as no session, never a 500 or a hang', async () => {
+    const signedOut = (await injectClient(app).request({ url: '/test/page' })).status;
+    expect(signedOut).toBeGreaterThanOrEqual(300);
+    expect(signedOut).toBeLessThan(500);
+    for (const damaged of ['{not json', '[]', 'null', '"text"']) {
+      const session = await signInAs(app, await createTestUser(persistence, `dora-${damaged.length}`));
+      expect((await injectClient(app).request({ url: '/test/page', session })).status).toBe(200);
+      await current().opened.db.updateTable('sessions').set({ data: damaged }).execute();
+      const response = await injectClient(app).request({ url: '/test/page', session });
+      expect(response.status, `data ${damaged}`).toBe(signedOut);
+    }
+  });
+
   it('refuses a wrong password and an unknown user alike', async () => {
     const user = await createTestUser(persistence, 'erin');
     const client = injectClient(app);
