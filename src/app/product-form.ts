@@ -83,7 +83,11 @@ export const EMPTY_PRODUCT_INPUT: ProductFormInput = {
 const productFormSchema = z.object({
   sku: z.string().trim().min(1, 'SKU is required').max(40, 'SKU must be at most 40 characters'),
   name: z.string().trim().min(1, 'Name is required').max(200, 'Name must be at most 200 characters'),
-  description: z.string().max(5000, 'Description must be at most 5000 characters'),
+  description: z
+    .string()
+    .max(5000, 'Description must be at most 5000 characters')
+    // PostgreSQL cannot store NUL in text; SQLite could, so both refuse it alike.
+    .refine((value) => !value.includes('\u0000'), 'Description must not contain NUL characters'),
   price: z
     .string()
     .trim()

@@ -23,10 +23,16 @@ function likePattern(search: string): string {
   return `%${search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
+/** Product ids are 32-bit integers on PostgreSQL (`integer` identity): no product has a larger one. */
+const MAX_PRODUCT_ID = 2_147_483_647;
+
 export async function listProducts(
   persistence: Persistence,
   query: ProductListQuery,
 ): Promise<ProductListPage> {
+  // Names, SKUs and categories are single lines (no control characters), so a search holding NUL
+  // matches nothing; PostgreSQL would refuse it as a query parameter.
+  if (query.search.includes('\u0000')) return { products: [], total: 0, page: 1, pageCount: 1 };
   const db = reader(persistence);
   let filtered = db.selectFrom('products');
   if (query.search !== '') {
@@ -55,6 +61,8 @@ export async function listProducts(
 }
 
 export async function findProduct(persistence: Persistence, id: number): Promise<ProductRow | undefined> {
+  // Out of the column's range: PostgreSQL would fail the comparison instead of finding nothing.
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_PRODUCT_ID) return undefined;
   return reader(persistence).selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
 }
 

@@ -100,5 +100,11 @@ export const draftsResponseSchema = z.object({ drafts: z.array(draftSchema) });
 export type DraftsResponse = z.infer<typeof draftsResponseSchema>;
 
 export const draftsQuerySchema = z.strictObject({
-  key: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
+  // No stored key holds NUL (see changeSchema), and PostgreSQL refuses it in a query parameter.
+  key: z
+    .string()
+    .min(1)
+    .max(MAX_KEY_LENGTH)
+    .refine((key) => !key.includes('\u0000'), 'must not contain a NUL character')
+    .optional(),
 });

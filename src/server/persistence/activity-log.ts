@@ -10,10 +10,21 @@ import type { TransactionContext } from './transaction-context.js';
 
 export const MAX_PAGE_SIZE = 200;
 
+/** The version column is a 32-bit integer on PostgreSQL: no entry holds a larger version. */
+const MAX_VERSION = 2_147_483_647;
+
+/** A text filter. PostgreSQL stores no NUL in text, and refuses one in a query parameter (a 500). */
+const textFilter = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
+
 export const activityQuerySchema = z.strictObject({
-  model: z.string().min(1).max(100).optional(),
-  objectId: z.string().min(1).max(200).optional(),
-  actor: z.string().min(1).max(200).optional(),
+  model: textFilter(100).optional(),
+  objectId: textFilter(200).optional(),
+  actor: textFilter(200).optional(),
   action: z.enum([...ACTIVITY_ACTIONS]).optional(),
   /** Inclusive lower bound, ISO-8601. */
   from: z.iso.datetime({ offset: true }).optional(),
@@ -85,6 +96,8 @@ export class ActivityLog {
 
   /** The entry that recorded `version` of a record, if the log still holds it. */
   async entryAtVersion(model: string, objectId: string, version: number): Promise<ActivityEntry | undefined> {
+    // Out of the column's range: PostgreSQL would fail the comparison instead of finding nothing.
+    if (!Number.isSafeInteger(version) || version > MAX_VERSION) return undefined;
     const row = (await this.context
       .executor()
       .selectFrom('activity_log')
