@@ -16,7 +16,14 @@ const isoDate = z.iso.date();
 /** The filters as the form sends them; anything malformed is dropped and reported, not fatal. */
 const filterSchema = z.object({
   model: z.enum(ACTIVITY_MODELS).optional().catch(undefined),
-  actor: z.string().trim().min(1).max(200).optional().catch(undefined),
+  actor: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine((actor) => !actor.includes('\u0000'))
+    .optional()
+    .catch(undefined),
   action: z.enum(ACTIVITY_ACTIONS).optional().catch(undefined),
   from: isoDate.optional().catch(undefined),
   to: isoDate.optional().catch(undefined),
@@ -50,7 +57,8 @@ export function toActivityQuery(filters: ActivityFilters): ActivityQuery {
     actor: filters.actor,
     action: filters.action,
     from: filters.from ? `${filters.from}T00:00:00.000Z` : undefined,
-    to: filters.to ? dayAfter(filters.to) : undefined,
+    // The last day there is has no day after it: no upper bound is the same filter.
+    to: filters.to && filters.to < '9999-12-31' ? dayAfter(filters.to) : undefined,
     cursor: filters.cursor,
     limit: PAGE_SIZE,
   };
