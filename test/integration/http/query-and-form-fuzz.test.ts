@@ -367,13 +367,12 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       }
     });
 
-    it('a NUL in the product search finds nothing; in an activity filter it is a 4xx page', async () => {
+    it('a NUL in the product search finds nothing; in an activity filter the filter is dropped', async () => {
       const search = await page.get('/products?q=desk%00');
       expect(search.statusCode).toBe(200);
       expect(search.body).not.toMatch(/href="\/products\/\d+\/edit"/);
       const activity = await page.get('/activity?actor=%00');
-      expect(activity.statusCode).toBeGreaterThanOrEqual(400);
-      expect(activity.statusCode).toBeLessThan(500);
+      expect(activity.statusCode).toBe(200);
     });
 
     it('a product id or version beyond a 32-bit integer is not found, and a POST to one changes nothing', async () => {
