@@ -10,35 +10,12 @@ import { type FieldValue, parseFieldValue } from '../../../src/client/field-valu
 import { deriveFormKey, isSyncableKey } from '../../../src/client/form-key.js';
 import { LocalStore, scopePrefix } from '../../../src/client/local-store.js';
 import { SyncQueue } from '../../../src/client/sync-queue.js';
+import { nastyText as anyText, urlishText } from '../../support/fuzz-arbitraries.js';
 import { MemoryStorage } from './memory-storage.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 
-const nastyText = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\u0000',
-    '__proto__',
-    'NaN',
-    'Infinity',
-    '-1',
-    '1e309',
-    '0x10',
-    '9007199254740993',
-  ),
-  fc.constantFrom(
-    'http://[',
-    '//a b',
-    'javascript:alert(1)',
-    '?q=1#x',
-    '../../x',
-    '\\\\server\\share',
-    '%zz',
-  ),
-);
+const nastyText = fc.oneof(anyText, urlishText);
 
 describe('parseRetryAfter', () => {
   it('answers null or a delay between 0 and the cap, whatever the header says', () => {

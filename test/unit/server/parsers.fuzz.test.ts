@@ -11,24 +11,7 @@ import { parseRecordId, parseVersion, readProductInput } from '../../../src/app/
 import { DatabaseUrlError } from '../../../src/server/db/errors.js';
 import { parseDatabaseUrl } from '../../../src/server/db/open-database.js';
 import { parseSessionUser } from '../../../src/server/http/session-user.js';
-
-const nastyText = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\u0000',
-    '__proto__',
-    'NaN',
-    'Infinity',
-    '-1',
-    '1e309',
-    '0x10',
-    '9007199254740993',
-    '1.5',
-  ),
-);
+import { nastyText } from '../../support/fuzz-arbitraries.js';
 
 const anyValue = fc.oneof(
   nastyText,
