@@ -76,7 +76,7 @@ export function pageErrorHandler(persistence: Persistence) {
           backLabel: signedIn ? 'Back to products' : 'Go to sign-in',
         },
         // No token on an error page: generating one writes the session, which may be the fault.
-        { title: text.title, status, csrf: false },
+        { title: text.title, status, csrf: false, flash: false },
       );
       return reply.send(html);
     } catch (renderError) {

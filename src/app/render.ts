@@ -49,6 +49,8 @@ export interface PageOptions {
    * session, and a failing session write would hide the very page that explains the outage.
    */
   readonly csrf?: boolean;
+  /** False on error pages: a pending flash message belongs to the next real page, not to them. */
+  readonly flash?: boolean;
 }
 
 export interface LayoutData {
@@ -73,7 +75,7 @@ export async function renderPage(
   options: PageOptions,
 ): Promise<string> {
   const user = request.user;
-  const flash = user ? takeFlash(request) : undefined;
+  const flash = user && options.flash !== false ? takeFlash(request) : undefined;
   let app = DEFAULT_APP_SETTINGS;
   let theme: Theme = DEFAULT_USER_PREFERENCES.theme;
   try {
