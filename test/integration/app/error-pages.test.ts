@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../support/databases.js';
 import { useSeededApp } from './app-fixture.js';
-import { PageClient } from './page-client.js';
+import { inputValue, PageClient } from './page-client.js';
 
 describeEachDatabase('business app: error pages', (current) => {
   const fixture = useSeededApp(current);
@@ -41,6 +41,23 @@ describeEachDatabase('business app: error pages', (current) => {
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toContain('application/json');
     expect(response.json()).toMatchObject({ error: 'csrf_invalid' });
+  });
+
+  it('leaves a pending flash message for the next real page', async () => {
+    const client = new PageClient(fixture().app);
+    await client.signIn('olga', fixture().otherUser.password);
+    const form = await client.get('/settings');
+    const saved = await client.post('/settings/preferences', {
+      pageSize: '10',
+      theme: 'light',
+      version_pageSize: inputValue(form.body, 'version_pageSize') ?? '',
+      version_theme: inputValue(form.body, 'version_theme') ?? '',
+    });
+    expect(saved.statusCode).toBe(303);
+    const missing = await client.get('/no-such-page');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.body).not.toContain('Your preferences are saved.');
+    expect((await client.get('/settings')).body).toContain('Your preferences are saved.');
   });
 
   it('answers an unknown page with a 404 page, and an unknown API route with JSON', async () => {
