@@ -365,15 +365,25 @@ export class PersistenceManager {
       if (!allowed.includes(field))
         throw new ValidationError(`${definition.name} has no field "${field}"`, field);
     }
-    if (!definition.schema) return { ...fields };
-    const schema = mode === 'create' ? definition.schema : partialSchemaOf(definition.schema);
-    const parsed = schema.safeParse(fields);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join('.') || undefined;
-      throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
+    let values: Record<string, unknown> = { ...fields };
+    if (definition.schema) {
+      const schema = mode === 'create' ? definition.schema : partialSchemaOf(definition.schema);
+      const parsed = schema.safeParse(fields);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue?.path.map(String).join('.') || undefined;
+        throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
+      }
+      values = parsed.data as Record<string, unknown>;
     }
-    return parsed.data as Record<string, unknown>;
+    // PostgreSQL text cannot hold NUL (the write fails with a driver error); SQLite could. Both
+    // refuse it here, naming the field, so a model behaves the same on either engine.
+    for (const [field, value] of Object.entries(values)) {
+      if (typeof value === 'string' && value.includes('\u0000')) {
+        throw new ValidationError(`${field}: must not contain a NUL character`, field);
+      }
+    }
+    return values;
   }
 
   async #readWithHead(executor: Executor, definition: ModelDefinition, key: unknown) {

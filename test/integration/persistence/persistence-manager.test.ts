@@ -78,6 +78,12 @@ describeEachDatabase('persistence manager', (current) => {
         .catch((e: unknown) => e);
       expect((unknown as ValidationError).field).toBe('colour');
       await expect(persistence.autoSave('Nope', {})).rejects.toBeInstanceOf(UnknownModelError);
+      // PostgreSQL text holds no NUL: refused on both engines alike, naming the field.
+      const nul = await persistence
+        .autoSave('Product', productValues({ description: 'Desk\u0000lamp' }))
+        .catch((e: unknown) => e);
+      expect(nul).toBeInstanceOf(ValidationError);
+      expect((nul as ValidationError).field).toBe('description');
       expect(await snapshotTables(current().opened.db)).toEqual(before);
     });
 
