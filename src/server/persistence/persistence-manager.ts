@@ -89,6 +89,8 @@ interface PendingSave {
 }
 
 const HEAD_HASH = '__steadfast_head_hash';
+/** A UTF-16 surrogate without its pair: no UTF-8 text can hold it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class PersistenceManager {
   readonly #registry: ModelRegistry;
@@ -376,12 +378,16 @@ export class PersistenceManager {
       }
       values = parsed.data as Record<string, unknown>;
     }
-    // PostgreSQL text cannot hold NUL (the write fails with a driver error); SQLite could. Both
-    // refuse it here, naming the field, so a model behaves the same on either engine.
+    // What neither engine stores as given, refused here with the field named, alike on both:
+    // NUL (PostgreSQL fails the write) and lone surrogates (both drivers write U+FFFD instead, so
+    // the read-back would fail verification).
     for (const [field, value] of Object.entries(values)) {
-      if (typeof value === 'string' && value.includes('\u0000')) {
+      if (typeof value !== 'string') continue;
+      if (value.includes('\u0000')) {
         throw new ValidationError(`${field}: must not contain a NUL character`, field);
       }
+      if (LONE_SURROGATE.test(value))
+        throw new ValidationError(`${field}: must be valid Unicode text`, field);
     }
     return values;
   }

@@ -84,7 +84,15 @@ describeEachDatabase('persistence manager', (current) => {
         .catch((e: unknown) => e);
       expect(nul).toBeInstanceOf(ValidationError);
       expect((nul as ValidationError).field).toBe('description');
+      // A lone surrogate would be written as U+FFFD by both drivers and fail the read-back check.
+      const broken = await persistence
+        .autoSave('Product', productValues({ description: 'half \ud83d of an emoji' }))
+        .catch((e: unknown) => e);
+      expect(broken).toBeInstanceOf(ValidationError);
+      expect((broken as ValidationError).message).toMatch(/description: must be valid Unicode/);
       expect(await snapshotTables(current().opened.db)).toEqual(before);
+      const emoji = await persistence.autoSave('Product', productValues({ description: 'a whole 😀' }));
+      expect(emoji.record.description).toBe('a whole 😀');
     });
 
     it('turns a duplicate unique value into a ValidationError naming the field', async () => {
