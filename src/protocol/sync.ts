@@ -12,11 +12,21 @@ import {
   MAX_KEY_LENGTH,
 } from './constants.js';
 
-/** Any JSON value no deeper than MAX_DATA_DEPTH and free of prototype-polluting keys. */
-export const jsonValueSchema = z.json().superRefine((value, ctx) => {
-  const problem = findJsonProblem(value, 0);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+/**
+ * Any JSON value no deeper than MAX_DATA_DEPTH and free of prototype-polluting keys. Depth and
+ * keys are checked first: z.json() recurses, and overflowed the stack (a 500) on data nested a few
+ * thousand levels deep, which a body well under the size limit can hold.
+ */
+export const jsonValueSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const problem = findJsonProblem(value, 0);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .pipe(z.json());
+
+/** Largest record version (PostgreSQL `integer`). */
+const MAX_RECORD_VERSION = 2_147_483_647;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -49,8 +59,12 @@ export const changeSchema = z.strictObject({
     .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'letters, digits and _ . : / - only'),
   /** The draft's fields (kind `form`) or the saved value (kind `state`); null deletes it. */
   data: jsonValueSchema.nullable(),
-  /** Version of the record the form was loaded from, when there is one. */
-  baseVersion: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * Version of the record the form was loaded from, when there is one. Versions are 32-bit
+   * integers on PostgreSQL (drafts.base_version too, whose insert failed with a 500): no record
+   * has a larger one.
+   */
+  baseVersion: z.number().int().nonnegative().max(MAX_RECORD_VERSION).nullable().optional(),
   savedAt: z.iso.datetime({ offset: true }),
 });
 export type SyncChange = z.infer<typeof changeSchema>;

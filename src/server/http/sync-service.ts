@@ -23,10 +23,17 @@ export interface RecordRef {
 }
 export type RecordForKey = (key: string) => RecordRef | null;
 
-/** `product-42` → Product 42: the business app's form ids. */
+/** Product ids are 32-bit integers on PostgreSQL (`integer` identity): no product has a larger one. */
+const MAX_PRODUCT_ID = 2_147_483_647;
+
+/**
+ * `product-42` → Product 42: the business app's form ids. A larger number names no product (the
+ * staleness lookup by it failed on PostgreSQL with a 500).
+ */
 export const defaultRecordForKey: RecordForKey = (key) => {
   const match = /^product-([1-9][0-9]{0,15})$/.exec(key);
-  return match?.[1] ? { model: 'Product', id: Number(match[1]) } : null;
+  const id = Number(match?.[1]);
+  return match && id <= MAX_PRODUCT_ID ? { model: 'Product', id } : null;
 };
 
 export interface RequestMeta {
