@@ -1,5 +1,6 @@
 /** Reading products for the pages: the searchable, paged list and single records. */
 import { sql } from 'kysely';
+import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ProductRow } from '../server/db/index.js';
 import type { Persistence } from '../server/persistence/index.js';
 import { reader } from './database-reader.js';
@@ -22,9 +23,6 @@ export interface ProductListPage {
 function likePattern(search: string): string {
   return `%${search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
-
-/** Product ids are 32-bit integers on PostgreSQL (`integer` identity): no product has a larger one. */
-const MAX_PRODUCT_ID = 2_147_483_647;
 
 export async function listProducts(
   persistence: Persistence,
@@ -62,7 +60,7 @@ export async function listProducts(
 
 export async function findProduct(persistence: Persistence, id: number): Promise<ProductRow | undefined> {
   // Out of the column's range: PostgreSQL would fail the comparison instead of finding nothing.
-  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_PRODUCT_ID) return undefined;
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_STORED_INTEGER) return undefined;
   return reader(persistence).selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
 }
 

@@ -16,6 +16,11 @@ export const USER_META = 'autosave-user';
 
 /** Most changes one sync request may carry. */
 export const MAX_CHANGES_PER_BATCH = 500;
+/**
+ * Largest record id and version there can be: they are PostgreSQL `integer` columns, and a larger
+ * number in a query fails there (a 500) where SQLite would find nothing.
+ */
+export const MAX_STORED_INTEGER = 2_147_483_647;
 /** Longest draft or state key. */
 export const MAX_KEY_LENGTH = 200;
 /** Deepest nesting accepted inside a change's `data`. */

@@ -10,6 +10,7 @@ import {
   MAX_CHANGES_PER_BATCH,
   MAX_DATA_DEPTH,
   MAX_KEY_LENGTH,
+  MAX_STORED_INTEGER,
 } from './constants.js';
 
 /**
@@ -24,9 +25,6 @@ export const jsonValueSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .pipe(z.json());
-
-/** Largest record version (PostgreSQL `integer`). */
-const MAX_RECORD_VERSION = 2_147_483_647;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -64,7 +62,7 @@ export const changeSchema = z.strictObject({
    * integers on PostgreSQL (drafts.base_version too, whose insert failed with a 500): no record
    * has a larger one.
    */
-  baseVersion: z.number().int().nonnegative().max(MAX_RECORD_VERSION).nullable().optional(),
+  baseVersion: z.number().int().nonnegative().max(MAX_STORED_INTEGER).nullable().optional(),
   savedAt: z.iso.datetime({ offset: true }),
 });
 export type SyncChange = z.infer<typeof changeSchema>;

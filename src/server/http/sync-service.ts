@@ -5,6 +5,7 @@
  * (action `sync`) for every applied change, all inside the ambient transaction.
  */
 import type { Insertable, Kysely } from 'kysely';
+import { MAX_STORED_INTEGER } from '../../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../../protocol/sync.js';
 import { syncRequestSchema } from '../../protocol/sync.js';
 import type { Database, DraftsTable } from '../db/schema.js';
@@ -23,9 +24,6 @@ export interface RecordRef {
 }
 export type RecordForKey = (key: string) => RecordRef | null;
 
-/** Product ids are 32-bit integers on PostgreSQL (`integer` identity): no product has a larger one. */
-const MAX_PRODUCT_ID = 2_147_483_647;
-
 /**
  * `product-42` → Product 42: the business app's form ids. A larger number names no product (the
  * staleness lookup by it failed on PostgreSQL with a 500).
@@ -33,7 +31,7 @@ const MAX_PRODUCT_ID = 2_147_483_647;
 export const defaultRecordForKey: RecordForKey = (key) => {
   const match = /^product-([1-9][0-9]{0,15})$/.exec(key);
   const id = Number(match?.[1]);
-  return match && id <= MAX_PRODUCT_ID ? { model: 'Product', id } : null;
+  return match && id <= MAX_STORED_INTEGER ? { model: 'Product', id } : null;
 };
 
 export interface RequestMeta {

@@ -3,15 +3,13 @@
  * with cursor paging (keyset on id, so page N costs the same as page 1 however long the log is).
  */
 import { z } from 'zod';
+import { MAX_STORED_INTEGER } from '../../protocol/constants.js';
 import type { ActivityLogRow } from '../db/schema.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
 import { ValidationError } from './errors.js';
 import type { TransactionContext } from './transaction-context.js';
 
 export const MAX_PAGE_SIZE = 200;
-
-/** The version column is a 32-bit integer on PostgreSQL: no entry holds a larger version. */
-const MAX_VERSION = 2_147_483_647;
 
 /** A text filter. PostgreSQL stores no NUL in text, and refuses one in a query parameter (a 500). */
 const textFilter = (max: number) =>
@@ -97,7 +95,7 @@ export class ActivityLog {
   /** The entry that recorded `version` of a record, if the log still holds it. */
   async entryAtVersion(model: string, objectId: string, version: number): Promise<ActivityEntry | undefined> {
     // Out of the column's range: PostgreSQL would fail the comparison instead of finding nothing.
-    if (!Number.isSafeInteger(version) || version > MAX_VERSION) return undefined;
+    if (!Number.isSafeInteger(version) || version > MAX_STORED_INTEGER) return undefined;
     const row = (await this.context
       .executor()
       .selectFrom('activity_log')
