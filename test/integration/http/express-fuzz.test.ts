@@ -39,7 +39,15 @@ import { ACTIVITY_PATH } from '../../../src/server/http/activity-route.js';
 import { createExpressRouter } from '../../../src/server/http/index.js';
 import { ACTIVITY_ACTIONS } from '../../../src/server/persistence/index.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
-import { nastyText, urlishText } from '../../support/fuzz-arbitraries.js';
+import {
+  anyChange,
+  anyScalar,
+  deepData,
+  hostileString,
+  isoDateTime,
+  loneSurrogate,
+  weirdNumber,
+} from '../../support/fuzz-arbitraries.js';
 import {
   type ApiHarness,
   createTestUser,
@@ -62,38 +70,9 @@ const NO_LIMIT = { limits: { syncPerMinute: 1_000_000 } };
 
 // ---- Generators (sync-fuzz's, plus what reaches Express's parsers) ----------------------------
 
-const loneSurrogate = fc.constantFrom('\ud800', 'a\udc00b', '\udbff\udbff', '\udfff\ud800', 'x\ud83d');
-
-const nasty = fc.oneof(
-  fc.string({ maxLength: 50, unit: 'grapheme' }),
-  fc.string({ maxLength: 50, unit: 'binary' }),
-  nastyText,
-  urlishText,
-  loneSurrogate,
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '', ' ', '\u0000', 'a\u0000b', '𝕏', '../etc'),
-  fc.constantFrom('product-1', `product-${INT4_MAX}`, `product-${INT4_MAX + 1}`, 'product-9999999999999999'),
-  fc.integer({ min: 1, max: 40 }).map((n) => 'ü'.repeat(n * 10)),
-);
-
-const weirdNumber = fc.oneof(
-  fc.integer({ min: -5, max: 12 }),
-  fc.double(),
-  fc.constantFrom(0, -1, -0, 1.5, INT4_MAX, INT4_MAX + 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e308),
-);
-
-const anyScalar = fc.oneof(nasty, weirdNumber, fc.boolean(), fc.constant(null));
-
-const deepData = fc
-  .tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom('a', '__proto__', 'constructor', '0'))
-  .map(([depth, key]) => {
-    let value: unknown = 1;
-    for (let i = 0; i < depth; i += 1) value = i % 2 ? [value] : { [key]: value };
-    return value;
-  });
-
 /** Free-form draft data holding hostile text as values and as keys. */
 const textData = fc
-  .array(fc.tuple(nasty, fc.oneof(nasty, weirdNumber, fc.boolean())), { maxLength: 4 })
+  .array(fc.tuple(hostileString, fc.oneof(hostileString, weirdNumber, fc.boolean())), { maxLength: 4 })
   .map((entries) => {
     const data: Record<string, unknown> = {};
     for (const [key, value] of entries) // defineProperty: `__proto__` becomes an own key, as JSON.parse makes it.
@@ -131,7 +110,7 @@ function changeNumbered(mutationId: number) {
     {
       mutationId: fc.constant(mutationId),
       kind: fc.constantFrom('form', 'state'),
-      key: fc.oneof({ weight: 5, arbitrary: validKey }, { weight: 1, arbitrary: nasty }),
+      key: fc.oneof({ weight: 5, arbitrary: validKey }, { weight: 1, arbitrary: hostileString }),
       data: fc.oneof(
         fc.jsonValue({ maxDepth: 3 }),
         textData,
@@ -159,22 +138,9 @@ const nearlyValidBody = fc
     }),
   );
 
-const anyChange = fc.record(
-  {
-    mutationId: fc.oneof(weirdNumber, anyScalar),
-    kind: fc.oneof(fc.constantFrom('form', 'state', 'FORM', ''), anyScalar),
-    key: fc.oneof(nasty, anyScalar),
-    data: fc.oneof(fc.jsonValue({ maxDepth: 4 }), deepData, anyScalar),
-    baseVersion: fc.oneof(weirdNumber, anyScalar),
-    savedAt: fc.oneof(fc.constant(new Date().toISOString()), nasty, anyScalar),
-    extra: anyScalar,
-  },
-  { requiredKeys: [] },
-);
-
 const wrongTypesBody = fc.record(
   {
-    clientId: fc.oneof(fc.uuid({ version: 4 }), nasty, anyScalar),
+    clientId: fc.oneof(fc.uuid({ version: 4 }), hostileString, anyScalar),
     changes: fc.oneof(fc.array(anyChange, { maxLength: 6 }), anyScalar, fc.jsonValue({ maxDepth: 2 })),
     __proto__: fc.jsonValue({ maxDepth: 2 }),
     other: anyScalar,
@@ -391,17 +357,6 @@ function percentEncode(text: string): string {
   return out;
 }
 
-const isoDateTime = fc.oneof(
-  fc
-    .date({
-      min: new Date('2000-01-01T00:00:00Z'),
-      max: new Date('2100-01-01T00:00:00Z'),
-      noInvalidDate: true,
-    })
-    .map((date) => date.toISOString()),
-  fc.constantFrom('2024-01-01T00:00:00+02:00', '9999-12-31T23:59:59Z', '2024-02-29T12:00:00.123Z'),
-);
-
 /** What a query field would validly hold, already encoded. */
 const validQueryValue: Record<string, fc.Arbitrary<string>> = {
   model: fc.constantFrom('Draft', 'Product', 'Setting', 'User'),
@@ -461,7 +416,7 @@ function queryKey(field: string): fc.Arbitrary<string> {
         'x'.repeat(500),
       ),
     },
-    { weight: 1, arbitrary: nasty.map(percentEncode) },
+    { weight: 1, arbitrary: hostileString.map(percentEncode) },
   );
 }
 
@@ -469,7 +424,7 @@ function queryKey(field: string): fc.Arbitrary<string> {
 function queryValue(field: string): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 5, arbitrary: (validQueryValue[field] ?? fc.constant('1')).map(percentEncode) },
-    { weight: 3, arbitrary: nasty.map(percentEncode) },
+    { weight: 3, arbitrary: hostileString.map(percentEncode) },
     {
       weight: 3,
       arbitrary: fc.constantFrom(
@@ -976,7 +931,7 @@ describeEachDatabase('Express router fuzz', (current) => {
           ),
           fc.constantFrom(...csrfChoices),
           fc.oneof(
-            nasty,
+            hostileString,
             fc.string({ maxLength: 80 }).map((text) => `${text}.${text}`),
           ),
           fc.oneof(

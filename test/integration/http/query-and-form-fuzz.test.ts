@@ -19,6 +19,7 @@ import { DRAFTS_PATH } from '../../../src/protocol/constants.js';
 import { ACTIVITY_PATH } from '../../../src/server/http/activity-route.js';
 import { ACTIVITY_ACTIONS, createPersistence } from '../../../src/server/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
+import { isoDateTime } from '../../support/fuzz-arbitraries.js';
 import {
   buildTestApp,
   change,
@@ -182,16 +183,6 @@ function segment(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
   );
 }
 
-const isoDateTime = fc.oneof(
-  fc
-    .date({
-      min: new Date('2000-01-01T00:00:00Z'),
-      max: new Date('2100-01-01T00:00:00Z'),
-      noInvalidDate: true,
-    })
-    .map((date) => date.toISOString()),
-  fc.constantFrom('2024-01-01T00:00:00+02:00', '9999-12-31T23:59:59Z', '2024-02-29T12:00:00.123Z'),
-);
 const isoDate = fc.oneof(
   isoDateTime.map((value) => value.slice(0, 10)),
   fc.constantFrom('9999-12-31', '0000-01-01', '2024-02-30', '2023-02-29'),

@@ -10,50 +10,15 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPersistence } from '../../../src/server/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
+import { anyChange, anyScalar, hostileString } from '../../support/fuzz-arbitraries.js';
 import { buildTestApp, createTestUser, signInAs, type TestSession } from '../../support/http-fixtures.js';
 
 const RUNS = { sqlite: 5000, postgres: 1000 } as const;
 
-const nasty = fc.oneof(
-  fc.string({ maxLength: 50, unit: 'grapheme' }),
-  fc.string({ maxLength: 50, unit: 'binary' }),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '', ' ', '\u0000', '𝕏', 'product-1', '../etc'),
-  fc.integer({ min: 1, max: 40 }).map((n) => 'ü'.repeat(n * 10)),
-);
-
-const weirdNumber = fc.oneof(
-  fc.integer({ min: -5, max: 12 }),
-  fc.double(),
-  fc.constantFrom(0, -1, 2 ** 53, 2 ** 53 + 2, 1e308, -0, 1.5),
-);
-
-const anyScalar = fc.oneof(nasty, weirdNumber, fc.boolean(), fc.constant(null));
-
-const deepData = fc
-  .tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom('a', '__proto__', 'constructor', '0'))
-  .map(([depth, key]) => {
-    let value: unknown = 1;
-    for (let i = 0; i < depth; i += 1) value = i % 2 ? [value] : { [key]: value };
-    return value;
-  });
-
-const change = fc.record(
-  {
-    mutationId: fc.oneof(weirdNumber, anyScalar),
-    kind: fc.oneof(fc.constantFrom('form', 'state', 'FORM', ''), anyScalar),
-    key: fc.oneof(nasty, anyScalar),
-    data: fc.oneof(fc.jsonValue({ maxDepth: 4 }), deepData, anyScalar),
-    baseVersion: fc.oneof(weirdNumber, anyScalar),
-    savedAt: fc.oneof(fc.constant(new Date().toISOString()), nasty, anyScalar),
-    extra: anyScalar,
-  },
-  { requiredKeys: [] },
-);
-
 const objectBody = fc.record(
   {
-    clientId: fc.oneof(fc.uuid(), nasty, anyScalar),
-    changes: fc.oneof(fc.array(change, { maxLength: 6 }), anyScalar, fc.jsonValue({ maxDepth: 2 })),
+    clientId: fc.oneof(fc.uuid(), hostileString, anyScalar),
+    changes: fc.oneof(fc.array(anyChange, { maxLength: 6 }), anyScalar, fc.jsonValue({ maxDepth: 2 })),
     __proto__: fc.jsonValue({ maxDepth: 2 }),
     other: anyScalar,
   },
