@@ -28,12 +28,17 @@ export async function signIn(
 ): Promise<SessionUser | null> {
   if (typeof username !== 'string' || typeof password !== 'string' || username.length > 200) return null;
   const persistence = request.server.persistence;
-  const row = await persistence
-    .executor()
-    .selectFrom('users')
-    .select(['id', 'username', 'display_name', 'password_hash'])
-    .where('username', '=', username.trim().toLowerCase())
-    .executeTakeFirst();
+  const name = username.trim().toLowerCase();
+  // No user name holds NUL, and PostgreSQL refuses one as a query parameter (a 500): such a name
+  // is an unknown user, still checked against the decoy hash so it answers in the same time.
+  const row = name.includes('\u0000')
+    ? undefined
+    : await persistence
+        .executor()
+        .selectFrom('users')
+        .select(['id', 'username', 'display_name', 'password_hash'])
+        .where('username', '=', name)
+        .executeTakeFirst();
   const hash = (row?.password_hash as string | undefined) ?? (await decoyPasswordHash());
   const valid = await verifyPassword(password, hash);
   if (!row || !valid) return null;

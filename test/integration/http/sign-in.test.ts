@@ -116,8 +116,15 @@ describeEachDatabase('sign-in and sessions', (current) => {
       url: '/test/login',
       body: { username: 'nobody', password: 'nope' },
     });
+    // A NUL in the name (PostgreSQL refuses it as a parameter) is an unknown user too, not a 500.
+    const withNul = await client.request({
+      method: 'POST',
+      url: '/test/login',
+      body: { username: `${user.username}\u0000`, password: TEST_PASSWORD },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
+    expect(withNul.status).toBe(401);
     expect(sessionCookie(wrong.headers['set-cookie'])).toBeUndefined();
   });
 
