@@ -165,6 +165,7 @@ export class PersistenceManager {
     options: { expectedVersion?: number } = {},
   ): Promise<DeleteResult> {
     const definition = this.#registry.get(model);
+    assertStorableText(definition.primaryKey, id);
     const objectId = String(id);
     const result = await this.#run(async () => {
       const executor = this.#context.executor();
@@ -342,6 +343,7 @@ export class PersistenceManager {
         definition.primaryKey,
       );
     }
+    assertStorableText(definition.primaryKey, key);
     let expectedVersion = options.expectedVersion;
     if (
       expectedVersion === undefined &&
@@ -378,17 +380,7 @@ export class PersistenceManager {
       }
       values = parsed.data as Record<string, unknown>;
     }
-    // What neither engine stores as given, refused here with the field named, alike on both:
-    // NUL (PostgreSQL fails the write) and lone surrogates (both drivers write U+FFFD instead, so
-    // the read-back would fail verification).
-    for (const [field, value] of Object.entries(values)) {
-      if (typeof value !== 'string') continue;
-      if (value.includes('\u0000')) {
-        throw new ValidationError(`${field}: must not contain a NUL character`, field);
-      }
-      if (LONE_SURROGATE.test(value))
-        throw new ValidationError(`${field}: must be valid Unicode text`, field);
-    }
+    for (const [field, value] of Object.entries(values)) assertStorableText(field, value);
     return values;
   }
 
@@ -482,6 +474,18 @@ function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
     partialSchemas.set(schema, partial);
   }
   return partial;
+}
+
+/**
+ * Refuses text that neither engine stores or compares as given, naming the field, alike on both:
+ * NUL (PostgreSQL fails the statement) and lone surrogates (both drivers send U+FFFD instead, so a
+ * written value would fail verification and a key would name another record).
+ */
+function assertStorableText(field: string, value: unknown): void {
+  if (typeof value !== 'string') return;
+  if (value.includes('\u0000'))
+    throw new ValidationError(`${field}: must not contain a NUL character`, field);
+  if (LONE_SURROGATE.test(value)) throw new ValidationError(`${field}: must be valid Unicode text`, field);
 }
 
 function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {

@@ -90,6 +90,15 @@ describeEachDatabase('persistence manager', (current) => {
         .catch((e: unknown) => e);
       expect(broken).toBeInstanceOf(ValidationError);
       expect((broken as ValidationError).message).toMatch(/description: must be valid Unicode/);
+      // The same for a string key (settings are keyed by text), on save and on delete.
+      for (const attempt of [
+        () => persistence.autoSave('Setting', { id: 'app.x\u0000', value: '"v"' }),
+        () => persistence.autoDelete('Setting', 'app.\ud800'),
+      ]) {
+        const refused = await attempt().catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(ValidationError);
+        expect((refused as ValidationError).field).toBe('id');
+      }
       expect(await snapshotTables(current().opened.db)).toEqual(before);
       const emoji = await persistence.autoSave('Product', productValues({ description: 'a whole 😀' }));
       expect(emoji.record.description).toBe('a whole 😀');
