@@ -22,6 +22,7 @@ import {
   type SaveOptions,
   type SaveResult,
 } from './persistence-manager.js';
+import { assertStorableText } from './storable-text.js';
 import { type Actor, type Executor, TransactionContext } from './transaction-context.js';
 
 export interface PersistenceOptions {
@@ -106,6 +107,7 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     revertOptions: RevertOptions = {},
   ): Promise<SaveResult> {
     const definition = registry.get(model);
+    assertStorableText(definition.primaryKey, id);
     if (!Number.isInteger(toVersion) || toVersion < 1)
       throw new ValidationError('version must be a positive whole number', 'version');
     return context.withTransaction(async () => {

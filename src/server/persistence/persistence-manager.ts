@@ -19,6 +19,7 @@ import {
 } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
+import { assertStorableText } from './storable-text.js';
 import type { Executor, TransactionContext } from './transaction-context.js';
 
 export type RecordValues = Readonly<Record<string, unknown>>;
@@ -89,8 +90,6 @@ interface PendingSave {
 }
 
 const HEAD_HASH = '__steadfast_head_hash';
-/** A UTF-16 surrogate without its pair: no UTF-8 text can hold it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class PersistenceManager {
   readonly #registry: ModelRegistry;
@@ -474,18 +473,6 @@ function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
     partialSchemas.set(schema, partial);
   }
   return partial;
-}
-
-/**
- * Refuses text that neither engine stores or compares as given, naming the field, alike on both:
- * NUL (PostgreSQL fails the statement) and lone surrogates (both drivers send U+FFFD instead, so a
- * written value would fail verification and a key would name another record).
- */
-function assertStorableText(field: string, value: unknown): void {
-  if (typeof value !== 'string') return;
-  if (value.includes('\u0000'))
-    throw new ValidationError(`${field}: must not contain a NUL character`, field);
-  if (LONE_SURROGATE.test(value)) throw new ValidationError(`${field}: must be valid Unicode text`, field);
 }
 
 function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {

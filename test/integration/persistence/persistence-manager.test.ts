@@ -90,10 +90,11 @@ describeEachDatabase('persistence manager', (current) => {
         .catch((e: unknown) => e);
       expect(broken).toBeInstanceOf(ValidationError);
       expect((broken as ValidationError).message).toMatch(/description: must be valid Unicode/);
-      // The same for a string key (settings are keyed by text), on save and on delete.
+      // The same for a string key (settings are keyed by text), on save, delete and revert.
       for (const attempt of [
         () => persistence.autoSave('Setting', { id: 'app.x\u0000', value: '"v"' }),
         () => persistence.autoDelete('Setting', 'app.\ud800'),
+        () => persistence.revert('Setting', 'app.x\u0000', 1),
       ]) {
         const refused = await attempt().catch((e: unknown) => e);
         expect(refused).toBeInstanceOf(ValidationError);
