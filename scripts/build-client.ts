@@ -51,6 +51,8 @@ const INTERNAL_PROPERTIES = new RegExp(
     'park',
     'parked',
     'lastAssignedId',
+    'hasDamagedNumbering',
+    'resetNumbering',
     'invalidate',
     'scopeOf',
     'bindingOf',

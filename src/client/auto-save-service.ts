@@ -424,7 +424,11 @@ class BrowserAutoSaveService implements AutoSaveService {
   #ensureClientId(): string {
     const key = `${this.#store.prefix}cid`;
     const existing = this.#store.read(key);
-    if (existing !== null) return existing;
+    if (existing !== null && !this.#queue.hasDamagedNumbering()) return existing;
+    // A new client (or one whose numbering was damaged) numbers from 1 under a new id: the server
+    // has applied nothing of it, so no change can be taken for a duplicate. Queued changes keep
+    // their ids; the server's mutation_gap answer renumbers them from 1.
+    this.#queue.resetNumbering();
     const created = randomUuid(this.#view);
     this.#store.write(key, created);
     return created;

@@ -157,12 +157,28 @@ export class SyncQueue {
     else this.#store.write(`${this.#store.prefix}outbox`, JSON.stringify(changes));
   }
 
-  /** The last mutation id handed out for this client (0 before the first). */
+  /** The last mutation id handed out for this client (0 before the first, or when damaged). */
   lastAssignedId(): number {
     const stored = Number(this.#store.read(`${this.#store.prefix}mid`));
-    // A damaged entry ("1e309" reads as Infinity) would give every change an id the server
-    // refuses; starting over from 0 is safe: the server's answer reconciles the numbering.
     return Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+  }
+
+  /**
+   * True when the stored last mutation id is there but unreadable ("1e309" reads as Infinity, and
+   * would give every change an id the server refuses). Numbering again from 1 under the same
+   * clientId would not do either: the server would take the new changes for ones it already
+   * applied and answer `duplicate`. The service then starts a new client (see start()).
+   */
+  hasDamagedNumbering(): boolean {
+    const raw = this.#store.read(`${this.#store.prefix}mid`);
+    if (raw === null) return false;
+    const stored = Number(raw);
+    return !(raw.trim() !== '' && Number.isSafeInteger(stored) && stored >= 0);
+  }
+
+  /** Starts the numbering over at 0, for a new clientId. */
+  resetNumbering(): void {
+    this.#saveLastAssignedId(0);
   }
 
   #saveLastAssignedId(id: number): void {

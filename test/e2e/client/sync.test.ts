@@ -102,6 +102,34 @@ describe('leaving the page', () => {
   });
 });
 
+describe('damaged local state', () => {
+  it('starts a new client when the stored mutation id is damaged, so no change is taken for a duplicate', async () => {
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=title]', 'Before the damage');
+    await waitUntil(
+      'the first edit on the server',
+      async () => (await titleOnServer()) === 'Before the damage',
+    );
+    const [firstClient] = new Set(appliedFor('product-42').map((entry) => entry.clientId));
+    await page.evaluate(() => {
+      const key = Object.keys(localStorage).find((candidate) => candidate.endsWith(':mid'));
+      if (!key) throw new Error('no stored mutation id');
+      localStorage.setItem(key, '1e309');
+    });
+    await page.reload();
+    await page.waitForFunction(() => window.autoSaveService !== undefined);
+    await page.fill('[name=title]', 'After the damage');
+    await waitUntil(
+      'the second edit on the server',
+      async () => (await titleOnServer()) === 'After the damage',
+    );
+    const clients = [...new Set(appliedFor('product-42').map((entry) => entry.clientId))];
+    expect(clients).toHaveLength(2);
+    expect(clients[0]).toBe(firstClient);
+    expectContiguousIds();
+  });
+});
+
 describe('offline and outages', () => {
   it('syncs typing done offline once when back online, with no duplicate on the server', async () => {
     const page = await openPage(context, server, '/product');

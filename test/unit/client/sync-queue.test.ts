@@ -177,3 +177,23 @@ describe('queue helpers', () => {
     ).toEqual([]);
   });
 });
+
+describe('SyncQueue numbering', () => {
+  it('tells a damaged stored mutation id from a missing or readable one', () => {
+    const storage = new MemoryStorage();
+    const { store, queue } = openQueue(storage);
+    const mid = `${store.prefix}mid`;
+    expect(queue.hasDamagedNumbering()).toBe(false);
+    for (const readable of ['0', '12']) {
+      storage.setItem(mid, readable);
+      expect(queue.hasDamagedNumbering(), readable).toBe(false);
+    }
+    for (const damaged of ['1e309', 'abc', '-1', '', '1.5', '9007199254740993']) {
+      storage.setItem(mid, damaged);
+      expect(queue.hasDamagedNumbering(), damaged).toBe(true);
+      expect(queue.lastAssignedId()).toBe(0);
+    }
+    queue.resetNumbering();
+    expect(queue.hasDamagedNumbering()).toBe(false);
+  });
+});
