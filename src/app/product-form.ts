@@ -4,6 +4,7 @@
  * persistence manager validates again, and its ValidationError (a taken SKU) maps to a field too.
  */
 import { z } from 'zod';
+import { isStorableText } from '../protocol/storable-text.js';
 import type { ProductRow } from '../server/db/index.js';
 
 export const PRODUCT_FIELDS = [
@@ -86,8 +87,8 @@ const productFormSchema = z.object({
   description: z
     .string()
     .max(5000, 'Description must be at most 5000 characters')
-    // PostgreSQL cannot store NUL in text; SQLite could, so both refuse it alike.
-    .refine((value) => !value.includes('\u0000'), 'Description must not contain NUL characters'),
+    // What neither engine stores as given (NUL, broken Unicode) is refused alike on both.
+    .refine(isStorableText, 'Description must not contain NUL characters or broken Unicode'),
   price: z
     .string()
     .trim()

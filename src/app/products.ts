@@ -1,6 +1,7 @@
 /** Reading products for the pages: the searchable, paged list and single records. */
 import { sql } from 'kysely';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
+import { isStorableText } from '../protocol/storable-text.js';
 import type { ProductRow } from '../server/db/index.js';
 import type { Persistence } from '../server/persistence/index.js';
 import { reader } from './database-reader.js';
@@ -30,7 +31,7 @@ export async function listProducts(
 ): Promise<ProductListPage> {
   // Names, SKUs and categories are single lines (no control characters), so a search holding NUL
   // matches nothing; PostgreSQL would refuse it as a query parameter.
-  if (query.search.includes('\u0000')) return { products: [], total: 0, page: 1, pageCount: 1 };
+  if (!isStorableText(query.search)) return { products: [], total: 0, page: 1, pageCount: 1 };
   const db = reader(persistence);
   let filtered = db.selectFrom('products');
   if (query.search !== '') {

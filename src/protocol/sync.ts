@@ -12,6 +12,7 @@ import {
   MAX_KEY_LENGTH,
   MAX_STORED_INTEGER,
 } from './constants.js';
+import { isStorableText } from './storable-text.js';
 
 /**
  * Any JSON value no deeper than MAX_DATA_DEPTH and free of prototype-polluting keys. Depth and
@@ -117,6 +118,6 @@ export const draftsQuerySchema = z.strictObject({
     .string()
     .min(1)
     .max(MAX_KEY_LENGTH)
-    .refine((key) => !key.includes('\u0000'), 'must not contain a NUL character')
+    .refine(isStorableText, 'must not contain a NUL character or broken Unicode')
     .optional(),
 });

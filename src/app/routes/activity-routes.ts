@@ -1,6 +1,7 @@
 /** `/activity`: the whole ActivityLog, newest first, filtered by model, user, action and date. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isStorableText } from '../../protocol/storable-text.js';
 import { activityViewer } from '../../server/http/activity-service.js';
 import { ACTIVITY_ACTIONS, type ActivityQuery } from '../../server/persistence/index.js';
 import { listActorChoices, resolveActorNames } from '../actor-names.js';
@@ -16,14 +17,7 @@ const isoDate = z.iso.date();
 /** The filters as the form sends them; anything malformed is dropped and reported, not fatal. */
 const filterSchema = z.object({
   model: z.enum(ACTIVITY_MODELS).optional().catch(undefined),
-  actor: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .refine((actor) => !actor.includes('\u0000'))
-    .optional()
-    .catch(undefined),
+  actor: z.string().trim().min(1).max(200).refine(isStorableText).optional().catch(undefined),
   action: z.enum(ACTIVITY_ACTIONS).optional().catch(undefined),
   from: isoDate.optional().catch(undefined),
   to: isoDate.optional().catch(undefined),

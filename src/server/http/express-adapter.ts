@@ -17,7 +17,6 @@ import { CSRF_HEADER, DRAFTS_PATH, MAX_SYNC_BODY_BYTES, SYNC_PATH } from '../../
 import type { OpenedDatabase } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
-
 import { ACTIVITY_PATH } from './activity-route.js';
 import { queryActivity } from './activity-service.js';
 import { ApiError } from './api-error.js';

@@ -4,6 +4,7 @@
  * worthless afterwards.
  */
 import type { FastifyRequest } from 'fastify';
+import { isStorableText } from '../../protocol/storable-text.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { SessionUser } from './session-user.js';
@@ -31,7 +32,7 @@ export async function signIn(
   const name = username.trim().toLowerCase();
   // No user name holds NUL, and PostgreSQL refuses one as a query parameter (a 500): such a name
   // is an unknown user, still checked against the decoy hash so it answers in the same time.
-  const row = name.includes('\u0000')
+  const row = !isStorableText(name)
     ? undefined
     : await persistence
         .executor()

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_STORED_INTEGER } from '../../protocol/constants.js';
+import { isStorableText } from '../../protocol/storable-text.js';
 import type { ActivityLogRow } from '../db/schema.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
 import { ValidationError } from './errors.js';
@@ -11,13 +12,9 @@ import type { TransactionContext } from './transaction-context.js';
 
 export const MAX_PAGE_SIZE = 200;
 
-/** A text filter. PostgreSQL stores no NUL in text, and refuses one in a query parameter (a 500). */
+/** A text filter: only text a database can hold (PostgreSQL fails a query carrying NUL, a 500). */
 const textFilter = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
+  z.string().min(1).max(max).refine(isStorableText, 'must not contain a NUL character or broken Unicode');
 
 export const activityQuerySchema = z.strictObject({
   model: textFilter(100).optional(),

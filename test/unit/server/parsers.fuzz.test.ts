@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../src/app/config.js';
 import { parseRecordId, parseVersion, readProductInput } from '../../../src/app/product-form.js';
+import { isStorableText } from '../../../src/protocol/storable-text.js';
 import { DatabaseUrlError } from '../../../src/server/db/errors.js';
 import { parseDatabaseUrl } from '../../../src/server/db/open-database.js';
 import { parseSessionUser } from '../../../src/server/http/session-user.js';
@@ -144,6 +145,21 @@ describe('product form and route parameters', () => {
       fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (n) => {
         expect(parseRecordId(String(n))).toBe(n);
       }),
+    );
+  });
+});
+
+describe('isStorableText', () => {
+  it('accepts exactly the text whose UTF-8 round trip gives it back and that holds no NUL', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(nastyText, fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })),
+        (text) => {
+          const roundTrips = Buffer.from(text, 'utf8').toString('utf8') === text;
+          expect(isStorableText(text)).toBe(roundTrips && !text.includes('\u0000'));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });
