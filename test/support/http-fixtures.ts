@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../src/server/db/index.js';
 import {
   createExpressRouter,
@@ -246,6 +246,22 @@ export async function databaseFingerprint(db: Kysely<Database>): Promise<string>
   const clients = await db.selectFrom('client_mutations').selectAll().orderBy('client_id').execute();
   const log = await db.selectFrom('activity_log').select(['id', 'hash']).orderBy('id').execute();
   return JSON.stringify({ drafts, clients, log });
+}
+
+/**
+ * A cheap fingerprint of what a sync can write, for fuzz tests that check thousands of refusals:
+ * every applied change adds a log row, and every write changes a count or a sum. (Exact, but
+ * reading every row: databaseFingerprint.)
+ */
+export async function syncTablesChecksum(db: Kysely<Database>): Promise<string> {
+  const result = await sql<Record<string, unknown>>`select
+    (select count(*) from drafts) as drafts,
+    (select coalesce(sum(length(data)), 0) from drafts) as draft_bytes,
+    (select count(*) from client_mutations) as clients,
+    (select coalesce(sum(last_mutation_id), 0) from client_mutations) as mutation_sum,
+    (select count(*) from activity_log) as log,
+    (select coalesce(max(id), 0) from activity_log) as log_max`.execute(db);
+  return JSON.stringify(result.rows[0], (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 }
 
 /** A fresh valid clientId. */

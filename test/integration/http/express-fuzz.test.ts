@@ -55,6 +55,7 @@ import {
   injectClient,
   newClientId,
   signInAs,
+  syncTablesChecksum,
   TEST_SECRET,
   type TestResponse,
   type TestSession,
@@ -617,17 +618,7 @@ describeEachDatabase('Express router fuzz', (current) => {
     await harness?.close();
   });
 
-  /** Cheap and exact enough: every applied change adds a log row; every write changes a count or a sum. */
-  async function fingerprint(): Promise<string> {
-    const result = await sql<Record<string, unknown>>`select
-      (select count(*) from drafts) as drafts,
-      (select coalesce(sum(length(data)), 0) from drafts) as draft_bytes,
-      (select count(*) from client_mutations) as clients,
-      (select coalesce(sum(last_mutation_id), 0) from client_mutations) as mutation_sum,
-      (select count(*) from activity_log) as log,
-      (select coalesce(max(id), 0) from activity_log) as log_max`.execute(current().opened.db);
-    return JSON.stringify(result.rows[0], (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
-  }
+  const fingerprint = () => syncTablesChecksum(current().opened.db);
 
   /** The same request to the Fastify plugin, through inject. */
   async function toFastify(

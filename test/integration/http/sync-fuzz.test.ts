@@ -11,7 +11,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPersistence } from '../../../src/server/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { anyChange, anyScalar, hostileString } from '../../support/fuzz-arbitraries.js';
-import { buildTestApp, createTestUser, signInAs, type TestSession } from '../../support/http-fixtures.js';
+import {
+  buildTestApp,
+  createTestUser,
+  signInAs,
+  syncTablesChecksum,
+  type TestSession,
+} from '../../support/http-fixtures.js';
 
 const RUNS = { sqlite: 5000, postgres: 1000 } as const;
 
@@ -61,18 +67,7 @@ describeEachDatabase('sync endpoint fuzz', (current) => {
     await app.close();
   });
 
-  /** Cheap and exact enough: every applied change adds a log row; every write changes a count or a sum. */
-  async function fingerprint(): Promise<string> {
-    const { db } = current().opened;
-    const result = await sql<Record<string, unknown>>`select
-      (select count(*) from drafts) as drafts,
-      (select coalesce(sum(length(data)), 0) from drafts) as draft_bytes,
-      (select count(*) from client_mutations) as clients,
-      (select coalesce(sum(last_mutation_id), 0) from client_mutations) as mutation_sum,
-      (select count(*) from activity_log) as log,
-      (select coalesce(max(id), 0) from activity_log) as log_max`.execute(db);
-    return JSON.stringify(result.rows[0], (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
-  }
+  const fingerprint = () => syncTablesChecksum(current().opened.db);
 
   it('never answers 5xx, and a rejected body changes nothing', { timeout: 120_000 }, async () => {
     const statuses = new Map<number, number>();
