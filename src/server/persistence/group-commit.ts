@@ -51,9 +51,7 @@ export class GroupCommitter {
   submit<T>(actor: Actor, work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ actor, work, resolve: resolve as (value: unknown) => void, reject });
-      this.#draining ??= this.#drain().finally(() => {
-        this.#draining = undefined;
-      });
+      this.#draining ??= this.#drain();
     });
   }
 
@@ -63,7 +61,13 @@ export class GroupCommitter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) await this.#runBatch();
+    try {
+      while (this.#queue.length > 0) await this.#runBatch();
+    } finally {
+      // Cleared in the same turn as the last look at the queue: a `submit` arriving a tick later
+      // starts a new drain instead of joining one that has already ended (and waiting forever).
+      this.#draining = undefined;
+    }
   }
 
   async #runBatch(): Promise<void> {
