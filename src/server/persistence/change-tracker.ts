@@ -7,7 +7,7 @@ import type { NewActivityLogRow } from '../db/schema.js';
 import { type ActivityAction, type ActivityEntry, type FieldChanges, hashEntry } from './activity-entry.js';
 import type { Clock } from './clock.js';
 import { REDACTED } from './model-registry.js';
-import type { TransactionContext } from './transaction-context.js';
+import type { Actor, TransactionContext } from './transaction-context.js';
 
 export interface TrackedChange {
   readonly model: string;
@@ -26,6 +26,8 @@ export interface TrackedChange {
    * `null` for a record with no entries yet; omitted to have it looked up.
    */
   readonly prevHash?: string | null;
+  /** Who made the change, when not the context's actor (saves of several users batched together). */
+  readonly actor?: Actor;
 }
 
 /** Field-level changes between two states; fields equal on both sides are left out. */
@@ -92,7 +94,7 @@ export class ChangeTracker {
   async trackChanges(changes: readonly TrackedChange[]): Promise<ActivityEntry[]> {
     if (changes.length === 0) return [];
     const executor = this.context.executor();
-    const { actor, requestId, ip } = this.context.actor();
+    const contextActor = this.context.actor();
     const createdAt = this.clock.now().toISOString();
     // Chains are per record; a record changed twice in one batch chains to its own earlier entry.
     const heads = new Map<string, string | null>();
@@ -106,6 +108,7 @@ export class ChangeTracker {
       const changesOfEntry = diffFields(change.before, change.after, change.secretFields);
       const snapshot = redact(change.after ?? change.before, change.secretFields);
       parsed.push({ changes: changesOfEntry, snapshot });
+      const { actor, requestId, ip } = change.actor ?? contextActor;
       const content = {
         prev_hash: prevHash,
         created_at: createdAt,

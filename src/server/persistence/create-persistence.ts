@@ -42,6 +42,14 @@ export interface PersistenceOptions {
    * connections run in parallel and the server already merges concurrent WAL flushes.
    */
   readonly groupCommit?: boolean;
+  /**
+   * Batched saves (default on): concurrent `autoSave` calls made outside a transaction are written
+   * together, one transaction, one read, one verification read and one log insert for the batch,
+   * each save still succeeding or failing alone. Off whenever `hooks` are set.
+   */
+  readonly batchSaves?: boolean;
+  /** Called with each save batch's size and how it ended: `abandoned` means its saves ran again alone. */
+  readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
 }
 
 export interface RevertOptions {
@@ -87,10 +95,15 @@ export function createPersistence(options: PersistenceOptions): Persistence {
   const registry = new ModelRegistry([...builtinModels, ...(options.models ?? [])]);
   const context = new TransactionContext(options.db, options.onCommitError);
   const changeTracker = new ChangeTracker(context, clock);
-  const groupCommit = options.groupCommit ?? options.db.getExecutor().adapter instanceof SqliteAdapter;
+  const isSqlite = options.db.getExecutor().adapter instanceof SqliteAdapter;
+  const groupCommit = options.groupCommit ?? isSqlite;
   const committer = groupCommit ? new GroupCommitter({ context }) : undefined;
   const manager = new PersistenceManager({
     committer,
+    batchSaves: options.batchSaves ?? true,
+    // SQLite has one writer; PostgreSQL writes batches on several pooled connections at once.
+    batchesInFlight: isSqlite ? 1 : 4,
+    onSaveBatch: options.onSaveBatch,
     registry,
     context,
     tracker: changeTracker,

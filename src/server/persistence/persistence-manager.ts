@@ -4,6 +4,7 @@
  * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
  * the record and its log entries together.
  */
+import { PostgresAdapter, sql } from 'kysely';
 import type { z } from 'zod';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
@@ -19,8 +20,9 @@ import {
 } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
+import { type BatchOutcome, SaveBatcher } from './save-batcher.js';
 import { assertStorableText } from './storable-text.js';
-import type { Executor, TransactionContext } from './transaction-context.js';
+import type { Actor, Executor, TransactionContext } from './transaction-context.js';
 
 export type RecordValues = Readonly<Record<string, unknown>>;
 export type StoredRecord = Readonly<Record<string, unknown>>;
@@ -82,7 +84,51 @@ export interface PersistenceManagerOptions {
    * commit, one fsync, for many), each in its own savepoint so each still succeeds or fails alone.
    */
   readonly committer?: GroupCommitter;
+  /**
+   * Concurrent single-record saves made outside a transaction are written in batches: one
+   * transaction, one read, one verification read and one log insert for many (see SaveBatcher).
+   * Ignored when hooks are set: hooks run at each step of one save.
+   */
+  readonly batchSaves?: boolean;
+  /** Most batches written at once (default 1; PostgreSQL's pooled connections can take more). */
+  readonly batchesInFlight?: number;
+  /** Called with each batch's size and how it ended (metrics; tests that need to see a batch form). */
+  readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
 }
+
+/** One `saveWithPersistence` call waiting for its batch. */
+interface QueuedSave {
+  readonly model: string;
+  readonly values: RecordValues;
+  readonly options: SaveOptions;
+  readonly actor: Actor;
+  /** The record the values name, when they name one (`Model\0key`). */
+  readonly record: string | undefined;
+}
+
+/** What an update writes, decided from the current row before anything is written. */
+type UpdatePlan =
+  | { readonly kind: 'unchanged'; readonly result: Omit<SaveResult, 'entry'> }
+  | {
+      readonly kind: 'write';
+      readonly set: Record<string, unknown>;
+      readonly currentVersion: number;
+      readonly version: number;
+    };
+
+/** A batched save's update, written and verified with the others. */
+interface BatchedUpdate {
+  readonly index: number;
+  readonly definition: ModelDefinition;
+  readonly key: string | number;
+  readonly current: { readonly row: StoredRecord; readonly headHash: string | null };
+  readonly plan: Extract<UpdatePlan, { kind: 'write' }>;
+  readonly actor: Actor;
+  readonly action: 'update' | 'sync';
+}
+
+/** Thrown inside a batch to abandon it: every save of it then runs alone. */
+class BatchAbandoned extends Error {}
 
 interface PendingSave {
   readonly result: Omit<SaveResult, 'entry'>;
@@ -99,6 +145,7 @@ export class PersistenceManager {
   readonly #hooks: PersistenceHooks;
   readonly #logger: PersistenceLogger | undefined;
   readonly #committer: GroupCommitter | undefined;
+  readonly #batcher: SaveBatcher<QueuedSave, SaveResult> | undefined;
 
   constructor(options: PersistenceManagerOptions) {
     this.#registry = options.registry;
@@ -108,6 +155,16 @@ export class PersistenceManager {
     this.#hooks = options.hooks ?? {};
     this.#logger = options.logger;
     this.#committer = options.committer;
+    if (options.batchSaves && !options.hooks) {
+      this.#batcher = new SaveBatcher<QueuedSave, SaveResult>({
+        context: this.#context,
+        maxInFlight: options.batchesInFlight,
+        onBatch: options.onSaveBatch,
+        recordOf: (save) => save.record,
+        runBatch: (saves) => this.#saveBatch(saves),
+        runAlone: (save) => this.#context.runAs(save.actor, () => this.#saveAlone(save, false)),
+      });
+    }
   }
 
   /**
@@ -121,19 +178,180 @@ export class PersistenceManager {
     values: RecordValues,
     options: SaveOptions = {},
   ): Promise<SaveResult> {
-    const [result] = await this.saveMany(model, [values], options);
+    if (this.#batcher && !this.#context.inTransaction()) {
+      const definition = this.#registry.get(model);
+      const record = recordOf(definition, values);
+      const save = { model, values, options, actor: this.#context.actor(), record };
+      try {
+        return await this.#batcher.submit(save);
+      } catch (error) {
+        throw asPersistenceError(error);
+      }
+    }
+    return this.#saveAlone({ model, values, options });
+  }
+
+  /**
+   * One save on the one-save path. `shareCommit: false` (the batcher's lone save, already alone
+   * in its turn) skips the group committer, which would only wait another turn for company.
+   */
+  async #saveAlone(
+    save: Pick<QueuedSave, 'model' | 'values' | 'options'>,
+    shareCommit = true,
+  ): Promise<SaveResult> {
+    const [result] = await this.#saveMany(save.model, [save.values], save.options, shareCommit);
     if (!result) throw new Error('saveMany returned no result');
     return result;
+  }
+
+  /**
+   * A batch of saves of distinct records, in the batcher's open transaction. Updates of existing
+   * records share the reads, the verification and the log insert; any other save (a create, a
+   * record not found) runs in its own savepoint inside the same transaction.
+   */
+  async #saveBatch(saves: readonly QueuedSave[]): Promise<Array<BatchOutcome<SaveResult>>> {
+    const executor = this.#context.executor();
+    const now = this.#clock.now().toISOString();
+    const outcomes: Array<BatchOutcome<SaveResult> | undefined> = new Array(saves.length);
+    const alone: number[] = [];
+    const updates: BatchedUpdate[] = [];
+    const parsed = saves.map((save, index) => {
+      try {
+        const definition = this.#registry.get(save.model);
+        return { definition, ...this.#splitValues(definition, save.values, save.options) };
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+        return undefined;
+      }
+    });
+    const keysByModel = new Map<ModelDefinition, Array<string | number>>();
+    for (const entry of parsed) {
+      if (entry?.key === undefined) continue;
+      const keys = keysByModel.get(entry.definition) ?? [];
+      keys.push(entry.key);
+      keysByModel.set(entry.definition, keys);
+    }
+    const currentRows = new Map<
+      ModelDefinition,
+      Map<string, { row: StoredRecord; headHash: string | null }>
+    >();
+    for (const [definition, keys] of keysByModel) {
+      currentRows.set(definition, await this.#readManyWithHead(executor, definition, keys));
+    }
+    parsed.forEach((entry, index) => {
+      if (!entry) return;
+      const save = saves[index] as QueuedSave;
+      const current =
+        entry.key === undefined ? undefined : currentRows.get(entry.definition)?.get(String(entry.key));
+      // Creates and reverts keep the one-save path (in a savepoint of this transaction).
+      if (entry.key === undefined || !current || save.options.action === 'revert') {
+        alone.push(index);
+        return;
+      }
+      try {
+        const plan = this.#planUpdate(entry.definition, entry.key, current.row, entry.fields, {
+          expectedVersion: entry.expectedVersion,
+          options: save.options,
+          now,
+        });
+        if (plan.kind === 'unchanged') outcomes[index] = { ok: true, value: { ...plan.result, entry: null } };
+        else
+          updates.push({
+            index,
+            definition: entry.definition,
+            key: entry.key,
+            current,
+            plan,
+            actor: save.actor,
+            action: save.options.action ?? 'update',
+          });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    });
+
+    if (updates.length > 0) {
+      // One order for every batch, so that batches of two processes never wait on each other's row locks in a cycle.
+      const ordered = [...updates].sort((a, b) =>
+        a.definition.name === b.definition.name
+          ? compareKeys(a.key, b.key)
+          : a.definition.name < b.definition.name
+            ? -1
+            : 1,
+      );
+      await this.#writeUpdates(executor, ordered);
+      const readBacks = new Map<string, StoredRecord>();
+      for (const [definition, keys] of groupKeys(updates)) {
+        for (const row of await this.#readMany(executor, definition, keys)) {
+          readBacks.set(`${definition.name}\u0000${String(row[definition.primaryKey])}`, row);
+        }
+      }
+      const changes: TrackedChange[] = updates.map(({ definition, key, current, plan, actor, action }) => {
+        const readBack = readBacks.get(`${definition.name}\u0000${String(key)}`);
+        // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
+        const record = checkReadBack(definition, key, readBack, plan.set);
+        return {
+          model: definition.name,
+          objectId: String(key),
+          action,
+          before: pickTracked(definition, current.row),
+          after: pickTracked(definition, record),
+          version: plan.version,
+          secretFields: definition.secretFields,
+          prevHash: current.headHash,
+          actor,
+        };
+      });
+      const entries = await this.#tracker.trackChanges(changes);
+      updates.forEach((update, n) => {
+        const readBack = readBacks.get(
+          `${update.definition.name}\u0000${String(update.key)}`,
+        ) as StoredRecord;
+        outcomes[update.index] = {
+          ok: true,
+          value: {
+            record: readBack,
+            created: false,
+            changed: true,
+            version: update.plan.version,
+            entry: entries[n] ?? null,
+          },
+        };
+        if (this.#logger) {
+          const model = update.definition.name;
+          this.#context.onCommit(() => this.#logger?.info(`[PERSISTENCE] Successfully saved ${model}`));
+        }
+      });
+    }
+
+    for (const index of alone) {
+      const save = saves[index] as QueuedSave;
+      try {
+        // Inside the batch's transaction: a savepoint of its own, so its failure undoes only itself.
+        const value = await this.#context.runAs(save.actor, () => this.#saveAlone(save));
+        outcomes[index] = { ok: true, value };
+      } catch (error) {
+        outcomes[index] = { ok: false, error: asPersistenceError(error) };
+      }
+    }
+    return outcomes.map(
+      (outcome) => outcome ?? { ok: false, error: new Error('a batched save got no outcome') },
+    );
   }
 
   /**
    * Saves many records of one model in one transaction, all or none; one log entry per changed
    * record, written in one multi-row insert.
    */
-  async saveMany(
+  saveMany(model: string, items: readonly RecordValues[], options: SaveOptions = {}): Promise<SaveResult[]> {
+    return this.#saveMany(model, items, options, true);
+  }
+
+  async #saveMany(
     model: string,
     items: readonly RecordValues[],
-    options: SaveOptions = {},
+    options: SaveOptions,
+    shareCommit: boolean,
   ): Promise<SaveResult[]> {
     const definition = this.#registry.get(model);
     const results = await this.#run(async () => {
@@ -146,7 +364,7 @@ export class PersistenceManager {
       return pending.map(
         (p): SaveResult => ({ ...p.result, entry: p.change ? (entries[next++] ?? null) : null }),
       );
-    });
+    }, shareCommit);
     if (this.#logger && results.some((r) => r.changed)) {
       this.#context.onCommit(() => this.#logger?.info(`[PERSISTENCE] Successfully saved ${model}`));
     }
@@ -266,23 +484,13 @@ export class PersistenceManager {
     }
 
     const objectId = String(key);
-    const currentVersion = Number(current.row.version);
-    if (expectedVersion !== undefined && expectedVersion !== currentVersion) {
-      throw new ConflictError(model, objectId, expectedVersion, currentVersion, current.row);
-    }
-    const validated = this.#validate(definition, fields, 'update');
-    const changedFields = Object.entries(validated).filter(
-      ([field, value]) => !sameValue(normalise(current.row[field]), normalise(value)),
-    );
-    if (changedFields.length === 0 && options.action !== 'revert') {
-      return {
-        result: { record: current.row, created: false, changed: false, version: currentVersion },
-        change: null,
-      };
-    }
-    const version = currentVersion + 1;
-    const set: Record<string, unknown> = { ...Object.fromEntries(changedFields), version };
-    if (definition.updatedAtColumn) set[definition.updatedAtColumn] = now;
+    const plan = this.#planUpdate(definition, key as string | number, current.row, fields, {
+      expectedVersion,
+      options,
+      now,
+    });
+    if (plan.kind === 'unchanged') return { result: plan.result, change: null };
+    const { set, currentVersion, version } = plan;
     const step = { model, objectId, values: set };
     await this.#hooks.beforeWrite?.(step);
     const updated = await this.#mapWriteError(definition, () =>
@@ -314,19 +522,134 @@ export class PersistenceManager {
     };
   }
 
+  /**
+   * Writes a batch's updates, each only if its record is still at the version read. On PostgreSQL
+   * updates of one shape (same columns) go in one statement: a round trip per shape, not per save.
+   * Throws BatchAbandoned when any record moved since the batch read it.
+   */
+  async #writeUpdates(executor: Executor, updates: readonly BatchedUpdate[]): Promise<void> {
+    const multiRow = executor.getExecutor().adapter instanceof PostgresAdapter;
+    const shapes = new Map<string, BatchedUpdate[]>();
+    for (const update of updates) {
+      const shape = `${update.definition.name}\u0000${Object.keys(update.plan.set).sort().join(',')}`;
+      const group = shapes.get(shape) ?? [];
+      group.push(update);
+      shapes.set(shape, group);
+    }
+    for (const group of shapes.values()) {
+      const first = group[0] as BatchedUpdate;
+      if (multiRow && group.length > 1) {
+        const { table, primaryKey } = first.definition;
+        const columns = Object.keys(first.plan.set).filter((column) => column !== 'version');
+        // Typed by the table's own row type: each value converts as a plain UPDATE's parameter would.
+        const rows = group.map(({ key, plan }) => ({
+          ...plan.set,
+          [primaryKey]: key,
+          version: plan.currentVersion,
+        }));
+        const updated = await sql<Record<string, unknown>>`update ${sql.table(table)} as t
+          set ${sql.join([...columns.map((column) => sql`${sql.id(column)} = v.${sql.id(column)}`), sql`version = v.version + 1`])}
+          from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}) as v
+          where t.${sql.id(primaryKey)} = v.${sql.id(primaryKey)} and t.version = v.version
+          returning t.${sql.id(primaryKey)}`.execute(executor);
+        if (updated.rows.length !== group.length) throw new BatchAbandoned('a record moved during the batch');
+        continue;
+      }
+      for (const { definition, key, plan } of group) {
+        const written = await executor
+          .updateTable(definition.table)
+          .set(plan.set)
+          .where(definition.primaryKey, '=', key)
+          .where('version', '=', plan.currentVersion)
+          .executeTakeFirst();
+        // Another writer committed between the batch's read and this write.
+        if (Number(written.numUpdatedRows) !== 1) throw new BatchAbandoned('a record moved during the batch');
+      }
+    }
+  }
+
+  /** Checks the expected version, validates, and decides what an update of `current` writes. */
+  #planUpdate(
+    definition: ModelDefinition,
+    key: string | number,
+    current: StoredRecord,
+    fields: RecordValues,
+    at: { readonly expectedVersion: number | undefined; readonly options: SaveOptions; readonly now: string },
+  ): UpdatePlan {
+    const objectId = String(key);
+    const currentVersion = Number(current.version);
+    if (at.expectedVersion !== undefined && at.expectedVersion !== currentVersion) {
+      throw new ConflictError(definition.name, objectId, at.expectedVersion, currentVersion, current);
+    }
+    const validated = this.#validate(definition, fields, 'update');
+    const changedFields = Object.entries(validated).filter(
+      ([field, value]) => !sameValue(normalise(current[field]), normalise(value)),
+    );
+    if (changedFields.length === 0 && at.options.action !== 'revert') {
+      return {
+        kind: 'unchanged',
+        result: { record: current, created: false, changed: false, version: currentVersion },
+      };
+    }
+    const version = currentVersion + 1;
+    const set: Record<string, unknown> = { ...Object.fromEntries(changedFields), version };
+    if (definition.updatedAtColumn) set[definition.updatedAtColumn] = at.now;
+    return { kind: 'write', set, currentVersion, version };
+  }
+
+  /** Many records of one model with their chain heads, in one query, by key text. */
+  async #readManyWithHead(
+    executor: Executor,
+    definition: ModelDefinition,
+    keys: ReadonlyArray<string | number>,
+  ) {
+    const rows = (await executor
+      .selectFrom(definition.table)
+      .selectAll(definition.table)
+      .select((eb) =>
+        eb
+          .selectFrom('activity_log')
+          .select('hash')
+          .where('model', '=', definition.name)
+          .where(
+            'object_id',
+            '=',
+            sql<string>`cast(${sql.ref(`${definition.table}.${definition.primaryKey}`)} as text)`,
+          )
+          .orderBy('id', 'desc')
+          .limit(1)
+          .as(HEAD_HASH),
+      )
+      .where(definition.primaryKey, 'in', keys)
+      .execute()) as Array<Record<string, unknown>>;
+    const byKey = new Map<string, { row: StoredRecord; headHash: string | null }>();
+    for (const row of rows) {
+      const { [HEAD_HASH]: headHash, ...rest } = row;
+      byKey.set(String(rest[definition.primaryKey]), {
+        row: rest as StoredRecord,
+        headHash: (headHash as string | null | undefined) ?? null,
+      });
+    }
+    return byKey;
+  }
+
+  async #readMany(executor: Executor, definition: ModelDefinition, keys: ReadonlyArray<string | number>) {
+    return (await executor
+      .selectFrom(definition.table)
+      .selectAll()
+      .where(definition.primaryKey, 'in', keys)
+      .execute()) as StoredRecord[];
+  }
+
   /** Runs `fn` in the ambient transaction (through a savepoint) or a new (shared) one; maps outages. */
-  async #run<T>(fn: () => Promise<T>): Promise<T> {
+  async #run<T>(fn: () => Promise<T>, shareCommit = true): Promise<T> {
     try {
-      if (this.#committer && !this.#context.inTransaction()) {
+      if (shareCommit && this.#committer && !this.#context.inTransaction()) {
         return await this.#committer.submit(this.#context.actor(), fn);
       }
       return await this.#context.withTransaction(fn);
     } catch (error) {
-      if (error instanceof PersistenceError) throw error;
-      if (isStorageUnavailable(error)) {
-        throw new StorageUnavailableError('the database is unavailable', { cause: error });
-      }
-      throw error;
+      throw asPersistenceError(error);
     }
   }
 
@@ -424,17 +747,7 @@ export class PersistenceManager {
       .selectAll()
       .where(definition.primaryKey, '=', key)
       .executeTakeFirst()) as StoredRecord | undefined;
-    if (!readBack) {
-      throw new VerificationError(definition.name, String(key), definition.primaryKey, key, 'no row');
-    }
-    for (const [field, value] of Object.entries(written)) {
-      const actual = normalise(readBack[field]);
-      const expected = normalise(value);
-      if (!sameValue(actual, expected) && !sameScalar(actual, expected)) {
-        throw new VerificationError(definition.name, String(key), field, expected, actual);
-      }
-    }
-    return readBack;
+    return checkReadBack(definition, key, readBack, written);
   }
 
   async #conflict(executor: Executor, definition: ModelDefinition, key: unknown, readVersion: number) {
@@ -473,6 +786,59 @@ function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
     partialSchemas.set(schema, partial);
   }
   return partial;
+}
+
+/** The row read back after a write, checked column by column against what was written. */
+function checkReadBack(
+  definition: ModelDefinition,
+  key: unknown,
+  readBack: StoredRecord | undefined,
+  written: RecordValues,
+): StoredRecord {
+  if (!readBack) {
+    throw new VerificationError(definition.name, String(key), definition.primaryKey, key, 'no row');
+  }
+  for (const [field, value] of Object.entries(written)) {
+    const actual = normalise(readBack[field]);
+    const expected = normalise(value);
+    if (!sameValue(actual, expected) && !sameScalar(actual, expected)) {
+      throw new VerificationError(definition.name, String(key), field, expected, actual);
+    }
+  }
+  return readBack;
+}
+
+/** Database outages become StorageUnavailableError; our own errors pass as they are. */
+function asPersistenceError(error: unknown): unknown {
+  if (error instanceof PersistenceError) return error;
+  if (isStorageUnavailable(error)) {
+    return new StorageUnavailableError('the database is unavailable', { cause: error });
+  }
+  return error;
+}
+
+/** The record a save's values name, for keeping two saves of one record out of one batch. */
+function recordOf(definition: ModelDefinition, values: RecordValues): string | undefined {
+  if (values === null || typeof values !== 'object') return undefined;
+  const key = Object.hasOwn(values, definition.primaryKey) ? values[definition.primaryKey] : undefined;
+  return key === undefined || key === null || key === ''
+    ? undefined
+    : `${definition.name}\u0000${String(key)}`;
+}
+
+function groupKeys(updates: readonly BatchedUpdate[]): Map<ModelDefinition, Array<string | number>> {
+  const groups = new Map<ModelDefinition, Array<string | number>>();
+  for (const { definition, key } of updates) {
+    const keys = groups.get(definition) ?? [];
+    keys.push(key);
+    groups.set(definition, keys);
+  }
+  return groups;
+}
+
+function compareKeys(a: string | number, b: string | number): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 
 function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {

@@ -1,9 +1,10 @@
 /**
- * The commit queue never strands a caller: work submitted at any moment after the previous work
- * settled still runs.
+ * The two commit queues (GroupCommitter for units of work, SaveBatcher for saves) never strand a
+ * caller: work submitted at any moment after the previous work settled still runs.
  */
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../../src/server/persistence/group-commit.js';
+import { SaveBatcher } from '../../../src/server/persistence/save-batcher.js';
 import { TransactionContext } from '../../../src/server/persistence/transaction-context.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
@@ -31,6 +32,19 @@ describeEachDatabase('commit queues', (current) => {
     it('runs a unit submitted any number of turns after the previous one settled', async () => {
       const committer = new GroupCommitter({ context: new TransactionContext(current().opened.db) });
       await submitAcrossTheSettlingTurns((label) => committer.submit({ actor: 'test' }, async () => label));
+    });
+  });
+
+  describe('SaveBatcher', () => {
+    it('runs a save submitted any number of turns after the previous one settled', async () => {
+      const batcher = new SaveBatcher<string, string>({
+        context: new TransactionContext(current().opened.db),
+        recordOf: () => undefined,
+        runBatch: async (items) => items.map((value) => ({ ok: true as const, value })),
+        runAlone: async (item) => item,
+      });
+      await submitAcrossTheSettlingTurns((label) => batcher.submit(label));
+      await batcher.idle();
     });
   });
 });
