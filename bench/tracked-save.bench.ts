@@ -127,7 +127,9 @@ async function trackedSave(engine: EngineName) {
         figures.floorConcurrent,
         figures.autoConcurrent,
       ),
-      group_commit: engine === 'sqlite',
+      // Concurrent autoSave calls are written in batches on both engines (SaveBatcher); a lone
+      // caller's save is always alone in its transaction.
+      batched_saves: true,
     };
   } finally {
     await database.drop();
