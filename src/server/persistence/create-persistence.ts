@@ -83,6 +83,8 @@ export interface Persistence {
   onCommit(fn: () => unknown): void;
   /** The open transaction, or the database. */
   executor(): Executor;
+  /** Resolves when every save made outside a transaction has settled: await it before closing the database. */
+  idle(): Promise<void>;
 }
 
 /**
@@ -173,5 +175,6 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     runAs: (actor, fn) => context.runAs(actor, fn),
     onCommit: (fn) => context.onCommit(fn),
     executor: () => context.executor(),
+    idle: () => manager.idle(),
   };
 }

@@ -167,6 +167,12 @@ export class PersistenceManager {
     }
   }
 
+  /** Resolves when every save submitted outside a transaction has settled (for a graceful shutdown). */
+  async idle(): Promise<void> {
+    await this.#batcher?.idle();
+    await this.#committer?.idle();
+  }
+
   /**
    * Inserts or updates one record (update when the values carry its primary key and it exists),
    * verified and logged, in one transaction.

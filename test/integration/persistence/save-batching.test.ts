@@ -209,6 +209,23 @@ describeEachDatabase('batched saves', (current) => {
     expect((await verifyActivityLog(current().opened.db, persistence.registry)).ok).toBe(true);
   });
 
+  it('idle() resolves only once every save in flight has committed (a graceful shutdown waits for them)', async () => {
+    const made = await products(5);
+    const saves = made.map((p) => persistence.autoSave('Product', { id: p.id, quantity: 77 }));
+    await persistence.idle();
+    const rows = await current()
+      .opened.db.selectFrom('products')
+      .select('quantity')
+      .where(
+        'id',
+        'in',
+        made.map((p) => p.id),
+      )
+      .execute();
+    expect(rows.map((r) => r.quantity)).toEqual([77, 77, 77, 77, 77]);
+    await Promise.all(saves);
+  });
+
   describe('without batching', () => {
     it('batchSaves: false writes each save in a transaction of its own', async () => {
       const unbatched = createPersistence({
