@@ -4,8 +4,9 @@
  * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
  * the record and its log entries together.
  */
-import { PostgresAdapter, sql } from 'kysely';
+import { type ExpressionBuilder, PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
+import type { Database } from '../db/schema.js';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
 import type { Clock } from './clock.js';
@@ -609,23 +610,11 @@ export class PersistenceManager {
     definition: ModelDefinition,
     keys: ReadonlyArray<string | number>,
   ) {
+    const keyText = sql<string>`cast(${sql.ref(`${definition.table}.${definition.primaryKey}`)} as text)`;
     const rows = (await executor
       .selectFrom(definition.table)
       .selectAll(definition.table)
-      .select((eb) =>
-        eb
-          .selectFrom('activity_log')
-          .select('hash')
-          .where('model', '=', definition.name)
-          .where(
-            'object_id',
-            '=',
-            sql<string>`cast(${sql.ref(`${definition.table}.${definition.primaryKey}`)} as text)`,
-          )
-          .orderBy('id', 'desc')
-          .limit(1)
-          .as(HEAD_HASH),
-      )
+      .select(headHashOf(definition, keyText))
       .where(definition.primaryKey, 'in', keys)
       .execute()) as Array<Record<string, unknown>>;
     const byKey = new Map<string, { row: StoredRecord; headHash: string | null }>();
@@ -717,16 +706,7 @@ export class PersistenceManager {
     const row = (await executor
       .selectFrom(definition.table)
       .selectAll(definition.table)
-      .select((eb) =>
-        eb
-          .selectFrom('activity_log')
-          .select('hash')
-          .where('model', '=', definition.name)
-          .where('object_id', '=', String(key))
-          .orderBy('id', 'desc')
-          .limit(1)
-          .as(HEAD_HASH),
-      )
+      .select(headHashOf(definition, String(key)))
       .where(definition.primaryKey, '=', key)
       .executeTakeFirst()) as Record<string, unknown> | undefined;
     if (!row) return undefined;
@@ -792,6 +772,19 @@ function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
     partialSchemas.set(schema, partial);
   }
   return partial;
+}
+
+/** The hash of the newest log entry of the record whose id (as text) is `objectId`, as a column. */
+function headHashOf(definition: ModelDefinition, objectId: string | RawBuilder<string>) {
+  return (eb: ExpressionBuilder<Database, 'activity_log'>) =>
+    eb
+      .selectFrom('activity_log')
+      .select('hash')
+      .where('model', '=', definition.name)
+      .where('object_id', '=', objectId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .as(HEAD_HASH);
 }
 
 /** The row read back after a write, checked column by column against what was written. */
