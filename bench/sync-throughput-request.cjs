@@ -1,0 +1,21 @@
+// autocannon's setupRequest for bench/sync-throughput.bench.ts, in a file of its own because the
+// load runs in a worker thread, which can only `require` it. Each connection is one browser: its
+// own clientId and its mutation ids one after another, in batches of 10 changes.
+const { randomUUID } = require('node:crypto');
+
+const BATCH = 10;
+
+module.exports = function setupRequest(request, context) {
+  context.clientId ??= randomUUID();
+  const first = context.next ?? 1;
+  context.next = first + BATCH;
+  const savedAt = new Date().toISOString();
+  const changes = Array.from({ length: BATCH }, (_, i) => ({
+    mutationId: first + i,
+    kind: 'form',
+    key: `product-form-${i}`,
+    data: { name: `Desk ${first + i}`, price: '500.00', notes: 'x'.repeat(40) },
+    savedAt,
+  }));
+  return { ...request, body: JSON.stringify({ clientId: context.clientId, changes }) };
+};
