@@ -19,12 +19,11 @@ import {
 import type { Draft, SyncChange } from '../protocol/sync.js';
 import { backoffDelay } from './backoff.js';
 import { Debouncer } from './debouncer.js';
-import { differingFields } from './draft-diff.js';
 import {
   type FieldValue,
-  isFieldElement,
   parseFieldValue,
   readFieldValue,
+  sameFieldValue,
   writeFieldValue,
 } from './field-values.js';
 import {
@@ -220,15 +219,6 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
 
-    this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
-    this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
-    this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
-    // Chrome may never fire unload on mobile: visibilitychange to hidden is the last reliable event.
-    this.#listen(this.#doc, 'visibilitychange', () => this.#onVisibilityChange());
-    this.#listen(this.#view, 'pagehide', () => this.#onPageHide());
-    this.#listen(this.#view, 'pageshow', (event) => this.#onPageShow(event as PageTransitionEvent));
-    this.#listen(this.#view, 'online', () => void this.#sync(false));
-    this.#listen(this.#view, 'offline', () => this.#indicator.set('offline'));
     if (this.#doc.readyState !== 'complete') {
       // Page scripts that fill fields during load must not win over the user's draft.
       this.#listen(this.#view, 'load', () => this.#reapplyDrafts());
@@ -240,17 +230,29 @@ class BrowserAutoSaveService implements AutoSaveService {
       attributes: true,
       attributeFilter: BINDING_ATTRIBUTES,
     });
-    this.#intervalTimer = setInterval(() => {
-      if (this.#queue.hasWork()) void this.#sync(false);
-    }, this.#syncInterval);
 
     for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
+    // Listened to only now: the restore's own input and change events (one per field) need no handler.
+    this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
+    this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
+    this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
     this.#indicator.render();
-    // All three run after start, out of the restore's way: the first two scan every stored key, and
-    // Chromium loads sessionStorage synchronously when a page first listens to `storage`.
+    // The rest runs after start, out of the restore's way: nothing there can lose a keystroke (each is
+    // in storage already, and a page left before it runs sends its queue on the next start), the
+    // scans read every stored key, and Chromium loads sessionStorage synchronously when a page first
+    // listens to `storage`.
     setTimeout(() => {
       if (!this.#canSave()) return;
+      // Chrome may never fire unload on mobile: visibilitychange to hidden is the last reliable event.
+      this.#listen(this.#doc, 'visibilitychange', () => this.#onVisibilityChange());
+      this.#listen(this.#view, 'pagehide', () => this.#onPageHide());
+      this.#listen(this.#view, 'pageshow', (event) => this.#onPageShow(event as PageTransitionEvent));
+      this.#listen(this.#view, 'online', () => void this.#sync(false));
+      this.#listen(this.#view, 'offline', () => this.#indicator.set('offline'));
       this.#listen(this.#view, 'storage', (event) => this.#onStorage(event as StorageEvent));
+      this.#intervalTimer = setInterval(() => {
+        if (this.#queue.hasWork()) void this.#sync(false);
+      }, this.#syncInterval);
       // What another tab did before this tab listened: a sign-out, or edits to untouched fields.
       if (this.#store.read(`${this.#store.prefix}cid`) === null) {
         this.#endSession();
@@ -356,7 +358,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     }
     this.#store.write(
       binding.storageKey,
-      JSON.stringify(readFieldValue(binding.element, scope.element)),
+      JSON.stringify(readFieldValue(binding.element, scope.element, binding.kind)),
       scope.key,
     );
     scope.editedFields.add(binding.name);
@@ -450,26 +452,23 @@ class BrowserAutoSaveService implements AutoSaveService {
   // ---- restoring ----------------------------------------------------------------------------
 
   #writeField(binding: FieldBinding, value: FieldValue): boolean {
+    const { element, kind } = binding;
     this.#restoring = true;
     try {
-      if (!writeFieldValue(binding.element, binding.scope.element, value)) return false;
+      if (!writeFieldValue(element, binding.scope.element, value, kind)) return false;
       // Frameworks learn of restored values only through events; ours ignores them (restoring).
-      const element = binding.element;
       element.dispatchEvent(new Event('input', { bubbles: true }));
-      if (
-        !isFieldElement(element) ||
-        element.type === 'checkbox' ||
-        element.type === 'radio' ||
-        element.localName === 'select'
-      ) {
-        element.dispatchEvent(new Event('change', { bubbles: true }));
-      }
+      if (kind !== 'value') element.dispatchEvent(new Event('change', { bubbles: true }));
       return true;
     } finally {
       this.#restoring = false;
     }
   }
 
+  /**
+   * One pass over the scope's fields: each stored value is read, compared with the field and, unless
+   * the draft is stale, written at once; values equal to the page's cost no write and no event.
+   */
   #restoreScope(scope: FormScope, source: 'device' | 'server' = 'device'): void {
     if (scope.restored !== 'none') return;
     const meta = this.#store.readMeta(scope.key);
@@ -477,56 +476,47 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (source === 'device') void this.#restoreFromServer(scope);
       return;
     }
-    const fields = this.#registry.fieldsOf(scope);
-    const draft: Record<string, FieldValue> = {};
-    const current: Record<string, FieldValue> = {};
-    for (const binding of fields) {
+    const stale = meta.v !== null && scope.version !== null && meta.v < scope.version;
+    /** Kept only for a stale draft, which "Restore my changes" applies whole. */
+    const draft: [FieldBinding, FieldValue][] = [];
+    const differing: string[] = [];
+    for (const binding of this.#registry.fieldsOf(scope)) {
       // The binding already holds its storage key: no key to build per field.
       const value = parseFieldValue(this.#store.read(binding.storageKey));
       if (value === undefined) continue;
-      draft[binding.name] = value;
-      current[binding.name] = readFieldValue(binding.element, scope.element);
+      if (stale) draft.push([binding, value]);
+      const current = readFieldValue(binding.element, scope.element, binding.kind);
+      if (sameFieldValue(value, current)) continue;
+      differing.push(binding.name);
+      if (!stale) {
+        scope.restored = 'applied';
+        this.#applyField(binding, value, current);
+      }
     }
-    const differing = differingFields(draft, current);
     if (differing.length === 0) return;
     const actions = {
       discard: () => this.#discardDraft(scope),
       applyStale: () => {
-        this.#applyDraft(scope, fields, draft);
+        scope.restored = 'applied';
+        for (const [binding, value] of draft) this.#applyField(binding, value);
         // The user chose this draft over the newer record: it now stands on the current version.
         this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now() });
       },
     };
-    if (meta.v !== null && scope.version !== null && meta.v < scope.version) {
-      scope.restored = 'offered';
-      showRestoreNotice(
-        scope.element,
-        { formKey: scope.key, savedAt: meta.t, source, staleFields: differing },
-        actions,
-      );
-      return;
-    }
-    this.#applyDraft(scope, fields, draft, current);
-    showRestoreNotice(scope.element, { formKey: scope.key, savedAt: meta.t, source }, actions);
+    if (stale) scope.restored = 'offered';
+    showRestoreNotice(
+      scope.element,
+      { formKey: scope.key, savedAt: meta.t, source, ...(stale ? { staleFields: differing } : {}) },
+      actions,
+    );
   }
 
-  /** `current`: the fields' values read just before, when nothing can have changed them since. */
-  #applyDraft(
-    scope: FormScope,
-    fields: readonly FieldBinding[],
-    draft: Record<string, FieldValue>,
-    current?: Record<string, FieldValue>,
-  ): void {
-    scope.restored = 'applied';
-    for (const binding of fields) {
-      const value = draft[binding.name];
-      if (value === undefined || scope.editedFields.has(binding.name)) continue;
-      scope.originalValues.set(
-        binding.name,
-        current?.[binding.name] ?? readFieldValue(binding.element, scope.element),
-      );
-      this.#writeField(binding, value);
-    }
+  /** Writes a drafted value, keeping what the field held for "discard"; fields the user edited here win. */
+  #applyField(binding: FieldBinding, value: FieldValue, current?: FieldValue): void {
+    const { scope, name } = binding;
+    if (scope.editedFields.has(name)) return;
+    scope.originalValues.set(name, current ?? readFieldValue(binding.element, scope.element, binding.kind));
+    this.#writeField(binding, value);
   }
 
   #discardDraft(scope: FormScope): void {
@@ -545,7 +535,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     const value = parseFieldValue(this.#store.read(binding.storageKey));
     if (value === undefined) return;
     if (!scope.originalValues.has(binding.name)) {
-      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element));
+      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element, binding.kind));
     }
     this.#writeField(binding, value);
   }

@@ -57,14 +57,19 @@ export function exclusionReason(field: FieldTraits): ExclusionReason | null {
   return null;
 }
 
-export function fieldTraitsOf(element: HTMLElement, name: string): FieldTraits {
-  const owner = 'form' in element ? (element.form as HTMLFormElement | null) : null;
+/** `owner`: the field's form, when it has one (`form=` can attach a field to a form it is not inside). */
+export function fieldTraitsOf(
+  element: HTMLElement,
+  name: string,
+  owner: HTMLFormElement | null,
+): FieldTraits {
   return {
     tag: element.localName,
-    type: element instanceof HTMLInputElement ? element.type.toLowerCase() : '',
+    // The type property is already lower case (an unknown type reads as "text").
+    type: element instanceof HTMLInputElement ? element.type : '',
     autocomplete: element.getAttribute('autocomplete') ?? '',
     name,
-    // `form=` can attach a field to a form it is not inside, so the owner is checked too.
-    optedOut: element.closest('[data-autosave="off"]') !== null || owner?.dataset.autosave === 'off',
+    optedOut:
+      element.closest('[data-autosave="off"]') !== null || owner?.getAttribute('data-autosave') === 'off',
   };
 }

@@ -39,23 +39,41 @@ function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElemen
   );
 }
 
-export function readFieldValue(element: HTMLElement, scope: HTMLElement): FieldValue {
+/**
+ * How a field is read and written. Decided once per binding: a restore reads and writes every field,
+ * and reading `type` or `multiple` again for each step costs more than the step.
+ */
+export type FieldKind = 'value' | 'select' | 'multiple' | 'checkbox' | 'radio' | 'html';
+
+export function fieldKindOf(element: HTMLElement): FieldKind {
   if (element instanceof HTMLInputElement) {
-    if (element.type === 'checkbox') {
-      const group = groupOf(element, scope);
-      if (group.length === 1) return element.checked;
+    const type = element.type;
+    return type === 'checkbox' || type === 'radio' ? type : 'value';
+  }
+  if (element instanceof HTMLSelectElement) return element.multiple ? 'multiple' : 'select';
+  return element instanceof HTMLTextAreaElement ? 'value' : 'html';
+}
+
+export function readFieldValue(
+  element: HTMLElement,
+  scope: HTMLElement,
+  kind: FieldKind = fieldKindOf(element),
+): FieldValue {
+  switch (kind) {
+    case 'checkbox': {
+      const group = groupOf(element as HTMLInputElement, scope);
+      if (group.length === 1) return (element as HTMLInputElement).checked;
       return group.filter((box) => box.checked).map((box) => box.value);
     }
-    if (element.type === 'radio') {
-      return groupOf(element, scope).find((radio) => radio.checked)?.value ?? '';
-    }
-    return element.value;
+    case 'radio':
+      return groupOf(element as HTMLInputElement, scope).find((radio) => radio.checked)?.value ?? '';
+    case 'multiple':
+      return Array.from((element as HTMLSelectElement).selectedOptions, (option) => option.value);
+    case 'html':
+      return element.innerHTML;
+    default:
+      return (element as FieldElement).value;
   }
-  if (element instanceof HTMLSelectElement && element.multiple) {
-    return Array.from(element.selectedOptions, (option) => option.value);
-  }
-  if (element instanceof HTMLTextAreaElement || element instanceof HTMLSelectElement) return element.value;
-  return element.innerHTML;
 }
 
 /**
@@ -63,10 +81,15 @@ export function readFieldValue(element: HTMLElement, scope: HTMLElement): FieldV
  * events (and frameworks only re-render) for fields that really moved. Values of the wrong shape
  * (a list for a text field, say, after the page changed) are ignored rather than coerced.
  */
-export function writeFieldValue(element: HTMLElement, scope: HTMLElement, value: FieldValue): boolean {
-  if (element instanceof HTMLInputElement && (element.type === 'checkbox' || element.type === 'radio')) {
-    let changed = false;
-    const group = groupOf(element, scope);
+export function writeFieldValue(
+  element: HTMLElement,
+  scope: HTMLElement,
+  value: FieldValue,
+  kind: FieldKind = fieldKindOf(element),
+): boolean {
+  let changed = false;
+  if (kind === 'checkbox' || kind === 'radio') {
+    const group = groupOf(element as HTMLInputElement, scope);
     for (const box of group) {
       const checked =
         typeof value === 'boolean'
@@ -79,29 +102,25 @@ export function writeFieldValue(element: HTMLElement, scope: HTMLElement, value:
         changed = true;
       }
     }
-    return changed;
-  }
-  if (element instanceof HTMLSelectElement && element.multiple) {
+  } else if (kind === 'multiple') {
     if (!Array.isArray(value)) return false;
-    let changed = false;
-    for (const option of [...element.options]) {
+    for (const option of [...(element as HTMLSelectElement).options]) {
       const selected = value.includes(option.value);
       if (option.selected !== selected) {
         option.selected = selected;
         changed = true;
       }
     }
-    return changed;
+  } else if (typeof value === 'string') {
+    if (kind !== 'html') {
+      changed = (element as FieldElement).value !== value;
+      if (changed) (element as FieldElement).value = value;
+    } else if (element.innerHTML !== value) {
+      sanitizeHtmlInto(element, value);
+      changed = true;
+    }
   }
-  if (typeof value !== 'string') return false;
-  if (isFieldElement(element)) {
-    if (element.value === value) return false;
-    element.value = value;
-    return true;
-  }
-  if (element.innerHTML === value) return false;
-  sanitizeHtmlInto(element, value);
-  return true;
+  return changed;
 }
 
 /** Structural equality of two field values (order matters for lists: option order is stable). */

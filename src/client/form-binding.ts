@@ -5,7 +5,13 @@
  * cache is dropped when attributes that decide exclusion or keys change.
  */
 import { exclusionReason, fieldTraitsOf } from './exclusion-rules.js';
-import { type FieldValue, fieldNameOf, isFieldElement } from './field-values.js';
+import {
+  type FieldElement,
+  type FieldKind,
+  type FieldValue,
+  fieldKindOf,
+  fieldNameOf,
+} from './field-values.js';
 import { formKeyOf } from './form-key.js';
 import type { LocalStore } from './local-store.js';
 
@@ -21,6 +27,7 @@ export const BINDING_ATTRIBUTES = [
   'data-autosave',
   'data-autosave-key',
   'form',
+  'multiple',
 ];
 
 export type RestoreState = 'none' | 'applied' | 'offered' | 'discarded';
@@ -44,18 +51,13 @@ export interface FieldBinding {
   readonly scope: FormScope;
   readonly name: string;
   readonly storageKey: string;
+  readonly kind: FieldKind;
 }
 
 function readVersion(element: HTMLElement): number | null {
   const raw = element.dataset.autosaveVersion;
   const version = raw === undefined ? Number.NaN : Number(raw);
   return Number.isInteger(version) && version >= 0 ? version : null;
-}
-
-/** The scope element of a field: its form (also via form=), else the nearest keyed container. */
-function scopeElementOf(field: HTMLElement): HTMLElement | null {
-  const owner = isFieldElement(field) ? field.form : null;
-  return owner ?? field.closest<HTMLElement>(SCOPE_SELECTOR);
 }
 
 export class FormRegistry {
@@ -108,14 +110,19 @@ export class FormRegistry {
 
   #createBinding(target: EventTarget): FieldBinding | null {
     if (!(target instanceof HTMLElement)) return null;
-    const element = isFieldElement(target) ? target : target.closest<HTMLElement>(EDITABLE_SELECTOR);
+    // The kind first: its type checks also tell a form control from a contenteditable region.
+    const kind = fieldKindOf(target);
+    const field = kind !== 'html';
+    const element = field ? target : target.closest<HTMLElement>(EDITABLE_SELECTOR);
     if (element === null) return null;
-    const scopeElement = scopeElementOf(element);
+    // A control's scope is its form (also via form=), else the nearest keyed container.
+    const owner = field ? (target as FieldElement).form : null;
+    const scopeElement = owner ?? element.closest<HTMLElement>(SCOPE_SELECTOR);
     const scope = scopeElement ? this.scopeOf(scopeElement) : null;
     if (scope === null) return null;
     const name = fieldNameOf(element);
-    if (exclusionReason(fieldTraitsOf(element, name)) !== null) return null;
-    return { element, scope, name, storageKey: this.#store.fieldKey(scope.key, name) };
+    if (exclusionReason(fieldTraitsOf(element, name, owner)) !== null) return null;
+    return { element, scope, name, storageKey: this.#store.fieldKey(scope.key, name), kind };
   }
 
   /** One binding per field name of a scope (a checkbox or radio group is read and written whole). */
@@ -127,7 +134,8 @@ export class FormRegistry {
         : [...element.querySelectorAll(FIELD_SELECTOR)];
     const byName = new Map<string, FieldBinding>();
     for (const candidate of candidates) {
-      const binding = this.bindingOf(candidate);
+      // Not cached: a restore binds every field of the page, and most are never typed into.
+      const binding = this.#bindings.get(candidate) ?? this.#createBinding(candidate);
       if (binding !== null && binding.scope === scope && !byName.has(binding.name))
         byName.set(binding.name, binding);
     }

@@ -11,6 +11,7 @@ import {
   FAST_OPTIONS,
   localKeys,
   openPage,
+  productForm,
   recordStatuses,
   registerPages,
   SECRETS,
@@ -133,6 +134,71 @@ describe('restoring drafts', () => {
     expect(await page.inputValue('[name=title]')).toBe('Desk');
     expect(await page.isChecked('[name=tags][value=a]')).toBe(true);
     expect((await localKeys(page)).some((key) => key.includes(':f:product-42'))).toBe(false);
+  });
+
+  it('fires input on every restored field, and change where a user’s change would, without saving them back', async () => {
+    const context = await contextFor(user);
+    // Listens before the service starts, as a framework binding the form would.
+    server.pages.set('/product-events', {
+      body: productForm(),
+      serviceOptions: FAST_OPTIONS,
+      head: `<script>window.restoreEvents = [];
+for (const type of ['input', 'change'])
+  document.addEventListener(type, (event) => window.restoreEvents.push(type + ':' + (event.target.name || event.target.dataset.autosaveField)), true);
+</script>`,
+    });
+    const page = await openPage(context, server, '/product-events');
+    await fillEveryKind(page);
+    await waitUntil('the draft on the server', async () => server.draftsOf(user).has('product-42'));
+    await waitUntil('the status to say saved', async () => (await statusOf(page)).state === 'saved');
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    const events = await page.evaluate(
+      () => (window as unknown as { restoreEvents: string[] }).restoreEvents,
+    );
+    expect([...events].sort()).toEqual(
+      [
+        'input:title',
+        'input:notes',
+        'input:size',
+        'change:size',
+        'input:colors',
+        'change:colors',
+        'input:tags',
+        'change:tags',
+        'input:agree',
+        'change:agree',
+        'input:plan',
+        'change:plan',
+        'input:qty',
+        'input:due',
+        'input:level',
+        'input:tint',
+        'input:bio',
+        'change:bio',
+      ].sort(),
+    );
+    // Restoring is not an edit: nothing is queued or sent again, and the status stays as it was.
+    const syncsBefore = server.received.length;
+    await page.waitForTimeout(FAST_OPTIONS.debounceDelay * 4);
+    expect(server.received.length).toBe(syncsBefore);
+    expect((await localKeys(page)).filter((key) => key.includes(':p:'))).toEqual([]);
+    expect((await statusOf(page)).state).toBe('idle');
+  });
+
+  it('saves a select made multiple after it was bound as a list of its selected options', async () => {
+    const page = await openPage(await contextFor(user), server, '/product');
+    await page.selectOption('[name=size]', 'm');
+    await page.evaluate(() => {
+      const select = document.querySelector<HTMLSelectElement>('[name=size]');
+      if (select) select.multiple = true;
+    });
+    await page.selectOption('[name=size]', ['s', 'l']);
+    const stored = await page.evaluate(() => {
+      const key = Object.keys(localStorage).find((candidate) => candidate.endsWith('\u001fsize'));
+      return key ? JSON.parse(localStorage.getItem(key) ?? 'null') : null;
+    });
+    expect(stored).toEqual(['s', 'l']);
   });
 
   it('restores a checkbox group sharing one name and a multi-select exactly, including an emptied group', async () => {
