@@ -1,7 +1,7 @@
 /**
  * Which element is a field of which draft. A "scope" is a form, or any element with
  * `data-autosave-key` that is not inside a form (for contenteditable regions and form-less UIs).
- * Bindings are cached per element so a keystroke costs one WeakMap lookup, not a DOM walk; the
+ * Bindings are cached per element so a keystroke costs one property read, not a DOM walk; the
  * cache is dropped when attributes that decide exclusion or keys change.
  */
 import { exclusionReason, fieldTraitsOf } from './exclusion-rules.js';
@@ -54,6 +54,11 @@ export interface FieldBinding {
   readonly kind: FieldKind;
 }
 
+interface CachedBinding {
+  readonly generation: number;
+  readonly binding: FieldBinding | null;
+}
+
 function readVersion(element: HTMLElement): number | null {
   const raw = element.dataset.autosaveVersion;
   const version = raw === undefined ? Number.NaN : Number(raw);
@@ -62,7 +67,13 @@ function readVersion(element: HTMLElement): number | null {
 
 export class FormRegistry {
   readonly #scopes = new WeakMap<HTMLElement, FormScope | null>();
-  #bindings = new WeakMap<EventTarget, FieldBinding | null>();
+  /**
+   * Bindings are cached on the element itself, under a key of this registry: a restore binds every
+   * field, and a property costs a fraction of a WeakMap entry (as React keeps its fiber on the node).
+   */
+  readonly #cacheKey = Symbol('steadfast binding');
+  /** Cached bindings of older generations are stale (see invalidate). */
+  #generation = 0;
 
   readonly #root: Document;
   readonly #store: LocalStore;
@@ -74,7 +85,7 @@ export class FormRegistry {
 
   /** Forgets cached bindings (an attribute that decides them changed). Scopes keep their state. */
   invalidate(): void {
-    this.#bindings = new WeakMap();
+    this.#generation += 1;
   }
 
   scopeOf(element: HTMLElement): FormScope | null {
@@ -100,11 +111,12 @@ export class FormRegistry {
   /** The binding of an event target, or null when it is not a field we save. */
   bindingOf(target: EventTarget | null): FieldBinding | null {
     if (target === null) return null;
-    let binding = this.#bindings.get(target);
-    if (binding === undefined) {
-      binding = this.#createBinding(target);
-      this.#bindings.set(target, binding);
-    }
+    const holder = target as EventTarget & { [key: symbol]: CachedBinding | undefined };
+    const cached = holder[this.#cacheKey];
+    if (cached?.generation === this.#generation) return cached.binding;
+    const binding = this.#createBinding(target);
+    // Reflect.set: a node a page made non-extensible is then bound on every event, never failing one.
+    Reflect.set(holder, this.#cacheKey, { generation: this.#generation, binding });
     return binding;
   }
 
@@ -134,8 +146,7 @@ export class FormRegistry {
         : [...element.querySelectorAll(FIELD_SELECTOR)];
     const byName = new Map<string, FieldBinding>();
     for (const candidate of candidates) {
-      // Not cached: a restore binds every field of the page, and most are never typed into.
-      const binding = this.#bindings.get(candidate) ?? this.#createBinding(candidate);
+      const binding = this.bindingOf(candidate);
       if (binding !== null && binding.scope === scope && !byName.has(binding.name))
         byName.set(binding.name, binding);
     }
