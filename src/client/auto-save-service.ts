@@ -215,7 +215,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (storage === null) this.#onStorageProblem({ kind: 'unavailable' });
     this.#queue = new SyncQueue(this.#store);
     this.#registry = new FormRegistry(this.#doc, this.#store);
-    this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view.navigator);
+    this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view);
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
 

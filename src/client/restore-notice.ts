@@ -32,7 +32,6 @@ export function showRestoreNotice(
   notice.dataset.autosaveNotice = content.formKey;
   const where = content.source === 'server' ? 'saved on another device' : 'saved on this device';
   const when = formatClock(content.savedAt);
-  const text = doc.createElement('span');
   const button = (label: string, action: string, onClick: () => void): HTMLButtonElement => {
     const element = doc.createElement('button');
     element.type = 'button';
@@ -47,16 +46,17 @@ export function showRestoreNotice(
   if (content.staleFields) {
     notice.dataset.autosaveStale = 'true';
     const fields = content.staleFields.length > 0 ? content.staleFields.join(', ') : 'none';
-    text.textContent = `You have unsaved changes from ${when} (${where}), but this record has changed since. Fields that differ: ${fields}. `;
     notice.append(
-      text,
+      `You have unsaved changes from ${when} (${where}), but this record has changed since. Fields that differ: ${fields}. `,
       button('Restore my changes', 'apply', actions.applyStale),
       ' ',
       button('Discard', 'discard', actions.discard),
     );
   } else {
-    text.textContent = `Restored your unsaved changes from ${when} (${where}). `;
-    notice.append(text, button('Discard', 'discard', actions.discard));
+    notice.append(
+      `Restored your unsaved changes from ${when} (${where}). `,
+      button('Discard', 'discard', actions.discard),
+    );
   }
   scope.before(notice);
   return notice;
