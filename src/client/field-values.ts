@@ -18,10 +18,12 @@ export function isFieldElement(element: Element): element is FieldElement {
   );
 }
 
-/** A field's storage name: `name`, else `id`, else `data-autosave-field`. */
+/**
+ * A field's storage name: `name`, else `id`, else `data-autosave-field` (an empty attribute counts
+ * as none). Properties, not getAttribute: a restore names every field of the page.
+ */
 export function fieldNameOf(element: HTMLElement): string {
-  const name = element.getAttribute('name') ?? element.id;
-  return name !== '' ? name : (element.dataset.autosaveField ?? '');
+  return (element as FieldElement).name || element.id || (element.getAttribute('data-autosave-field') ?? '');
 }
 
 /** The checkboxes or radios of one group inside a scope (a form or a keyed container). */

@@ -109,18 +109,19 @@ export class FormRegistry {
   }
 
   /** The binding of an event target, or null when it is not a field we save. */
-  bindingOf(target: EventTarget | null): FieldBinding | null {
+  bindingOf(target: EventTarget | null, scopeHint?: FormScope): FieldBinding | null {
     if (target === null) return null;
     const holder = target as EventTarget & { [key: symbol]: CachedBinding | undefined };
     const cached = holder[this.#cacheKey];
     if (cached?.generation === this.#generation) return cached.binding;
-    const binding = this.#createBinding(target);
+    const binding = this.#createBinding(target, scopeHint);
     // Reflect.set: a node a page made non-extensible is then bound on every event, never failing one.
     Reflect.set(holder, this.#cacheKey, { generation: this.#generation, binding });
     return binding;
   }
 
-  #createBinding(target: EventTarget): FieldBinding | null {
+  /** `scopeHint`: the scope the caller is binding, which spares a lookup for each of its fields. */
+  #createBinding(target: EventTarget, scopeHint?: FormScope): FieldBinding | null {
     if (!(target instanceof HTMLElement)) return null;
     // The kind first: its type checks also tell a form control from a contenteditable region.
     const kind = fieldKindOf(target);
@@ -130,8 +131,9 @@ export class FormRegistry {
     // A control's scope is its form (also via form=), else the nearest keyed container.
     const owner = field ? (target as FieldElement).form : null;
     const scopeElement = owner ?? element.closest<HTMLElement>(SCOPE_SELECTOR);
-    const scope = scopeElement ? this.scopeOf(scopeElement) : null;
-    if (scope === null) return null;
+    const scope =
+      scopeElement === scopeHint?.element ? scopeHint : scopeElement ? this.scopeOf(scopeElement) : null;
+    if (!scope) return null;
     const name = fieldNameOf(element);
     if (exclusionReason(fieldTraitsOf(element, name, owner)) !== null) return null;
     return { element, scope, name, storageKey: this.#store.fieldKey(scope.key, name), kind };
@@ -146,7 +148,7 @@ export class FormRegistry {
         : [...element.querySelectorAll(FIELD_SELECTOR)];
     const byName = new Map<string, FieldBinding>();
     for (const candidate of candidates) {
-      const binding = this.bindingOf(candidate);
+      const binding = this.bindingOf(candidate, scope);
       if (binding !== null && binding.scope === scope && !byName.has(binding.name))
         byName.set(binding.name, binding);
     }

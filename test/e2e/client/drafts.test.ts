@@ -186,6 +186,22 @@ for (const type of ['input', 'change'])
     expect((await statusOf(page)).state).toBe('idle');
   });
 
+  it('names a field by its id when it has no name, an empty name counting as none', async () => {
+    const context = await contextFor(user);
+    server.pages.set('/ids', {
+      body: '<form id="profile"><input id="nick"><input name="" id="alias"></form>',
+      serviceOptions: FAST_OPTIONS,
+    });
+    const page = await openPage(context, server, '/ids');
+    await page.fill('#nick', 'Al');
+    await page.fill('#alias', 'Alpha');
+    const names = (await localKeys(page))
+      .filter((key) => key.includes(':f:profile\u001f'))
+      .map((key) => key.slice(key.indexOf('\u001f') + 1))
+      .sort();
+    expect(names).toEqual(['alias', 'nick']);
+  });
+
   it('saves a select made multiple after it was bound as a list of its selected options', async () => {
     const page = await openPage(await contextFor(user), server, '/product');
     await page.selectOption('[name=size]', 'm');
