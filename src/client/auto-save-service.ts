@@ -171,6 +171,8 @@ class BrowserAutoSaveService implements AutoSaveService {
   #inFlight: AbortController | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #intervalTimer: ReturnType<typeof setInterval> | undefined;
+  /** The task after start that sets up what the restore need not wait for. */
+  #setupTimer: ReturnType<typeof setTimeout> | undefined;
   #observer: MutationObserver | undefined;
   readonly #debouncer: Debouncer;
   readonly #teardown: (() => void)[] = [];
@@ -241,7 +243,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     // in storage already, and a page left before it runs sends its queue on the next start), the
     // scans read every stored key, and Chromium loads sessionStorage synchronously when a page first
     // listens to `storage`.
-    setTimeout(() => {
+    this.#setupTimer = setTimeout(() => {
       if (!this.#canSave()) return;
       // Chrome may never fire unload on mobile: visibilitychange to hidden is the last reliable event.
       this.#listen(this.#doc, 'visibilitychange', () => this.#onVisibilityChange());
@@ -276,6 +278,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#observer?.disconnect();
     this.#debouncer.cancel();
     clearInterval(this.#intervalTimer);
+    // A stop and start before it ran must not set up listeners and the interval twice.
+    clearTimeout(this.#setupTimer);
     clearTimeout(this.#retryTimer);
     this.#inFlight?.abort();
   }

@@ -102,6 +102,26 @@ describe('leaving the page', () => {
   });
 });
 
+describe('stopping and starting', () => {
+  it('listens once to the page’s events after a stop and start in the same task', async () => {
+    const page = await openPage(context, server, '/product');
+    await page.evaluate(() => {
+      const service = window.autoSaveService;
+      service?.stop();
+      service?.start();
+      service?.stop();
+      service?.start();
+    });
+    await page.waitForTimeout(100);
+    const cdp = await page.context().newCDPSession(page);
+    const { result } = await cdp.send('Runtime.evaluate', { expression: 'window' });
+    const { listeners } = await cdp.send('DOMDebugger.getEventListeners', {
+      objectId: result.objectId ?? '',
+    });
+    expect(listeners.filter((listener) => listener.type === 'pagehide')).toHaveLength(1);
+  });
+});
+
 describe('damaged local state', () => {
   it('starts a new client when the stored mutation id is damaged, so no change is taken for a duplicate', async () => {
     const page = await openPage(context, server, '/product');
