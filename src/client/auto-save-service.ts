@@ -35,6 +35,7 @@ import {
   SCOPE_SELECTOR,
 } from './form-binding.js';
 import {
+  isRecord,
   type JsonValue,
   LocalStore,
   openBrowserStorage,
@@ -129,10 +130,6 @@ function randomUuid(view: Window): string {
   const url = URL.createObjectURL(new Blob());
   URL.revokeObjectURL(url);
   return url.slice(-36);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 class BrowserAutoSaveService implements AutoSaveService {

@@ -10,14 +10,6 @@ import { sanitizeHtmlInto } from './html-sanitizer.js';
 export type FieldValue = string | boolean | string[];
 export type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
 
-export function isFieldElement(element: Element): element is FieldElement {
-  return (
-    element instanceof HTMLInputElement ||
-    element instanceof HTMLTextAreaElement ||
-    element instanceof HTMLSelectElement
-  );
-}
-
 /**
  * A field's storage name: `name`, else `id`, else `data-autosave-field` (an empty attribute counts
  * as none). Properties, not getAttribute: a restore names every field of the page.

@@ -68,7 +68,7 @@ function parseJson<T>(raw: string | null, accept: (value: unknown) => value is T
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
