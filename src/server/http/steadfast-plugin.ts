@@ -41,7 +41,12 @@ import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { registerSyncRoute } from './sync-route.js';
-import { createMeteredSyncService, type RecordForKey, type SyncService } from './sync-service.js';
+import {
+  type ClientMutationsRow,
+  createMeteredSyncService,
+  type RecordForKey,
+  type SyncService,
+} from './sync-service.js';
 import { registerTransactionMiddleware } from './transaction-middleware.js';
 
 export const SESSION_COOKIE_NAME = 'sid';
@@ -247,12 +252,16 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     keyGenerator: (request: FastifyRequest) => `login:${request.ip}`,
   });
 
+  const readClient = reader?.prepare<[string], ClientMutationsRow>(
+    'select user_id, last_mutation_id from client_mutations where client_id = ?',
+  );
   const { committer, syncService } = createMeteredSyncService({
     persistence,
     dialect: database.dialect,
     metrics,
     recordForKey: options.recordForKey,
     maxBatch: options.groupCommit.maxBatch,
+    clientLookup: readClient && { read: (clientId) => readClient.get(clientId) },
   });
   app.decorate('steadfast', { options, metrics, committer, syncService, sessionStore });
 

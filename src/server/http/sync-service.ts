@@ -39,9 +39,26 @@ export interface RequestMeta {
   readonly ip?: string;
 }
 
+/** A client's `client_mutations` row: whose client it is and the last mutation id applied. */
+export interface ClientMutationsRow {
+  readonly user_id: number;
+  readonly last_mutation_id: number;
+}
+
+/**
+ * Reads a client's committed row without building a query, for the empty batch (which writes
+ * nothing). On SQLite the plugin passes a prepared statement on its read-only connection: the empty
+ * batch then neither compiles a query nor queues for the writer connection behind an open group
+ * commit. Used only outside a transaction, whose own writes such a reader could not see.
+ */
+export interface ClientLookup {
+  read(clientId: string): ClientMutationsRow | undefined;
+}
+
 export interface SyncServiceOptions {
   readonly persistence: Persistence;
   readonly committer: GroupCommitter;
+  readonly clientLookup?: ClientLookup;
   readonly recordForKey?: RecordForKey;
   /** On PostgreSQL the client's row is locked (`for update`) so two processes never apply one id twice. */
   readonly dialect: 'sqlite' | 'postgres';
@@ -73,6 +90,12 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       const actor = { actor: String(user.id), requestId: meta.requestId, ip: meta.ip };
       // An empty batch writes nothing (it asks for lastMutationId): no transaction, no commit round.
       if (parsed.data.changes.length === 0) {
+        const lookup = options.clientLookup;
+        if (lookup && !options.persistence.context.inTransaction()) {
+          const at = now().toISOString();
+          const previous = lastAppliedBy(lookup.read(parsed.data.clientId), user);
+          return { status: 'ok', synced: 0, lastMutationId: previous, results: [], serverTime: at };
+        }
         return options.persistence.runAs(actor, () =>
           applySyncBatch(options.persistence, recordForKey, user, parsed.data, now()),
         );
@@ -91,6 +114,14 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       return response;
     },
   };
+}
+
+/** The client's last applied mutation id (0 for a new client); forbidden when it is another user's. */
+function lastAppliedBy(client: ClientMutationsRow | undefined, user: SessionUser): number {
+  if (client && Number(client.user_id) !== user.id) {
+    throw new ApiError('forbidden', 'This clientId belongs to another user.');
+  }
+  return client ? Number(client.last_mutation_id) : 0;
 }
 
 /** Draft data as logged fields: a form's fields as they are, any other value under `value`. */
@@ -119,12 +150,9 @@ export async function applySyncBatch(
     .select(['user_id', 'last_mutation_id'])
     .where('client_id', '=', request.clientId);
   const client = (await (lockRows ? select.forUpdate() : select).executeTakeFirst()) as
-    | { user_id: number; last_mutation_id: number }
+    | ClientMutationsRow
     | undefined;
-  if (client && Number(client.user_id) !== user.id) {
-    throw new ApiError('forbidden', 'This clientId belongs to another user.');
-  }
-  const previous = client ? Number(client.last_mutation_id) : 0;
+  const previous = lastAppliedBy(client, user);
 
   // Apply in mutation order whatever order the batch lists them in; ids at or below the last
   // applied one were applied before (a retried batch) and are answered, not applied again.
@@ -340,6 +368,7 @@ export function createMeteredSyncService(options: {
   readonly metrics: SteadfastMetrics;
   readonly recordForKey?: RecordForKey;
   readonly maxBatch?: number;
+  readonly clientLookup?: ClientLookup;
 }): { committer: GroupCommitter; syncService: SyncService } {
   const { metrics } = options;
   const committer = new GroupCommitter({
@@ -355,6 +384,7 @@ export function createMeteredSyncService(options: {
     committer,
     dialect: options.dialect,
     recordForKey: options.recordForKey,
+    clientLookup: options.clientLookup,
     onResult: (status) => metrics.syncChanges.inc({ status }),
   });
   return { committer, syncService };

@@ -247,6 +247,22 @@ describeEachDatabase('sync API', (current) => {
         expect(await databaseFingerprint(current().opened.db)).toBe(before);
       });
 
+      it('answers an empty batch with the last applied mutation id, writing nothing, and 403 for another user’s clientId', async () => {
+        const clientId = newClientId();
+        const before = await databaseFingerprint(current().opened.db);
+        const unknown = await sync(alice, { clientId, changes: [] });
+        expect(unknown.status).toBe(200);
+        expect(unknown.json).toMatchObject({ status: 'ok', synced: 0, lastMutationId: 0, results: [] });
+        expect(Date.parse(unknown.json.serverTime)).not.toBeNaN();
+        expect(await databaseFingerprint(current().opened.db)).toBe(before);
+        await sync(alice, { clientId, changes: [change(1), change(2, { key: 'other' })] });
+        const known = await sync(alice, { clientId, changes: [] });
+        expect(known.json).toMatchObject({ status: 'ok', synced: 0, lastMutationId: 2, results: [] });
+        const stolen = await sync(bob, { clientId, changes: [] });
+        expect(stolen.status).toBe(403);
+        expect(stolen.json.error).toBe('forbidden');
+      });
+
       it('answers 400 naming the field for an invalid body', async () => {
         const bad = await sync(alice, {
           clientId: newClientId(),
