@@ -8,6 +8,7 @@
  * Fastify's hooks cannot wrap the handler in a function, so the scope is entered in a
  * callback-style preHandler (`scope.enter(done)`: the rest of the request runs inside the frame)
  * and ended in onSend, where the status is known and nothing has been written to the socket yet.
+ * A request without a transaction enters its actor's frame synchronously, with nothing to end.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Persistence } from '../persistence/create-persistence.js';
@@ -24,6 +25,8 @@ declare module 'fastify' {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const scopes = new WeakMap<FastifyRequest, Scope>();
+/** `runAs` wants a promise back; a frame entered only to run the rest of a request returns this settled one. */
+const ENTERED = Promise.resolve();
 
 export interface TransactionMiddlewareOptions {
   readonly persistence: Persistence;
@@ -44,6 +47,15 @@ export function registerTransactionMiddleware(
       requestId: request.id,
       ip: request.ip,
     };
+    if (!transaction) {
+      // No transaction to open, so no promise to wait for: the request enters its actor's frame at
+      // once (as openScope's non-transactional scope would, one microtask later) and has nothing to end.
+      persistence.runAs(actor, () => {
+        done();
+        return ENTERED;
+      });
+      return;
+    }
     persistence.context.openScope(actor, { transaction }).then(
       (scope) => {
         scopes.set(request, scope);
