@@ -1,0 +1,18 @@
+/** FixedWindowLimiter, the sync route's rate limit on both adapters, on a fake clock. */
+import { describe, expect, it } from 'vitest';
+import { FixedWindowLimiter } from '../../../src/server/http/fixed-window-limiter.js';
+
+describe('FixedWindowLimiter', () => {
+  it('allows max hits a window per key, then answers the seconds left until the window ends', () => {
+    let now = 1_000_000;
+    const limiter = new FixedWindowLimiter(3, 60_000, () => now);
+    expect([limiter.hit('a'), limiter.hit('a'), limiter.hit('a')]).toEqual([0, 0, 0]);
+    expect(limiter.hit('b')).toBe(0);
+    now += 15_500;
+    expect(limiter.hit('a')).toBe(45);
+    now += 44_499;
+    expect(limiter.hit('a')).toBe(1);
+    now += 1;
+    expect(limiter.hit('a')).toBe(0);
+  });
+});
