@@ -8,7 +8,7 @@
  * @example
  * app.use(createExpressRouter({ database, persistence, sessionSecret: process.env.SESSION_SECRET }))
  */
-import { fastifyCookie, Signer } from '@fastify/cookie';
+import { fastifyCookie } from '@fastify/cookie';
 import Tokens from '@fastify/csrf';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Kysely } from 'kysely';
@@ -27,6 +27,7 @@ import { HEALTH_PATH } from './health-route.js';
 import { checkHealth } from './health-service.js';
 import { createMetrics } from './metrics.js';
 import { METRICS_PATH } from './metrics-route.js';
+import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { SESSION_COOKIE_NAME } from './steadfast-plugin.js';
@@ -72,7 +73,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   const { database, persistence } = options;
   const routes = { sync: true, drafts: true, activity: true, health: true, metrics: true, ...options.routes };
   const cookieName = options.cookieName ?? SESSION_COOKIE_NAME;
-  const signer = new Signer(options.sessionSecret);
+  const signer = new SessionCookieSigner(options.sessionSecret);
   const tokens = Tokens();
   const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
@@ -98,9 +99,9 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
     }
     const raw = fastifyCookie.parse(request.headers.cookie ?? '')[cookieName];
     if (!raw) return null;
-    const unsigned = signer.unsign(raw);
-    if (!unsigned.valid || !unsigned.value) return null;
-    const session = await loadSession(unsigned.value);
+    const sid = signer.unsign(raw);
+    if (!sid) return null;
+    const session = await loadSession(sid);
     const user = parseSessionUser(session?.user);
     if (!user) return null;
     const csrfSecret = typeof session?._csrf === 'string' ? session._csrf : undefined;

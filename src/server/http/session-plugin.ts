@@ -4,18 +4,18 @@
  * or expired anywhere is refused everywhere on the next request.
  *
  * Per request it does what a database session needs and nothing more: one HMAC check of the
- * cookie, one read of the row, one JSON parse, and at the end one JSON stringify to see whether
+ * cookie (the first time this process sees it: SessionCookieSigner), one read of the row, one JSON parse, and at the end one JSON stringify to see whether
  * the data changed; the row is written only then. @fastify/session also signed the id again,
  * built two cookie objects and hashed the session twice with SHA-256 on every request, which made
  * it the largest single cost of an API call (CPU profile of bench/http-overhead.bench.ts).
  *
  * The formats are unchanged: the cookie is `<id>.<signature>` as @fastify/cookie's Signer makes it
- * (the Express adapter checks it with that Signer), the row holds the data as JSON with
+ * (the Express adapter checks it with the same SessionCookieSigner), the row holds the data as JSON with
  * `cookie.expires`, so rows written by either implementation read the same.
  */
 import { randomBytes } from 'node:crypto';
-import { Signer } from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
+import { SessionCookieSigner } from './session-cookie-signer.js';
 import type { KyselySessionStore } from './session-store.js';
 
 declare module 'fastify' {
@@ -135,7 +135,7 @@ export type RequestSession = SessionHandle & Session;
 /** Registers the session hooks on `app` (inside the Steadfast plugin, so they reach the whole app). */
 export function registerSessions(app: FastifyInstance, options: SessionPluginOptions): void {
   const { store, cookieName, ttlMs, secure } = options;
-  const signer = new Signer(options.secret);
+  const signer = new SessionCookieSigner(options.secret);
 
   const open = (request: FastifyRequest, id: string | null, data: Record<string, unknown> | null) => {
     const context: SessionContext = { store, request, fresh: () => open(request, null, null) };
@@ -148,8 +148,7 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
 
   app.addHook('onRequest', (request, _reply, done) => {
     const cookie = request.cookies[cookieName];
-    const unsigned = cookie ? signer.unsign(cookie) : undefined;
-    const id = unsigned?.valid ? unsigned.value : null;
+    const id = cookie ? signer.unsign(cookie) : null;
     if (!id) {
       request.session = open(request, null, null);
       done();

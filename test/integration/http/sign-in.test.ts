@@ -222,6 +222,35 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(after.status).toBe(401);
   });
 
+  it('refuses a session signed out on one app instance on another instance sharing the database', async () => {
+    const other = await buildTestApp(current(), {
+      persistence: createPersistence({ db: current().opened.db }),
+    });
+    try {
+      const session = await signInAs(app, await createTestUser(persistence, 'hana'));
+      const emptySync = (target: FastifyInstance) =>
+        injectClient(target).request({
+          method: 'POST',
+          url: '/api/autosave/sync/',
+          session,
+          body: { clientId: newClientId(), changes: [] },
+        });
+      // Both instances have served the session (and verified its cookie) before the sign-out.
+      expect((await emptySync(other)).status).toBe(200);
+      expect((await emptySync(app)).status).toBe(200);
+      const out = await injectClient(app).request({
+        method: 'POST',
+        url: '/test/logout',
+        headers: { cookie: session.cookie },
+      });
+      expect(out.status).toBe(200);
+      expect((await emptySync(other)).status).toBe(401);
+      expect((await injectClient(other).request({ url: '/api/autosave/drafts/', session })).status).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('logs a created user with the password hash redacted', async () => {
     const user = await createTestUser(persistence, 'ivy');
     const { entries } = await persistence.activityLog.query({ model: 'User', objectId: String(user.id) });
