@@ -70,12 +70,19 @@ export class SessionHandle {
   /** When the session ends (kept in the data for the store's `expires_at`). */
   declare cookie: { expires?: string | null };
 
-  constructor(id: string, context: SessionContext, data: Record<string, unknown>, fromCookie: boolean) {
+  /** `stored`: the row's JSON the data were parsed from, which spares stringifying them again. */
+  constructor(
+    id: string,
+    context: SessionContext,
+    data: Record<string, unknown>,
+    fromCookie: boolean,
+    stored?: string,
+  ) {
     this.#id = id;
     this.#context = context;
     this.#fromCookie = fromCookie;
     Object.assign(this, data);
-    this.#persisted = JSON.stringify(this);
+    this.#persisted = stored ?? JSON.stringify(this);
   }
 
   get sessionId(): string {
@@ -137,9 +144,14 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
   const { store, cookieName, ttlMs, secure } = options;
   const signer = new SessionCookieSigner(options.secret);
 
-  const open = (request: FastifyRequest, id: string | null, data: Record<string, unknown> | null) => {
+  const open = (
+    request: FastifyRequest,
+    id: string | null,
+    data: Record<string, unknown> | null,
+    stored?: string,
+  ) => {
     const context: SessionContext = { store, request, fresh: () => open(request, null, null) };
-    if (id && data) return new SessionHandle(id, context, data, true) as RequestSession;
+    if (id && data) return new SessionHandle(id, context, data, true, stored) as RequestSession;
     const expires = new Date(Date.now() + ttlMs).toISOString();
     return new SessionHandle(newSessionId(), context, { cookie: { expires } }, false) as RequestSession;
   };
@@ -154,12 +166,12 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
       done();
       return;
     }
-    store.get(id, (error, data) => {
+    store.get(id, (error, data, stored) => {
       if (error) {
         done(error as Error);
         return;
       }
-      request.session = open(request, id, (data as Record<string, unknown> | null | undefined) ?? null);
+      request.session = open(request, id, data ?? null, stored);
       done();
     });
   });

@@ -17,7 +17,8 @@ export interface SessionLookup {
 /** A session's stored data. */
 export type StoredSession = Record<string, unknown>;
 
-type GetCallback = (error: unknown, session?: StoredSession | null) => void;
+/** `json` is the stored text the session was parsed from (its JSON as last written). */
+type GetCallback = (error: unknown, session?: StoredSession | null, json?: string) => void;
 
 /**
  * A stored session's data, or null when the row no longer holds a JSON object (edited by hand, a
@@ -81,7 +82,8 @@ export class KyselySessionStore {
         callback(error);
         return;
       }
-      callback(null, data === undefined ? null : parseSessionData(data));
+      if (data === undefined) callback(null, null);
+      else callback(null, parseSessionData(data), data);
       return;
     }
     this.#executor()
@@ -90,7 +92,10 @@ export class KyselySessionStore {
       .where('sid', '=', sid)
       .where('expires_at', '>', this.#now())
       .executeTakeFirst()
-      .then((row) => callback(null, row ? parseSessionData(row.data) : null), callback);
+      .then(
+        (row) => (row ? callback(null, parseSessionData(row.data), row.data) : callback(null, null)),
+        callback,
+      );
   }
 
   set(sid: string, session: SessionLike, callback: Callback): void {

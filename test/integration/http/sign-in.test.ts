@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   hashPassword,
   KyselySessionStore,
@@ -220,6 +220,33 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(rows).toEqual([]);
     const after = await client.request({ url: '/api/autosave/drafts/', session });
     expect(after.status).toBe(401);
+  });
+
+  it('writes the session row only when its data changed, never on requests that merely read it', async () => {
+    const store = app.steadfast.sessionStore;
+    const writes = vi.spyOn(store, 'set');
+    try {
+      const session = await signInAs(app, await createTestUser(persistence, 'gil'));
+      expect(writes).toHaveBeenCalled();
+      writes.mockClear();
+      const client = injectClient(app);
+      const sync = await client.request({
+        method: 'POST',
+        url: '/api/autosave/sync/',
+        session,
+        body: { clientId: newClientId(), changes: [] },
+      });
+      expect(sync.status).toBe(200);
+      expect((await client.request({ url: '/api/autosave/drafts/', session })).status).toBe(200);
+      expect((await client.request({ url: '/test/page', session })).status).toBe(200);
+      expect((await client.request({ url: '/test/csrf', headers: { cookie: session.cookie } })).status).toBe(
+        200,
+      );
+      expect(writes).not.toHaveBeenCalled();
+      for (const response of [sync]) expect(response.headers['set-cookie']).toBeUndefined();
+    } finally {
+      writes.mockRestore();
+    }
   });
 
   it('refuses a session signed out on one app instance on another instance sharing the database', async () => {
