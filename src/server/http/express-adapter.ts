@@ -9,7 +9,6 @@
  * app.use(createExpressRouter({ database, persistence, sessionSecret: process.env.SESSION_SECRET }))
  */
 import { fastifyCookie } from '@fastify/cookie';
-import Tokens from '@fastify/csrf';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
@@ -20,6 +19,7 @@ import type { Persistence } from '../persistence/create-persistence.js';
 import { ACTIVITY_PATH } from './activity-route.js';
 import { queryActivity } from './activity-service.js';
 import { ApiError } from './api-error.js';
+import { CsrfVerifier } from './csrf-verifier.js';
 import { listDrafts } from './drafts-service.js';
 import { toApiError } from './error-handler.js';
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
@@ -74,7 +74,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   const routes = { sync: true, drafts: true, activity: true, health: true, metrics: true, ...options.routes };
   const cookieName = options.cookieName ?? SESSION_COOKIE_NAME;
   const signer = new SessionCookieSigner(options.sessionSecret);
-  const tokens = Tokens();
+  const csrf = new CsrfVerifier();
   const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
   const limiter = new FixedWindowLimiter(options.limits?.syncPerMinute ?? 300, 60_000);
@@ -121,7 +121,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
     if (options.verifyCsrf) valid = await options.verifyCsrf(request);
     else {
       const token = request.get(CSRF_HEADER);
-      valid = Boolean(auth?.csrfSecret && token && tokens.verify(auth.csrfSecret, token));
+      valid = csrf.verify(auth?.csrfSecret, token);
     }
     if (!valid) throw new ApiError('csrf_invalid', 'Invalid CSRF token.');
     next();
