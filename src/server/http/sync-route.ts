@@ -40,7 +40,8 @@ export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfa
   app.post(
     SYNC_PATH,
     { bodyLimit: options.limits.syncBodyBytes, onRequest: guard, config: { transaction: false } },
-    async (request) => {
+    // Not an async function: the service's promise is the answer, without a second one around it.
+    (request) => {
       // The guard let only signed-in users through.
       const user = request.user as NonNullable<FastifyRequest['user']>;
       return app.steadfast.syncService.sync(user, request.body, { requestId: request.id, ip: request.ip });
