@@ -276,6 +276,8 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   app.addHook('onClose', async () => {
     stopSweeping();
     await committer.idle();
+    // Saves made outside a request's transaction (jobs, scripts sharing this app) commit first.
+    await persistence.idle();
     reader?.close();
   });
 

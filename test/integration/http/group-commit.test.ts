@@ -81,3 +81,21 @@ describeEachDatabase('group commit', (current) => {
     expect(after.some((p) => p.name === 'Undone')).toBe(false);
   });
 });
+
+describeEachDatabase('closing the app', (current) => {
+  it('waits for saves made outside a request to commit before it returns', async () => {
+    const persistence = createPersistence({ db: current().opened.db });
+    const app = await buildTestApp(current(), { persistence });
+    const { record } = await persistence.autoSave('Product', productValues());
+    const pending = [1, 2, 3].map(() => persistence.autoSave('Product', productValues()));
+    const update = persistence.autoSave('Product', { id: record.id, quantity: 99 });
+    await app.close();
+    const row = await current()
+      .opened.db.selectFrom('products')
+      .select('quantity')
+      .where('id', '=', Number(record.id))
+      .executeTakeFirstOrThrow();
+    expect(row.quantity).toBe(99);
+    await Promise.all([...pending, update]);
+  });
+});
