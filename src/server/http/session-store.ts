@@ -27,7 +27,9 @@ type GetCallback = (error: unknown, session?: StoredSession | null, json?: strin
 function parseSessionData(text: string): StoredSession | null {
   try {
     const data: unknown = JSON.parse(text);
-    return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as StoredSession) : null;
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+    // Our sessions never hold such a key; copied into the session object it would replace its prototype.
+    return Object.hasOwn(data, '__proto__') ? null : (data as StoredSession);
   } catch {
     return null;
   }

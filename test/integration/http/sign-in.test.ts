@@ -94,7 +94,8 @@ describeEachDatabase('sign-in and sessions', (current) => {
     const signedOut = (await injectClient(app).request({ url: '/test/page' })).status;
     expect(signedOut).toBeGreaterThanOrEqual(300);
     expect(signedOut).toBeLessThan(500);
-    for (const damaged of ['{not json', '[]', 'null', '"text"']) {
+    // `__proto__` as a key would have replaced the session object's prototype when copied in.
+    for (const damaged of ['{not json', '[]', 'null', '"text"', '{"__proto__":{"userId":1}}']) {
       const session = await signInAs(app, await createTestUser(persistence, `dora-${damaged.length}`));
       expect((await injectClient(app).request({ url: '/test/page', session })).status).toBe(200);
       await current().opened.db.updateTable('sessions').set({ data: damaged }).execute();
