@@ -4,7 +4,7 @@
  * drafts and states, `stale` detection against the record's version, and an ActivityLog entry
  * (action `sync`) for every applied change, all inside the ambient transaction.
  */
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import { MAX_STORED_INTEGER } from '../../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../../protocol/sync.js';
@@ -332,21 +332,23 @@ async function readLogHeads(
 ): Promise<Array<{ object_id: string; hash: string; version: number }>> {
   const heads: Array<{ object_id: string; hash: string; version: number }> = [];
   for (let start = 0; start < objectIds.length; start += HEADS_PER_QUERY) {
-    const latest = objectIds
-      .slice(start, start + HEADS_PER_QUERY)
-      .map((objectId) =>
-        db
-          .selectFrom('activity_log')
-          .select((e) => e.fn.max('id').as('id'))
-          .where('model', '=', DRAFT_MODEL)
-          .where('object_id', '=', objectId),
-      )
-      .reduce((union, query) => union.unionAll(query));
-    const rows = await db
-      .selectFrom('activity_log')
-      .select(['object_id', 'hash', 'version'])
-      .where('id', 'in', latest)
-      .execute();
+    // Written as SQL rather than through the query builder: building ten subqueries and their union
+    // took about 7% of the endpoint's CPU in a profile of bench/sync-throughput.bench.ts.
+    const latest = sql.join(
+      objectIds
+        .slice(start, start + HEADS_PER_QUERY)
+        .map(
+          (objectId) =>
+            sql`select max(id) from activity_log where model = ${DRAFT_MODEL} and object_id = ${objectId}`,
+        ),
+      sql` union all `,
+    );
+    const { rows } = await sql<{
+      object_id: string;
+      hash: string;
+      version: number;
+    }>`select object_id, hash, version
+      from activity_log where id in (${latest})`.execute(db);
     for (const row of rows)
       heads.push({ object_id: row.object_id, hash: row.hash, version: Number(row.version) });
   }
