@@ -2,6 +2,7 @@
  * The two commit queues (GroupCommitter for units of work, SaveBatcher for saves) never strand a
  * caller: work submitted at any moment after the previous work settled still runs.
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../../src/server/persistence/group-commit.js';
 import { SaveBatcher } from '../../../src/server/persistence/save-batcher.js';
@@ -45,6 +46,73 @@ describeEachDatabase('commit queues', (current) => {
       });
       await submitAcrossTheSettlingTurns((label) => batcher.submit(label));
       await batcher.idle();
+    });
+  });
+
+  describe('SaveBatcher when a batch fails', () => {
+    it('a commit that fails rejects every item of the batch and runs none again (its outcome is unknown)', async () => {
+      const { db } = current().opened;
+      // A deferred foreign key is checked at COMMIT: a real commit failure on both engines.
+      await sql`create table batch_parent (id integer primary key)`.execute(db);
+      await sql`create table batch_child (id integer primary key, parent integer references batch_parent (id) deferrable initially deferred)`.execute(
+        db,
+      );
+      try {
+        const context = new TransactionContext(db);
+        const ranAlone: string[] = [];
+        const outcomes: string[] = [];
+        const batcher = new SaveBatcher<string, string>({
+          context,
+          recordOf: () => undefined,
+          runBatch: async (items) => {
+            await sql`insert into batch_child (id, parent) values (1, 42)`.execute(context.executor());
+            return items.map((value) => ({ ok: true as const, value }));
+          },
+          runAlone: async (item) => {
+            ranAlone.push(item);
+            return item;
+          },
+          onBatch: (_size, outcome) => outcomes.push(outcome),
+        });
+        const results = await Promise.allSettled(['a', 'b', 'c'].map((item) => batcher.submit(item)));
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+        expect(outcomes).toEqual(['failed']);
+        expect(ranAlone).toEqual([]);
+        const children = await sql<{ n: number }>`select count(*) as n from batch_child`.execute(db);
+        expect(Number(children.rows[0]?.n)).toBe(0);
+      } finally {
+        await sql`drop table batch_child`.execute(db);
+        await sql`drop table batch_parent`.execute(db);
+      }
+    });
+
+    it('a batch that throws before its commit is rolled back and each item runs again alone', async () => {
+      const { db } = current().opened;
+      await sql`create table batch_marks (id integer primary key)`.execute(db);
+      try {
+        const context = new TransactionContext(db);
+        const outcomes: string[] = [];
+        const batcher = new SaveBatcher<string, string>({
+          context,
+          recordOf: () => undefined,
+          runBatch: async () => {
+            await sql`insert into batch_marks (id) values (1)`.execute(context.executor());
+            throw new Error('the batch failed after a write');
+          },
+          runAlone: async (item) => {
+            if (item === 'bad') throw new Error('bad alone');
+            return item;
+          },
+          onBatch: (_size, outcome) => outcomes.push(outcome),
+        });
+        const results = await Promise.allSettled(['a', 'bad', 'c'].map((item) => batcher.submit(item)));
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(outcomes).toEqual(['abandoned']);
+        const marks = await sql<{ n: number }>`select count(*) as n from batch_marks`.execute(db);
+        expect(Number(marks.rows[0]?.n)).toBe(0);
+      } finally {
+        await sql`drop table batch_marks`.execute(db);
+      }
     });
   });
 });
