@@ -248,8 +248,10 @@ export class LocalStore {
       if (!storageKey.startsWith(STORAGE_ROOT)) continue;
       const colon = storageKey.indexOf(':', STORAGE_ROOT.length);
       const section = storageKey.slice(colon + 1, colon + 2);
+      // Field values far outnumber metas and states: only the latter are read and parsed.
+      if (storageKey[colon + 2] !== ':' || (section !== 'm' && section !== 's')) continue;
       const meta = parseJson(this.read(storageKey), isFormMeta);
-      if (storageKey[colon + 2] !== ':' || (section !== 'm' && section !== 's') || !meta) continue;
+      if (!meta) continue;
       found.push({
         storageKey,
         prefix: storageKey.slice(0, colon + 1),

@@ -41,6 +41,20 @@ describe('LocalStore', () => {
     expect(storage.length).toBe(0);
   });
 
+  it('purging expired drafts reads only the drafts’ metas and the states, not every field value', () => {
+    const storage = new MemoryStorage();
+    const store = open(storage, 'alice', () => 0);
+    for (let i = 0; i < 200; i += 1)
+      store.write(store.fieldKey('big', `f${i}`), JSON.stringify(`value ${i}`));
+    store.writeMeta('big', { v: null, t: 0 });
+    store.writeState('sidebar', { open: true });
+    const read = vi.spyOn(storage, 'getItem');
+    store.purgeExpired();
+    expect(read.mock.calls.map(([key]) => key).sort()).toEqual(
+      [`${store.prefix}m:big`, `${store.prefix}s:sidebar`].sort(),
+    );
+  });
+
   it('signing out removes every entry of that user and nothing of others', () => {
     const storage = new MemoryStorage();
     const alice = open(storage, 'alice');
