@@ -594,6 +594,7 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #onMutations(records: readonly MutationRecord[]): void {
     let statusAdded = false;
+    let invalidated = false;
     for (const record of records) {
       if (record.type === 'attributes') {
         this.#registry.invalidate();
@@ -606,12 +607,19 @@ class BrowserAutoSaveService implements AutoSaveService {
           node.matches('[data-autosave-status]') || node.querySelector('[data-autosave-status]') !== null;
         const scopes = node.matches(SCOPE_SELECTOR) ? [node] : [];
         scopes.push(...node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR));
+        const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
+        fields.push(...node.querySelectorAll<HTMLElement>(FIELD_SELECTOR));
+        // Forms and fields may have moved here (into an opted-out container, another form): what
+        // was decided of them where they were is decided again.
+        if (fields.length > 0 && !invalidated) {
+          this.#registry.invalidate();
+          invalidated = true;
+        }
         for (const element of scopes) {
+          this.#registry.recheckExclusion(element);
           const scope = this.#registry.scopeOf(element);
           if (scope !== null) this.#restoreScope(scope);
         }
-        const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
-        fields.push(...node.querySelectorAll<HTMLElement>(FIELD_SELECTOR));
         for (const field of fields) {
           const binding = this.#registry.bindingOf(field);
           if (binding !== null) this.#restoreField(binding);

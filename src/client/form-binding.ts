@@ -65,6 +65,10 @@ function readVersion(element: HTMLElement): number | null {
   return Number.isInteger(version) && version >= 0 ? version : null;
 }
 
+function isExcludedScope(element: HTMLElement): boolean {
+  return element.closest('[data-autosave="off"]') !== null || element.hasAttribute('data-autosave-signout');
+}
+
 export class FormRegistry {
   readonly #scopes = new WeakMap<HTMLElement, FormScope | null>();
   /**
@@ -91,9 +95,7 @@ export class FormRegistry {
   scopeOf(element: HTMLElement): FormScope | null {
     let scope = this.#scopes.get(element);
     if (scope !== undefined) return scope;
-    const excluded =
-      element.closest('[data-autosave="off"]') !== null || element.hasAttribute('data-autosave-signout');
-    scope = excluded
+    scope = isExcludedScope(element)
       ? null
       : {
           element,
@@ -106,6 +108,18 @@ export class FormRegistry {
         };
     this.#scopes.set(element, scope);
     return scope;
+  }
+
+  /**
+   * A scope element was inserted (perhaps moved): it is opted out, or back in, by where it now is.
+   * A scope still saved keeps its state.
+   */
+  recheckExclusion(element: HTMLElement): void {
+    const cached = this.#scopes.get(element);
+    if (cached === undefined) return;
+    const excluded = isExcludedScope(element);
+    if (excluded && cached !== null) this.#scopes.set(element, null);
+    else if (!excluded && cached === null) this.#scopes.delete(element);
   }
 
   /** The binding of an event target, or null when it is not a field we save. */

@@ -344,6 +344,35 @@ describe('forms and fields added after load', () => {
     });
     await waitUntil('the late field restored', async () => (await page.inputValue('[name=zip]')) === '1100');
   });
+
+  it('stops saving a field moved into an opted-out container, and a form moved into one', async () => {
+    const page = await openPage(await contextFor(user), server, '/empty');
+    await addLateForm(page);
+    await page.fill('[name=city]', 'Lisbon');
+    await page.fill('[name=remark]', 'first remark');
+    expect(await everythingStored(page)).toContain('Lisbon');
+    // Both fields were typed into, so their bindings are cached; then the page moves them.
+    await page.evaluate(() => {
+      const off = document.createElement('div');
+      off.dataset.autosave = 'off';
+      document.querySelector('#late-form')?.append(off);
+      const city = document.querySelector('[name=city]');
+      if (city) off.append(city);
+    });
+    await page.fill('[name=city]', 'Porto');
+    await page.fill('[name=remark]', 'second remark');
+    expect(await everythingStored(page)).not.toContain('Porto');
+    expect(await everythingStored(page)).toContain('second remark');
+    await page.evaluate(() => {
+      const off = document.createElement('div');
+      off.dataset.autosave = 'off';
+      document.querySelector('#app')?.append(off);
+      const form = document.querySelector('#late-form');
+      if (form) off.append(form);
+    });
+    await page.fill('[name=remark]', 'third remark');
+    expect(await everythingStored(page)).not.toContain('third remark');
+  });
 });
 
 describe('single-page apps', () => {
