@@ -92,14 +92,20 @@ export class SaveBatcher<T, R> {
         const batch = this.#take();
         // Every queued save names a record being written: the batch writing it schedules again.
         if (batch.length === 0) break;
-        const running: Promise<void> = this.#runBatch(batch).finally(() => {
-          for (const unit of batch) {
-            const record = this.#options.recordOf(unit.item);
-            if (record !== undefined) this.#recordsInFlight.delete(record);
-          }
-          this.#inFlight.delete(running);
-          this.#schedule();
-        });
+        const running: Promise<void> = this.#runBatch(batch)
+          // #runBatch settles every unit itself; should it ever throw, its callers still hear of it
+          // (a settled unit ignores this) and the rejection is not left unhandled.
+          .catch((error: unknown) => {
+            for (const unit of batch) unit.reject(error);
+          })
+          .finally(() => {
+            for (const unit of batch) {
+              const record = this.#options.recordOf(unit.item);
+              if (record !== undefined) this.#recordsInFlight.delete(record);
+            }
+            this.#inFlight.delete(running);
+            this.#schedule();
+          });
         this.#inFlight.add(running);
       }
     });

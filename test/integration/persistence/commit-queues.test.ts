@@ -114,5 +114,21 @@ describeEachDatabase('commit queues', (current) => {
         await sql`drop table batch_marks`.execute(db);
       }
     });
+
+    it('a batch function that answers nonsense still settles every caller, never strands one', async () => {
+      const batcher = new SaveBatcher<string, string>({
+        context: new TransactionContext(current().opened.db),
+        recordOf: () => undefined,
+        // Holes where outcomes should be: a bug in a batch function, not a database fault.
+        runBatch: async (items) => new Array(items.length),
+        runAlone: async (item) => item,
+      });
+      const results = await within(
+        Promise.allSettled(['a', 'b', 'c'].map((item) => batcher.submit(item))),
+        3000,
+      );
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      await within(batcher.idle(), 3000);
+    });
   });
 });
