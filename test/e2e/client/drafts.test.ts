@@ -345,6 +345,19 @@ describe('forms and fields added after load', () => {
     await waitUntil('the late field restored', async () => (await page.inputValue('[name=zip]')) === '1100');
   });
 
+  /** Moves the element `selector` names into a new `data-autosave="off"` container inside `parent`. */
+  const moveIntoOptedOut = (page: Page, selector: string, parent: string) =>
+    page.evaluate(
+      ([selector, parent]) => {
+        const off = document.createElement('div');
+        off.dataset.autosave = 'off';
+        document.querySelector(parent)?.append(off);
+        const moved = document.querySelector(selector);
+        if (moved) off.append(moved);
+      },
+      [selector, parent] as const,
+    );
+
   it('stops saving a field moved into an opted-out container, and a form moved into one', async () => {
     const page = await openPage(await contextFor(user), server, '/empty');
     await addLateForm(page);
@@ -352,24 +365,12 @@ describe('forms and fields added after load', () => {
     await page.fill('[name=remark]', 'first remark');
     expect(await everythingStored(page)).toContain('Lisbon');
     // Both fields were typed into, so their bindings are cached; then the page moves them.
-    await page.evaluate(() => {
-      const off = document.createElement('div');
-      off.dataset.autosave = 'off';
-      document.querySelector('#late-form')?.append(off);
-      const city = document.querySelector('[name=city]');
-      if (city) off.append(city);
-    });
+    await moveIntoOptedOut(page, '[name=city]', '#late-form');
     await page.fill('[name=city]', 'Porto');
     await page.fill('[name=remark]', 'second remark');
     expect(await everythingStored(page)).not.toContain('Porto');
     expect(await everythingStored(page)).toContain('second remark');
-    await page.evaluate(() => {
-      const off = document.createElement('div');
-      off.dataset.autosave = 'off';
-      document.querySelector('#app')?.append(off);
-      const form = document.querySelector('#late-form');
-      if (form) off.append(form);
-    });
+    await moveIntoOptedOut(page, '#late-form', '#app');
     await page.fill('[name=remark]', 'third remark');
     expect(await everythingStored(page)).not.toContain('third remark');
   });
