@@ -231,18 +231,14 @@ export class PersistenceManager {
         return undefined;
       }
     });
-    const keysByModel = new Map<ModelDefinition, Array<string | number>>();
-    for (const entry of parsed) {
-      if (entry?.key === undefined) continue;
-      const keys = keysByModel.get(entry.definition) ?? [];
-      keys.push(entry.key);
-      keysByModel.set(entry.definition, keys);
-    }
+    const named = parsed.flatMap((entry) =>
+      entry?.key === undefined ? [] : [{ definition: entry.definition, key: entry.key }],
+    );
     const currentRows = new Map<
       ModelDefinition,
       Map<string, { row: StoredRecord; headHash: string | null }>
     >();
-    for (const [definition, keys] of keysByModel) {
+    for (const [definition, keys] of groupKeys(named)) {
       currentRows.set(definition, await this.#readManyWithHead(executor, definition, keys));
     }
     parsed.forEach((entry, index) => {
@@ -290,34 +286,32 @@ export class PersistenceManager {
       const readBacks = new Map<string, StoredRecord>();
       for (const [definition, keys] of groupKeys(updates)) {
         for (const row of await this.#readMany(executor, definition, keys)) {
-          readBacks.set(`${definition.name}\u0000${String(row[definition.primaryKey])}`, row);
+          readBacks.set(recordKey(definition, row[definition.primaryKey]), row);
         }
       }
-      const changes: TrackedChange[] = updates.map(({ definition, key, current, plan, actor, action }) => {
-        const readBack = readBacks.get(`${definition.name}\u0000${String(key)}`);
-        // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
-        const record = checkReadBack(definition, key, readBack, plan.set);
-        return {
+      // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
+      const records = updates.map(({ definition, key, plan }) =>
+        checkReadBack(definition, key, readBacks.get(recordKey(definition, key)), plan.set),
+      );
+      const changes = updates.map(
+        ({ definition, key, current, plan, actor, action }, n): TrackedChange => ({
           model: definition.name,
           objectId: String(key),
           action,
           before: pickTracked(definition, current.row),
-          after: pickTracked(definition, record),
+          after: pickTracked(definition, records[n] as StoredRecord),
           version: plan.version,
           secretFields: definition.secretFields,
           prevHash: current.headHash,
           actor,
-        };
-      });
+        }),
+      );
       const entries = await this.#tracker.trackChanges(changes);
       updates.forEach((update, n) => {
-        const readBack = readBacks.get(
-          `${update.definition.name}\u0000${String(update.key)}`,
-        ) as StoredRecord;
         outcomes[update.index] = {
           ok: true,
           value: {
-            record: readBack,
+            record: records[n] as StoredRecord,
             created: false,
             changed: true,
             version: update.plan.version,
@@ -820,14 +814,20 @@ function asPersistenceError(error: unknown): unknown {
 function recordOf(definition: ModelDefinition, values: RecordValues): string | undefined {
   if (values === null || typeof values !== 'object') return undefined;
   const key = Object.hasOwn(values, definition.primaryKey) ? values[definition.primaryKey] : undefined;
-  return key === undefined || key === null || key === ''
-    ? undefined
-    : `${definition.name}\u0000${String(key)}`;
+  return key === undefined || key === null || key === '' ? undefined : recordKey(definition, key);
 }
 
-function groupKeys(updates: readonly BatchedUpdate[]): Map<ModelDefinition, Array<string | number>> {
+/** One record's name across models: `Model\0key`. */
+function recordKey(definition: ModelDefinition, key: unknown): string {
+  return `${definition.name}\u0000${String(key)}`;
+}
+
+/** The keys of each model, for reading many records of one model in one query. */
+function groupKeys(
+  named: ReadonlyArray<{ readonly definition: ModelDefinition; readonly key: string | number }>,
+): Map<ModelDefinition, Array<string | number>> {
   const groups = new Map<ModelDefinition, Array<string | number>>();
-  for (const { definition, key } of updates) {
+  for (const { definition, key } of named) {
     const keys = groups.get(definition) ?? [];
     keys.push(key);
     groups.set(definition, keys);

@@ -53,20 +53,24 @@ async function installRowFault(
 describeEachDatabase('batched saves', (current) => {
   let persistence: Persistence;
   let batches: Array<{ size: number; outcome: BatchOutcome }>;
+  let logged: string[];
   beforeAll(() => {
     persistence = createPersistence({
       db: current().opened.db,
       onSaveBatch: (size, outcome) => batches.push({ size, outcome }),
+      logger: { info: (line) => logged.push(line) },
     });
   });
   beforeEach(() => {
     batches = [];
+    logged = [];
   });
 
   const products = async (count: number) => {
     const made = [];
     for (let i = 0; i < count; i += 1) made.push(await createProduct(persistence));
     batches = [];
+    logged = [];
     return made;
   };
   const rowOf = (id: number) =>
@@ -84,6 +88,7 @@ describeEachDatabase('batched saves', (current) => {
       ),
     );
     expect(batches.some((b) => b.outcome === 'committed' && b.size > 1)).toBe(true);
+    expect(logged).toEqual(made.map(() => '[PERSISTENCE] Successfully saved Product'));
     for (const [i, product] of made.entries()) {
       const result = results[i];
       expect(result?.changed).toBe(true);
