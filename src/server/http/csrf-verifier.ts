@@ -9,17 +9,17 @@
  * request, so a signed-out session has none and is refused.
  */
 import Tokens from '@fastify/csrf';
+import { BoundedMemo } from './bounded-memo.js';
 
 /** Verified pairs kept (about 150 bytes each); the oldest goes first when full. */
 const DEFAULT_CAPACITY = 10_000;
 
 export class CsrfVerifier {
   readonly #tokens = Tokens();
-  readonly #capacity: number;
-  readonly #verified = new Set<string>();
+  readonly #verified: BoundedMemo<true>;
 
   constructor(capacity = DEFAULT_CAPACITY) {
-    this.#capacity = capacity;
+    this.#verified = new BoundedMemo(capacity);
   }
 
   /** True when `token` was made for `secret`; false for anything missing or not a string. */
@@ -28,14 +28,10 @@ export class CsrfVerifier {
     // The key splits at its last newline, so it names one pair as long as the secret has none
     // (ours are base64url); a secret that has one is simply never remembered.
     const pair = `${token}\n${secret}`;
-    if (this.#verified.has(pair)) return true;
+    if (this.#verified.get(pair)) return true;
     if (!this.#tokens.verify(secret, token)) return false;
     if (secret.includes('\n')) return true;
-    if (this.#verified.size >= this.#capacity) {
-      const oldest = this.#verified.values().next().value;
-      if (oldest !== undefined) this.#verified.delete(oldest);
-    }
-    this.#verified.add(pair);
+    this.#verified.remember(pair, true);
     return true;
   }
 }

@@ -10,19 +10,19 @@
  * from the database on every request as before.
  */
 import { Signer } from '@fastify/cookie';
+import { BoundedMemo } from './bounded-memo.js';
 
 /** Verified cookie values kept (about 100 bytes each); the oldest goes first when full. */
 const DEFAULT_CAPACITY = 10_000;
 
 export class SessionCookieSigner {
   readonly #signer: Signer;
-  readonly #capacity: number;
   /** Cookie value → the session id it carries, for values whose signature was valid. */
-  readonly #verified = new Map<string, string>();
+  readonly #verified: BoundedMemo<string>;
 
   constructor(secret: string, capacity = DEFAULT_CAPACITY) {
     this.#signer = new Signer(secret);
-    this.#capacity = capacity;
+    this.#verified = new BoundedMemo(capacity);
   }
 
   /** The cookie value carrying `id`. */
@@ -36,11 +36,7 @@ export class SessionCookieSigner {
     if (known !== undefined) return known;
     const unsigned = this.#signer.unsign(value);
     if (!unsigned.valid || !unsigned.value) return null;
-    if (this.#verified.size >= this.#capacity) {
-      const oldest = this.#verified.keys().next().value;
-      if (oldest !== undefined) this.#verified.delete(oldest);
-    }
-    this.#verified.set(value, unsigned.value);
+    this.#verified.remember(value, unsigned.value);
     return unsigned.value;
   }
 }
