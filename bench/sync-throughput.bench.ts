@@ -4,6 +4,7 @@
  * Compared with the durable single-row commits/s the same database reaches one at a time: the
  * ratio says how far group commit takes the endpoint past one fsync per request (target ≥ 3).
  */
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -13,7 +14,9 @@ import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fix
 import { createTestDatabase, opsPerSecond, printResult, round } from './support.js';
 
 const CONNECTIONS = 64;
-const BATCH = 10; // also in sync-throughput-request.cjs, which builds the requests
+const REQUEST_MODULE = fileURLToPath(new URL('./sync-throughput-request.cjs', import.meta.url));
+/** The changes per request, as the request module builds them. */
+const { BATCH } = createRequire(import.meta.url)(REQUEST_MODULE) as { BATCH: number };
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 
 const database = await createTestDatabase('sqlite');
@@ -49,7 +52,7 @@ const result = await autocannon({
       path: '/api/autosave/sync/',
       headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
       // biome-ignore lint/suspicious/noExplicitAny: in workers mode autocannon takes the module's path.
-      setupRequest: fileURLToPath(new URL('./sync-throughput-request.cjs', import.meta.url)) as any,
+      setupRequest: REQUEST_MODULE as any,
     },
   ],
 });
