@@ -594,10 +594,17 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #onMutations(records: readonly MutationRecord[]): void {
     let statusAdded = false;
+    // Bindings are decided again at most once a callback, for a changed attribute or a field
+    // inserted (perhaps moved: into an opted-out container, into another form).
     let invalidated = false;
+    const invalidate = () => {
+      if (invalidated) return;
+      this.#registry.invalidate();
+      invalidated = true;
+    };
     for (const record of records) {
       if (record.type === 'attributes') {
-        this.#registry.invalidate();
+        invalidate();
         continue;
       }
       for (const node of [...record.addedNodes]) {
@@ -609,12 +616,7 @@ class BrowserAutoSaveService implements AutoSaveService {
         scopes.push(...node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR));
         const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
         fields.push(...node.querySelectorAll<HTMLElement>(FIELD_SELECTOR));
-        // Forms and fields may have moved here (into an opted-out container, another form): what
-        // was decided of them where they were is decided again.
-        if (fields.length > 0 && !invalidated) {
-          this.#registry.invalidate();
-          invalidated = true;
-        }
+        if (fields.length > 0) invalidate();
         for (const element of scopes) {
           this.#registry.recheckExclusion(element);
           const scope = this.#registry.scopeOf(element);
