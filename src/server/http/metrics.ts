@@ -12,7 +12,7 @@ export interface SteadfastMetrics {
   readonly syncChanges: Counter<'status'>;
   readonly rollbacks: Counter<'reason'>;
   readonly groupCommitSize: Histogram;
-  readonly groupCommits: Counter<'outcome'>;
+  readonly groupCommits: Counter<'outcome' | 'applied'>;
 }
 
 export interface MetricsOptions {
@@ -58,8 +58,8 @@ export function createMetrics(options: MetricsOptions = {}): SteadfastMetrics {
     }),
     groupCommits: new Counter({
       name: 'steadfast_group_commits_total',
-      help: 'Group-commit transactions, by outcome: committed or failed',
-      labelNames: ['outcome'],
+      help: 'Group-commit transactions, by outcome (committed or failed) and by how their requests were applied: lone, together (shared statements) or separately (a savepoint each, after shared statements failed)',
+      labelNames: ['outcome', 'applied'],
       registers: [registry],
     }),
   };

@@ -46,6 +46,7 @@ import {
   createMeteredSyncService,
   type RecordForKey,
   type SyncService,
+  type SyncUnit,
 } from './sync-service.js';
 import { registerTransactionMiddleware } from './transaction-middleware.js';
 
@@ -129,7 +130,7 @@ export function parseSteadfastOptions(options: unknown): ResolvedSteadfastOption
 export interface SteadfastServices {
   readonly options: ResolvedSteadfastOptions;
   readonly metrics: SteadfastMetrics;
-  readonly committer: GroupCommitter;
+  readonly committer: GroupCommitter<SyncUnit>;
   readonly syncService: SyncService;
   readonly sessionStore: KyselySessionStore;
 }

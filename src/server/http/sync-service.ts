@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { MAX_STORED_INTEGER } from '../../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../../protocol/sync.js';
 import { syncRequestSchema } from '../../protocol/sync.js';
-import type { Database, DraftsTable } from '../db/schema.js';
+import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
-import { GroupCommitter } from '../persistence/group-commit.js';
+import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
+import type { Actor } from '../persistence/transaction-context.js';
 import { ApiError, MutationGapError } from './api-error.js';
 import { invalidRequest } from './error-handler.js';
 import type { SteadfastMetrics } from './metrics.js';
@@ -58,7 +59,8 @@ export interface ClientLookup {
 
 export interface SyncServiceOptions {
   readonly persistence: Persistence;
-  readonly committer: GroupCommitter;
+  /** Applies requests in shared transactions; with `applyTogether`, in shared statements too. */
+  readonly committer: GroupCommitter<SyncUnit>;
   readonly clientLookup?: ClientLookup;
   readonly recordForKey?: RecordForKey;
   /** On PostgreSQL the client's row is locked (`for update`) so two processes never apply one id twice. */
@@ -106,8 +108,19 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
           applySyncBatch(options.persistence, recordForKey, user, batch, now()),
         );
       }
-      const response = await options.committer.submit(actor, () =>
-        applySyncBatch(options.persistence, recordForKey, user, batch, now(), options.dialect === 'postgres'),
+      const unit: SyncUnit = { user, request: batch, actor, at: now() };
+      const response = await options.committer.submit(
+        actor,
+        () =>
+          applySyncBatch(
+            options.persistence,
+            recordForKey,
+            user,
+            batch,
+            unit.at,
+            options.dialect === 'postgres',
+          ),
+        unit,
       );
       for (const result of response.results) options.onResult?.(result.status);
       return response;
@@ -148,6 +161,14 @@ function asFields(data: unknown): Record<string, unknown> | null {
   return { value: data };
 }
 
+/** One validated request to apply: whose it is, who it is logged as, and the time it is applied at. */
+export interface SyncUnit {
+  readonly user: SessionUser;
+  readonly request: SyncRequest;
+  readonly actor: Actor;
+  readonly at: Date;
+}
+
 /**
  * Applies one validated batch in the ambient transaction. Throws (and so writes nothing, the
  * caller's savepoint being rolled back) on another user's clientId or a mutation gap.
@@ -160,20 +181,178 @@ export async function applySyncBatch(
   at: Date,
   lockRows = false,
 ): Promise<SyncResponse> {
-  const db = persistence.executor() as Kysely<Database>;
-  const nowText = at.toISOString();
-  const select = db
-    .selectFrom('client_mutations')
-    .select(['user_id', 'last_mutation_id'])
-    .where('client_id', '=', request.clientId);
-  const client = (await (lockRows ? select.forUpdate() : select).executeTakeFirst()) as
-    | ClientMutationsRow
-    | undefined;
-  const previous = lastAppliedBy(client, user);
+  const unit = { user, request, at, actor: persistence.context.actor() };
+  const [outcome] = await applySyncUnits(persistence, recordForKey, [unit], lockRows);
+  if (!outcome?.ok) throw outcome ? outcome.error : new Error('applySyncUnits answered nothing');
+  return outcome.value;
+}
 
-  // Apply in mutation order whatever order the batch lists them in; ids at or below the last
-  // applied one were applied before (a retried batch) and are answered, not applied again.
-  const ordered = [...request.changes].sort((a, b) => a.mutationId - b.mutationId);
+/** A unit's mutations sorted out: what to apply, what was applied before, where it ends. */
+interface MutationPlan {
+  readonly unit: SyncUnit;
+  readonly index: number;
+  readonly ordered: readonly SyncChange[];
+  readonly toApply: readonly SyncChange[];
+  readonly statuses: Map<SyncChange, ChangeResult>;
+  readonly last: number;
+}
+
+/** A client's row as this group of requests leaves it; `stored` when it is in the database. */
+interface ClientState {
+  userId: number;
+  last: number;
+  readonly stored: boolean;
+  dirty: boolean;
+  updatedAt: string;
+}
+
+/**
+ * Applies many validated requests in the ambient transaction with shared statements: one read of
+ * their clients, one of their drafts, one of the drafts' log heads, then one upsert of the drafts'
+ * final states, one insert of every log entry and one write of the clients, whatever the number of
+ * requests. Requests are applied in order, each seeing the ones before it (one client's batches,
+ * one user's drafts). Answers one outcome per request: one refused (another user's clientId, a
+ * mutation gap) writes nothing and the rest go on. Throws when a statement fails; the caller rolls
+ * the whole group back and applies each request alone to find the one at fault.
+ */
+export async function applySyncUnits(
+  persistence: Persistence,
+  recordForKey: RecordForKey,
+  units: readonly SyncUnit[],
+  lockRows = false,
+): Promise<UnitOutcome<SyncResponse>[]> {
+  const db = persistence.executor() as Kysely<Database>;
+  const clients = await readClients(db, [...new Set(units.map((unit) => unit.request.clientId))], lockRows);
+  const outcomes: UnitOutcome<SyncResponse>[] = new Array(units.length);
+  const plans: MutationPlan[] = [];
+  units.forEach((unit, index) => {
+    try {
+      const client = clients.get(unit.request.clientId);
+      const previous = lastAppliedBy(
+        client && { user_id: client.userId, last_mutation_id: client.last },
+        unit.user,
+      );
+      const plan = planMutations(unit, index, previous);
+      if (plan.last !== previous) {
+        const updatedAt = unit.at.toISOString();
+        if (client) Object.assign(client, { last: plan.last, dirty: true, updatedAt });
+        else
+          clients.set(unit.request.clientId, {
+            userId: unit.user.id,
+            last: plan.last,
+            stored: false,
+            dirty: true,
+            updatedAt,
+          });
+      }
+      plans.push(plan);
+    } catch (error) {
+      outcomes[index] = { ok: false, error };
+    }
+  });
+
+  // Every touched draft and every log head, read once for the whole group: under load the group
+  // holds the writer, so its statement count is the endpoint's throughput.
+  const objectIds = new Set<string>();
+  for (const plan of plans)
+    for (const change of plan.toApply)
+      objectIds.add(draftObjectId(plan.unit.user.id, change.kind, change.key));
+  const drafts = await readDrafts(db, plans, objectIds);
+  const storedDraftIds = new Set(drafts.keys());
+  const heads = new Map<string, { hash: string | null; version: number }>();
+  for (const row of await readLogHeads(db, [...objectIds]))
+    heads.set(row.object_id, { hash: row.hash, version: row.version });
+
+  // Each draft's final state in this group: written once at the end.
+  const finalDrafts = new Map<string, { userId: number; change: SyncChange; row: NewDraftRow | null }>();
+  const tracked: TrackedChange[] = [];
+  for (const plan of plans) {
+    const { unit } = plan;
+    const userId = unit.user.id;
+    const nowText = unit.at.toISOString();
+    for (const change of plan.toApply) {
+      const objectId = draftObjectId(userId, change.kind, change.key);
+      const currentVersion = await staleVersion(persistence, recordForKey, change);
+      const previousData = drafts.get(objectId) ?? null;
+      const data = change.data === null ? null : JSON.stringify(change.data);
+      drafts.set(objectId, data);
+      finalDrafts.set(objectId, {
+        userId,
+        change,
+        row:
+          data === null
+            ? null
+            : {
+                user_id: userId,
+                kind: change.kind,
+                key: change.key,
+                data,
+                base_version: change.baseVersion ?? null,
+                saved_at: new Date(change.savedAt).toISOString(),
+                updated_at: nowText,
+              },
+      });
+      const head = heads.get(objectId) ?? { hash: null, version: 0 };
+      const version = head.version + 1;
+      tracked.push({
+        model: DRAFT_MODEL,
+        objectId,
+        action: 'sync',
+        before: previousData === null ? null : asFields(JSON.parse(previousData)),
+        after: asFields(change.data),
+        version,
+        prevHash: head.hash,
+        actor: unit.actor,
+      });
+      // The tracker chains entries of one record within a batch itself; only the version is ours.
+      heads.set(objectId, { hash: null, version });
+      plan.statuses.set(
+        change,
+        currentVersion === undefined
+          ? { mutationId: change.mutationId, status: 'applied' }
+          : { mutationId: change.mutationId, status: 'stale', currentVersion },
+      );
+    }
+  }
+
+  const upserts: NewDraftRow[] = [];
+  for (const [objectId, { userId, change, row }] of finalDrafts) {
+    if (row) upserts.push(row);
+    else if (storedDraftIds.has(objectId)) {
+      await db
+        .deleteFrom('drafts')
+        .where('user_id', '=', userId)
+        .where('kind', '=', change.kind)
+        .where('key', '=', change.key)
+        .execute();
+    }
+  }
+  await upsertDrafts(db, upserts);
+  await persistence.changeTracker.trackChanges(tracked);
+  await writeClients(db, clients);
+
+  for (const plan of plans) {
+    outcomes[plan.index] = {
+      ok: true,
+      value: {
+        status: 'ok',
+        synced: plan.toApply.length,
+        lastMutationId: plan.last,
+        results: plan.ordered.map((change) => plan.statuses.get(change) as ChangeResult),
+        serverTime: plan.unit.at.toISOString(),
+      },
+    };
+  }
+  return outcomes;
+}
+
+/**
+ * Sorts a request's changes into mutation order, whatever order it lists them in: ids at or below
+ * the last applied one were applied before (a retried batch) and are answered, not applied again;
+ * the rest must follow on without a gap.
+ */
+function planMutations(unit: SyncUnit, index: number, previous: number): MutationPlan {
+  const ordered = [...unit.request.changes].sort((a, b) => a.mutationId - b.mutationId);
   let last = previous;
   const toApply: SyncChange[] = [];
   const statuses = new Map<SyncChange, ChangeResult>();
@@ -187,90 +366,81 @@ export async function applySyncBatch(
       throw new MutationGapError(last + 1, change.mutationId);
     }
   }
+  return { unit, index, ordered, toApply, statuses, last };
+}
 
-  const tracked: TrackedChange[] = [];
-  // Read every touched draft and every log head in two queries, not two per change: under load
-  // the batch holds the writer, so its query count is the endpoint's throughput.
+/** Most values one `in (…)` list carries (SQLite allows 32,766 parameters, PostgreSQL 65,535). */
+const IN_LIST_CHUNK = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+/**
+ * The group's clients as stored. On PostgreSQL their rows are locked (`for update`, in one order so
+ * two processes cannot deadlock on them) so two processes never apply one mutation id twice.
+ */
+async function readClients(
+  db: Kysely<Database>,
+  clientIds: readonly string[],
+  lockRows: boolean,
+): Promise<Map<string, ClientState>> {
+  const clients = new Map<string, ClientState>();
+  for (const ids of chunks(clientIds, IN_LIST_CHUNK)) {
+    const select = db
+      .selectFrom('client_mutations')
+      .select(['client_id', 'user_id', 'last_mutation_id', 'updated_at'])
+      .where('client_id', 'in', ids)
+      .orderBy('client_id');
+    for (const row of await (lockRows ? select.forUpdate() : select).execute()) {
+      clients.set(row.client_id, {
+        userId: Number(row.user_id),
+        last: Number(row.last_mutation_id),
+        stored: true,
+        dirty: false,
+        updatedAt: row.updated_at,
+      });
+    }
+  }
+  return clients;
+}
+
+/** The stored data of the drafts named by `objectIds`, by object id. */
+async function readDrafts(
+  db: Kysely<Database>,
+  plans: readonly MutationPlan[],
+  objectIds: ReadonlySet<string>,
+): Promise<Map<string, string | null>> {
   const drafts = new Map<string, string | null>();
-  const heads = new Map<string, { hash: string | null; version: number }>();
-  const storedDraftIds = new Set<string>();
-  if (toApply.length > 0) {
-    const keys = [...new Set(toApply.map((c) => c.key))];
+  if (objectIds.size === 0) return drafts;
+  const userIds = [...new Set(plans.map((plan) => plan.unit.user.id))];
+  const keys = [...new Set(plans.flatMap((plan) => plan.toApply.map((change) => change.key)))];
+  for (const someKeys of chunks(keys, IN_LIST_CHUNK)) {
     const rows = await db
       .selectFrom('drafts')
-      .select(['kind', 'key', 'data'])
-      .where('user_id', '=', user.id)
-      .where('key', 'in', keys)
+      .select(['user_id', 'kind', 'key', 'data'])
+      .where('user_id', 'in', userIds)
+      .where('key', 'in', someKeys)
       .execute();
     for (const row of rows) {
-      const objectId = draftObjectId(user.id, row.kind, row.key);
-      drafts.set(objectId, row.data);
-      storedDraftIds.add(objectId);
-    }
-    const objectIds = [...new Set(toApply.map((c) => draftObjectId(user.id, c.kind, c.key)))];
-    const headRows = await readLogHeads(db, objectIds);
-    for (const row of headRows) heads.set(row.object_id, { hash: row.hash, version: Number(row.version) });
-  }
-  // Each draft's final state in this batch: written once at the end, in one statement for all
-  // upserts, rather than a statement per change (the batch holds the writer while it runs).
-  const finalDrafts = new Map<string, { change: SyncChange; row: NewDraftRow | null }>();
-  for (const change of toApply) {
-    const objectId = draftObjectId(user.id, change.kind, change.key);
-    const currentVersion = await staleVersion(persistence, recordForKey, change);
-    const previousData = drafts.get(objectId) ?? null;
-    const data = change.data === null ? null : JSON.stringify(change.data);
-    drafts.set(objectId, data);
-    finalDrafts.set(objectId, {
-      change,
-      row:
-        data === null
-          ? null
-          : {
-              user_id: user.id,
-              kind: change.kind,
-              key: change.key,
-              data,
-              base_version: change.baseVersion ?? null,
-              saved_at: new Date(change.savedAt).toISOString(),
-              updated_at: nowText,
-            },
-    });
-    const head = heads.get(objectId) ?? { hash: null, version: 0 };
-    const version = head.version + 1;
-    tracked.push({
-      model: DRAFT_MODEL,
-      objectId,
-      action: 'sync',
-      before: previousData === null ? null : asFields(JSON.parse(previousData)),
-      after: asFields(change.data),
-      version,
-      prevHash: head.hash,
-    });
-    // The tracker chains entries of one record within a batch itself; only the version is ours.
-    heads.set(objectId, { hash: null, version });
-    statuses.set(
-      change,
-      currentVersion === undefined
-        ? { mutationId: change.mutationId, status: 'applied' }
-        : { mutationId: change.mutationId, status: 'stale', currentVersion },
-    );
-  }
-  const upserts: NewDraftRow[] = [];
-  for (const [objectId, { change, row }] of finalDrafts) {
-    if (row) upserts.push(row);
-    else if (storedDraftIds.has(objectId)) {
-      await db
-        .deleteFrom('drafts')
-        .where('user_id', '=', user.id)
-        .where('kind', '=', change.kind)
-        .where('key', '=', change.key)
-        .execute();
+      // Users × keys may name drafts no request touched; only the touched ones count.
+      const objectId = draftObjectId(Number(row.user_id), row.kind, row.key);
+      if (objectIds.has(objectId)) drafts.set(objectId, row.data);
     }
   }
-  if (upserts.length > 0) {
+  return drafts;
+}
+
+/** Most draft rows one upsert carries: 7 parameters each. */
+const DRAFTS_PER_UPSERT = 1000;
+
+async function upsertDrafts(db: Kysely<Database>, rows: readonly NewDraftRow[]): Promise<void> {
+  for (const some of chunks(rows, DRAFTS_PER_UPSERT)) {
     await db
       .insertInto('drafts')
-      .values(upserts)
+      .values(some)
       .onConflict((oc) =>
         oc.columns(['user_id', 'kind', 'key']).doUpdateSet((eb) => ({
           data: eb.ref('excluded.data'),
@@ -281,41 +451,47 @@ export async function applySyncBatch(
       )
       .execute();
   }
-  await persistence.changeTracker.trackChanges(tracked);
+}
 
-  if (last !== previous) {
-    if (client) {
-      await db
-        .updateTable('client_mutations')
-        .set({ last_mutation_id: last, updated_at: nowText })
-        .where('client_id', '=', request.clientId)
-        .execute();
-    } else {
-      const inserted = await db
-        .insertInto('client_mutations')
-        .values({
-          client_id: request.clientId,
-          user_id: user.id,
-          last_mutation_id: last,
-          updated_at: nowText,
-        })
-        .onConflict((oc) => oc.column('client_id').doNothing())
-        .executeTakeFirst();
-      // Another process registered this client meanwhile: this batch's ids may be applied there.
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
-        throw new ApiError('conflict', 'Another request synced this client at the same time; retry.');
-      }
+/**
+ * Writes the clients this group moved: stored ones updated, new ones inserted. A new client that
+ * another process registered meanwhile is a conflict (its ids may have been applied there).
+ */
+async function writeClients(db: Kysely<Database>, clients: ReadonlyMap<string, ClientState>): Promise<void> {
+  const stored: Array<Insertable<ClientMutationsTable>> = [];
+  const added: Array<Insertable<ClientMutationsTable>> = [];
+  for (const [clientId, client] of clients) {
+    if (!client.dirty) continue;
+    const row = {
+      client_id: clientId,
+      user_id: client.userId,
+      last_mutation_id: client.last,
+      updated_at: client.updatedAt,
+    };
+    (client.stored ? stored : added).push(row);
+  }
+  for (const rows of chunks(stored, DRAFTS_PER_UPSERT)) {
+    await db
+      .insertInto('client_mutations')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column('client_id').doUpdateSet((eb) => ({
+          last_mutation_id: eb.ref('excluded.last_mutation_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
+  for (const rows of chunks(added, DRAFTS_PER_UPSERT)) {
+    const inserted = await db
+      .insertInto('client_mutations')
+      .values(rows)
+      .onConflict((oc) => oc.column('client_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== rows.length) {
+      throw new ApiError('conflict', 'Another request synced this client at the same time; retry.');
     }
   }
-
-  const results = ordered.map((change) => statuses.get(change) as ChangeResult);
-  return {
-    status: 'ok',
-    synced: toApply.length,
-    lastMutationId: last,
-    results,
-    serverTime: nowText,
-  };
 }
 
 /** Most object ids one head query names (each is a term of a compound select; SQLite allows 500). */
@@ -388,21 +564,30 @@ export function createMeteredSyncService(options: {
   readonly recordForKey?: RecordForKey;
   readonly maxBatch?: number;
   readonly clientLookup?: ClientLookup;
-}): { committer: GroupCommitter; syncService: SyncService } {
+}): { committer: GroupCommitter<SyncUnit>; syncService: SyncService } {
   const { metrics } = options;
-  const committer = new GroupCommitter({
+  const recordForKey = options.recordForKey ?? defaultRecordForKey;
+  const lockRows = options.dialect === 'postgres';
+  const committer = new GroupCommitter<SyncUnit>({
     context: options.persistence.context,
     maxBatch: options.maxBatch,
-    onBatch: (size, outcome) => {
+    onBatch: (size, outcome, applied) => {
       metrics.groupCommitSize.observe(size);
-      metrics.groupCommits.inc({ outcome });
+      metrics.groupCommits.inc({ outcome, applied });
     },
+    applyTogether: (units) =>
+      applySyncUnits(
+        options.persistence,
+        recordForKey,
+        units.map((unit) => unit.payload),
+        lockRows,
+      ),
   });
   const syncService = createSyncService({
     persistence: options.persistence,
     committer,
     dialect: options.dialect,
-    recordForKey: options.recordForKey,
+    recordForKey,
     clientLookup: options.clientLookup,
     onResult: (status) => metrics.syncChanges.inc({ status }),
   });

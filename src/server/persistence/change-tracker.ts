@@ -72,6 +72,9 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Most log entries one insert carries. */
+const ENTRIES_PER_INSERT = 1000;
+
 export class ChangeTracker {
   constructor(
     private readonly context: TransactionContext,
@@ -126,12 +129,18 @@ export class ChangeTracker {
       heads.set(chainKey, hash);
       rows.push({ ...content, hash });
     }
-    // Only the ids come back: the rest of each entry is what was just written.
-    const inserted = (await executor
-      .insertInto('activity_log')
-      .values(rows)
-      .returning('id')
-      .execute()) as Array<{ id: number }>;
+    // Only the ids come back: the rest of each entry is what was just written. A group of sync
+    // requests can log tens of thousands of entries: each statement stays under SQLite's 32,766
+    // parameters (13 a row).
+    const inserted: Array<{ id: number }> = [];
+    for (let start = 0; start < rows.length; start += ENTRIES_PER_INSERT) {
+      const ids = (await executor
+        .insertInto('activity_log')
+        .values(rows.slice(start, start + ENTRIES_PER_INSERT))
+        .returning('id')
+        .execute()) as Array<{ id: number }>;
+      inserted.push(...ids);
+    }
     return rows.map((row, index) => ({
       id: Number(inserted[index]?.id),
       time: row.created_at,

@@ -10,47 +10,70 @@
  */
 import type { Actor, TransactionContext } from './transaction-context.js';
 
-export interface GroupCommitOptions {
+/** What one unit of a batch came to: its value, or the error it was refused with. */
+export type UnitOutcome<T = unknown> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown };
+
+/** A unit as `applyTogether` sees it: who submitted it and the payload it was submitted with. */
+export interface PayloadUnit<P> {
+  readonly actor: Actor;
+  readonly payload: P;
+}
+
+export interface GroupCommitOptions<P = never> {
   readonly context: TransactionContext;
   /** Most units one transaction carries (default 256): bounds how long one commit holds the writer. */
   readonly maxBatch?: number;
   /** Called with each batch's size and outcome, for metrics. */
-  readonly onBatch?: (size: number, outcome: 'committed' | 'failed') => void;
+  readonly onBatch?: (size: number, outcome: 'committed' | 'failed', applied: BatchMode) => void;
+  /**
+   * Applies the payloads of a batch's units together, in shared statements (one insert for all
+   * their rows rather than one per unit), in a savepoint of the batch's transaction. Answers one
+   * outcome per unit, in order; a unit it refuses must have written nothing. When it throws, its
+   * writes are rolled back and each unit runs its own `work` alone, in a savepoint of its own, so
+   * only the unit at fault fails. Used only when every unit of the batch came with a payload.
+   */
+  readonly applyTogether?: (units: ReadonlyArray<PayloadUnit<P>>) => Promise<UnitOutcome[]>;
 }
 
-interface Unit {
+/** How a batch's units were applied: one alone, together (`applyTogether`), or one by one. */
+export type BatchMode = 'lone' | 'together' | 'separately';
+
+interface Unit<P> {
   readonly actor: Actor;
   readonly work: () => Promise<unknown>;
+  readonly payload: P | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
 
-type Outcome =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown };
-
-export class GroupCommitter {
+export class GroupCommitter<P = never> {
   readonly #context: TransactionContext;
   readonly #maxBatch: number;
-  readonly #onBatch: GroupCommitOptions['onBatch'];
-  #queue: Unit[] = [];
+  readonly #onBatch: GroupCommitOptions<P>['onBatch'];
+  readonly #applyTogether: GroupCommitOptions<P>['applyTogether'];
+  #queue: Array<Unit<P>> = [];
   #draining: Promise<void> | undefined;
 
-  constructor(options: GroupCommitOptions) {
+  constructor(options: GroupCommitOptions<P>) {
     this.#context = options.context;
     this.#maxBatch = options.maxBatch ?? 256;
     this.#onBatch = options.onBatch;
+    this.#applyTogether = options.applyTogether;
   }
 
   /**
    * Runs `work` as `actor` in the next shared transaction; resolves with its value after that
-   * transaction committed, or rejects with its error (nothing of it written).
+   * transaction committed, or rejects with its error (nothing of it written). With a `payload`, the
+   * unit may instead be applied together with others through the `applyTogether` option; `work`
+   * must then do what `applyTogether` would do for that payload alone.
    *
    * @example const result = await committer.submit({ actor: '42' }, () => applyBatch(request))
    */
-  submit<T>(actor: Actor, work: () => Promise<T>): Promise<T> {
+  submit<T>(actor: Actor, work: () => Promise<T>, payload?: P): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ actor, work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ actor, work, payload, resolve: resolve as (value: unknown) => void, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -71,8 +94,9 @@ export class GroupCommitter {
   }
 
   async #runBatch(): Promise<void> {
-    const outcomes: Outcome[] = [];
-    let batch: Unit[] = [];
+    let outcomes: UnitOutcome[] = [];
+    let batch: Array<Unit<P>> = [];
+    let mode: BatchMode = 'lone';
     try {
       const scope = await this.#context.openScope({ actor: 'system' }, { transaction: true });
       // Take the batch only once the transaction is open, after one turn of the event loop:
@@ -89,6 +113,13 @@ export class GroupCommitter {
             outcomes.push({ ok: true, value: await this.#context.runAs(lone.actor, lone.work) });
             return;
           }
+          const together = await this.#tryTogether(batch);
+          if (together) {
+            mode = 'together';
+            outcomes = together;
+            return;
+          }
+          mode = 'separately';
           for (const unit of batch) {
             try {
               const value = await this.#context.withTransaction(() =>
@@ -108,15 +139,38 @@ export class GroupCommitter {
     } catch (error) {
       // The shared transaction could not open or commit: no unit of it is durable.
       if (batch.length === 0) batch = this.#queue.splice(0, this.#maxBatch);
-      this.#onBatch?.(batch.length, 'failed');
+      this.#onBatch?.(batch.length, 'failed', mode);
       for (const unit of batch) unit.reject(error);
       return;
     }
-    this.#onBatch?.(batch.length, 'committed');
+    this.#onBatch?.(batch.length, 'committed', mode);
     batch.forEach((unit, index) => {
       const outcome = outcomes[index];
       if (outcome?.ok) unit.resolve(outcome.value);
       else unit.reject(outcome ? outcome.error : new Error('group commit lost a unit'));
     });
+  }
+
+  /**
+   * The batch applied by `applyTogether` in a savepoint; undefined (its writes rolled back) when
+   * there is no such option, a unit has no payload, or it threw or answered the wrong count.
+   */
+  async #tryTogether(batch: ReadonlyArray<Unit<P>>): Promise<UnitOutcome[] | undefined> {
+    const applyTogether = this.#applyTogether;
+    if (!applyTogether) return undefined;
+    const units: Array<PayloadUnit<P>> = [];
+    for (const unit of batch) {
+      if (unit.payload === undefined) return undefined;
+      units.push({ actor: unit.actor, payload: unit.payload });
+    }
+    try {
+      return await this.#context.withTransaction(async () => {
+        const outcomes = await applyTogether(units);
+        if (outcomes.length !== units.length) throw new Error('applyTogether answered the wrong count');
+        return outcomes;
+      });
+    } catch {
+      return undefined;
+    }
   }
 }

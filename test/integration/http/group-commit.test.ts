@@ -3,10 +3,13 @@
  * still succeeding or failing alone, and nothing is confirmed before its commit.
  */
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GroupCommitter } from '../../../src/server/http/index.js';
+import { DRAFT_MODEL } from '../../../src/server/http/sync-service.js';
+import { verifyActivityLog } from '../../../src/server/persistence/activity-integrity.js';
 import { createPersistence, type Persistence } from '../../../src/server/persistence/index.js';
-import { describeEachDatabase } from '../../support/databases.js';
+import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import {
   buildTestApp,
   change,
@@ -61,6 +64,203 @@ describeEachDatabase('group commit', (current) => {
     expect(count).toBeLessThan(sum); // at least one commit carried several requests
   });
 
+  /** Group commits so far by how their requests were applied (lone, together, separately). */
+  async function commitsBy(applied: string): Promise<number> {
+    const text = await app.metrics.getSingleMetricAsString('steadfast_group_commits_total');
+    const line = new RegExp(
+      `\\{[^}]*applied="${applied}"[^}]*outcome="committed"[^}]*\\} (\\d+)|\\{[^}]*outcome="committed"[^}]*applied="${applied}"[^}]*\\} (\\d+)`,
+    );
+    const match = line.exec(text);
+    return Number(match?.[1] ?? match?.[2] ?? 0);
+  }
+
+  function sync(body: unknown, as: TestSession = session) {
+    return injectClient(app).request({ method: 'POST', url: '/api/autosave/sync/', session: as, body });
+  }
+
+  /**
+   * Submits every body in this one turn, in order, straight to the sync service: over HTTP the
+   * requests' session reads could reorder them, and these tests are about order within one group.
+   */
+  function syncInOneGroup(bodies: ReadonlyArray<{ body: unknown; as?: TestSession }>) {
+    return Promise.allSettled(
+      bodies.map(({ body, as = session }) => app.steadfast.syncService.sync(as.user, body)),
+    );
+  }
+
+  it('applies the requests of one group in order, in shared statements: one client, one draft, chained', async () => {
+    const together = await commitsBy('together');
+    const clientId = newClientId();
+    const other = newClientId();
+    const key = `shared-${newClientId()}`;
+    // `other` is a stored client, `clientId` a new one.
+    await app.steadfast.syncService.sync(session.user, {
+      clientId: other,
+      changes: [change(1, { key: `${key}-before` })],
+    });
+    // One client's consecutive batches, a replay of its first, and another client (same user, same
+    // draft) between them: each request sees the ones before it in the same group.
+    const outcomes = await syncInOneGroup([
+      {
+        body: { clientId, changes: [change(1, { key, data: { n: 1 } }), change(2, { key, data: { n: 2 } })] },
+      },
+      { body: { clientId: other, changes: [change(2, { key, data: { n: 3 } })] } },
+      {
+        body: { clientId, changes: [change(4, { key, data: { n: 5 } }), change(3, { key, data: { n: 4 } })] },
+      },
+      {
+        body: { clientId, changes: [change(1, { key, data: { n: 1 } }), change(2, { key, data: { n: 2 } })] },
+      },
+      { body: { clientId, changes: [change(6, { key, data: { n: 6 } })] } },
+    ]);
+    const responses = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+    expect(responses.map((r) => r?.lastMutationId)).toEqual([2, 2, 4, 4, undefined]);
+    expect(responses[2]?.results).toEqual([
+      { mutationId: 3, status: 'applied' },
+      { mutationId: 4, status: 'applied' },
+    ]);
+    expect(responses[3]?.results).toEqual([
+      { mutationId: 1, status: 'duplicate' },
+      { mutationId: 2, status: 'duplicate' },
+    ]);
+    // The gap (6 after 4) is refused alone, with nothing of it written.
+    expect(outcomes[4]).toMatchObject({ status: 'rejected', reason: { code: 'mutation_gap' } });
+    expect(await commitsBy('together')).toBeGreaterThan(together);
+
+    const { db } = current().opened;
+    const draft = await db
+      .selectFrom('drafts')
+      .select('data')
+      .where('user_id', '=', session.user.id)
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(draft.data)).toEqual({ n: 5 });
+    const clients = await db
+      .selectFrom('client_mutations')
+      .select(['client_id', 'last_mutation_id'])
+      .where('client_id', 'in', [clientId, other])
+      .execute();
+    expect(Object.fromEntries(clients.map((c) => [c.client_id, Number(c.last_mutation_id)]))).toEqual({
+      [clientId]: 4,
+      [other]: 2,
+    });
+    const entries = await db
+      .selectFrom('activity_log')
+      .select(['version', 'changes', 'actor'])
+      .where('model', '=', DRAFT_MODEL)
+      .where('object_id', '=', `${session.user.id}:form:${key}`)
+      .orderBy('id')
+      .execute();
+    expect(entries.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(entries.map((e) => JSON.parse(e.changes).n)).toEqual([
+      [null, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set([String(session.user.id)]));
+    const report = await verifyActivityLog(db, persistence.registry);
+    expect(report.problems).toEqual([]);
+  });
+
+  it('keeps two users apart in one group: a clientId taken by the first is refused to the second', async () => {
+    const second = await signInAs(app, await createTestUser(persistence, 'group2'));
+    const clientId = newClientId();
+    const key = `both-${newClientId()}`;
+    const outcomes = await syncInOneGroup([
+      { body: { clientId, changes: [change(1, { key, data: { who: 'first' } })] } },
+      { body: { clientId, changes: [change(2, { key, data: { who: 'second' } })] }, as: second },
+      {
+        body: { clientId: newClientId(), changes: [change(1, { key, data: { who: 'second' } })] },
+        as: second,
+      },
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({ reason: { code: 'forbidden' } });
+    const { db } = current().opened;
+    const rows = await db
+      .selectFrom('drafts')
+      .select(['user_id', 'data'])
+      .where('key', '=', key)
+      .orderBy('user_id')
+      .execute();
+    expect(rows.map((r) => [r.user_id, JSON.parse(r.data).who])).toEqual([
+      [session.user.id, 'first'],
+      [second.user.id, 'second'],
+    ]);
+    const logged = await db
+      .selectFrom('activity_log')
+      .select('actor')
+      .where('model', '=', DRAFT_MODEL)
+      .where('object_id', 'like', `%:form:${key}`)
+      .orderBy('actor')
+      .execute();
+    expect(logged.map((e) => e.actor).sort()).toEqual(
+      [String(session.user.id), String(second.user.id)].sort(),
+    );
+  });
+
+  it("applies a group of large requests together, their log entries past one statement's parameter limit", async () => {
+    const together = await commitsBy('together');
+    const keyOf = (i: number) => `large-${i % 50}`;
+    const bodies = Array.from({ length: 6 }, () => ({
+      body: {
+        clientId: newClientId(),
+        changes: Array.from({ length: 500 }, (_, i) => change(i + 1, { key: keyOf(i), data: { n: i } })),
+      },
+    }));
+    const outcomes = await syncInOneGroup(bodies);
+    expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
+    expect(await commitsBy('together')).toBe(together + 1);
+    const { count } = await current()
+      .opened.db.selectFrom('activity_log')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('model', '=', DRAFT_MODEL)
+      .where('object_id', 'like', `${session.user.id}:form:large-%`)
+      .executeTakeFirstOrThrow();
+    expect(Number(count)).toBe(3000);
+  });
+
+  it('applies each request alone when the shared statements fail, so only the faulty one fails', async () => {
+    const removeFault = await installDraftFault(current());
+    try {
+      const separately = await commitsBy('separately');
+      const keys = Array.from({ length: 6 }, (_, i) => `fault-${i}-${newClientId()}`);
+      const bodies = keys.map((key, i) => ({
+        clientId: newClientId(),
+        changes: [change(1, { key, data: { name: i === 3 ? 'poison' : `fine ${i}` } })],
+      }));
+      const responses = await Promise.all(bodies.map((body) => sync(body)));
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+      expect(statuses[3]).toBeGreaterThanOrEqual(500);
+      expect(await commitsBy('separately')).toBeGreaterThan(separately);
+      const { db } = current().opened;
+      const stored = await db.selectFrom('drafts').select('key').where('key', 'in', keys).execute();
+      expect(stored.map((r) => r.key).sort()).toEqual(keys.filter((_, i) => i !== 3).sort());
+      const logged = await db
+        .selectFrom('activity_log')
+        .select('object_id')
+        .where('model', '=', DRAFT_MODEL)
+        .where(
+          'object_id',
+          'in',
+          keys.map((key) => `${session.user.id}:form:${key}`),
+        )
+        .execute();
+      expect(logged).toHaveLength(5);
+      const poisoned = await db
+        .selectFrom('client_mutations')
+        .select('client_id')
+        .where('client_id', '=', bodies[3]?.clientId as string)
+        .execute();
+      expect(poisoned).toEqual([]);
+    } finally {
+      await removeFault();
+    }
+  });
+
   it('rolls back a unit that throws alone and still commits the others of its batch', async () => {
     const committer = new GroupCommitter({ context: persistence.context });
     const before = await current().opened.db.selectFrom('products').select('id').execute();
@@ -81,6 +281,23 @@ describeEachDatabase('group commit', (current) => {
     expect(after.some((p) => p.name === 'Undone')).toBe(false);
   });
 });
+
+/** A trigger failing the write of any draft whose data names `poison`, on either engine. */
+async function installDraftFault(database: TestDatabase): Promise<() => Promise<void>> {
+  const { db } = database.opened;
+  if (database.engine === 'sqlite') {
+    await sql`create trigger draft_poison before insert on drafts when new.data like '%poison%'
+      begin select raise(abort, 'injected: this draft cannot be written'); end`.execute(db);
+    return async () => void (await sql`drop trigger draft_poison`.execute(db));
+  }
+  await sql`create or replace function draft_poison() returns trigger language plpgsql as $$
+    begin if new.data like '%poison%' then raise exception 'injected: this draft cannot be written'; end if;
+    return new; end $$`.execute(db);
+  await sql`create trigger draft_poison before insert on drafts for each row execute function draft_poison()`.execute(
+    db,
+  );
+  return async () => void (await sql`drop trigger draft_poison on drafts`.execute(db));
+}
 
 describeEachDatabase('closing the app', (current) => {
   it('waits for saves made outside a request to commit before it returns', async () => {
