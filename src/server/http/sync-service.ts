@@ -257,14 +257,20 @@ export async function applySyncUnits(
   for (const plan of plans)
     for (const change of plan.toApply)
       objectIds.add(draftObjectId(plan.unit.user.id, change.kind, change.key));
-  const drafts = await readDrafts(db, plans, objectIds);
-  const storedDraftIds = new Set(drafts.keys());
+  const stored = await readDrafts(db, plans, objectIds);
   const heads = new Map<string, { hash: string | null; version: number }>();
   for (const row of await readLogHeads(db, [...objectIds]))
     heads.set(row.object_id, { hash: row.hash, version: row.version });
 
-  // Each draft's final state in this group: written once at the end.
-  const finalDrafts = new Map<string, { userId: number; change: SyncChange; row: NewDraftRow | null }>();
+  // Each draft's data as the requests before this one left it (a stored draft is parsed once, the
+  // first time it is needed), and its final state in this group, written once at the end.
+  const current = new Map<string, unknown>();
+  const dataOf = (objectId: string): unknown => {
+    if (current.has(objectId)) return current.get(objectId);
+    const text = stored.get(objectId);
+    return text === undefined ? null : JSON.parse(text);
+  };
+  const finalDrafts = new Map<string, { userId: number; change: SyncChange; at: string }>();
   const tracked: TrackedChange[] = [];
   for (const plan of plans) {
     const { unit } = plan;
@@ -272,33 +278,18 @@ export async function applySyncUnits(
     const nowText = unit.at.toISOString();
     for (const change of plan.toApply) {
       const objectId = draftObjectId(userId, change.kind, change.key);
-      const currentVersion = await staleVersion(persistence, recordForKey, change);
-      const previousData = drafts.get(objectId) ?? null;
-      const data = change.data === null ? null : JSON.stringify(change.data);
-      drafts.set(objectId, data);
-      finalDrafts.set(objectId, {
-        userId,
-        change,
-        row:
-          data === null
-            ? null
-            : {
-                user_id: userId,
-                kind: change.kind,
-                key: change.key,
-                data,
-                base_version: change.baseVersion ?? null,
-                saved_at: new Date(change.savedAt).toISOString(),
-                updated_at: nowText,
-              },
-      });
+      const check = staleCheckOf(persistence, recordForKey, change);
+      const currentVersion = check ? await staleVersion(persistence, check) : undefined;
+      const previousData = dataOf(objectId);
+      current.set(objectId, change.data);
+      finalDrafts.set(objectId, { userId, change, at: nowText });
       const head = heads.get(objectId) ?? { hash: null, version: 0 };
       const version = head.version + 1;
       tracked.push({
         model: DRAFT_MODEL,
         objectId,
         action: 'sync',
-        before: previousData === null ? null : asFields(JSON.parse(previousData)),
+        before: asFields(previousData),
         after: asFields(change.data),
         version,
         prevHash: head.hash,
@@ -316,9 +307,18 @@ export async function applySyncUnits(
   }
 
   const upserts: NewDraftRow[] = [];
-  for (const [objectId, { userId, change, row }] of finalDrafts) {
-    if (row) upserts.push(row);
-    else if (storedDraftIds.has(objectId)) {
+  for (const [objectId, { userId, change, at }] of finalDrafts) {
+    if (change.data !== null) {
+      upserts.push({
+        user_id: userId,
+        kind: change.kind,
+        key: change.key,
+        data: JSON.stringify(change.data),
+        base_version: change.baseVersion ?? null,
+        saved_at: new Date(change.savedAt).toISOString(),
+        updated_at: at,
+      });
+    } else if (stored.has(objectId)) {
       await db
         .deleteFrom('drafts')
         .where('user_id', '=', userId)
@@ -412,8 +412,8 @@ async function readDrafts(
   db: Kysely<Database>,
   plans: readonly MutationPlan[],
   objectIds: ReadonlySet<string>,
-): Promise<Map<string, string | null>> {
-  const drafts = new Map<string, string | null>();
+): Promise<Map<string, string>> {
+  const drafts = new Map<string, string>();
   if (objectIds.size === 0) return drafts;
   const userIds = [...new Set(plans.map((plan) => plan.unit.user.id))];
   const keys = [...new Set(plans.flatMap((plan) => plan.toApply.map((change) => change.key)))];
@@ -531,16 +531,26 @@ async function readLogHeads(
   return heads;
 }
 
-/** The record's version when it moved past the draft's baseVersion; undefined when not stale. */
-async function staleVersion(
+/**
+ * The record a change's draft must be checked against for staleness, with the version the draft
+ * started from; null when there is none (checked without a query, for most changes).
+ */
+function staleCheckOf(
   persistence: Persistence,
   recordForKey: RecordForKey,
   change: SyncChange,
-): Promise<number | undefined> {
-  if (change.data === null || change.baseVersion === null || change.baseVersion === undefined)
-    return undefined;
+): { readonly ref: RecordRef; readonly baseVersion: number } | null {
+  const { baseVersion } = change;
+  if (change.data === null || baseVersion === null || baseVersion === undefined) return null;
   const ref = recordForKey(change.key);
-  if (!ref || !persistence.registry.has(ref.model)) return undefined;
+  return ref && persistence.registry.has(ref.model) ? { ref, baseVersion } : null;
+}
+
+/** The record's version when it moved past the draft's baseVersion; undefined when not stale. */
+async function staleVersion(
+  persistence: Persistence,
+  { ref, baseVersion }: { readonly ref: RecordRef; readonly baseVersion: number },
+): Promise<number | undefined> {
   const definition = persistence.registry.get(ref.model);
   const row = (await persistence
     .executor()
@@ -550,7 +560,7 @@ async function staleVersion(
     .executeTakeFirst()) as { version: unknown } | undefined;
   if (!row) return undefined;
   const version = Number(row.version);
-  return version > change.baseVersion ? version : undefined;
+  return version > baseVersion ? version : undefined;
 }
 
 /**
