@@ -3,6 +3,7 @@
  * fields, the actor from the context, and the per-record hash chain. Entries are written with
  * the ambient executor, i.e. in the same transaction as the change they describe.
  */
+import { ReusableInsert } from '../db/reusable-insert.js';
 import type { NewActivityLogRow } from '../db/schema.js';
 import { type ActivityAction, type ActivityEntry, type FieldChanges, hashEntry } from './activity-entry.js';
 import type { Clock } from './clock.js';
@@ -72,10 +73,32 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Most log entries one insert carries. */
-const ENTRIES_PER_INSERT = 1000;
+/** The columns of a new entry, in the order trackChanges fills them. */
+const ENTRY_COLUMNS = [
+  'prev_hash',
+  'created_at',
+  'actor',
+  'action',
+  'model',
+  'object_id',
+  'changes',
+  'snapshot',
+  'request_id',
+  'ip',
+  'version',
+  'hash',
+] as const satisfies ReadonlyArray<keyof NewActivityLogRow>;
 
 export class ChangeTracker {
+  /**
+   * A group of sync requests logs hundreds of entries at once: compiled once per chunk size, and in
+   * chunks of at most 512 (12 parameters each, under SQLite's 32,766).
+   */
+  readonly #insertEntries = new ReusableInsert<'activity_log', NewActivityLogRow>(
+    'activity_log',
+    ENTRY_COLUMNS,
+  );
+
   constructor(
     private readonly context: TransactionContext,
     private readonly clock: Clock,
@@ -129,18 +152,8 @@ export class ChangeTracker {
       heads.set(chainKey, hash);
       rows.push({ ...content, hash });
     }
-    // Only the ids come back: the rest of each entry is what was just written. A group of sync
-    // requests can log tens of thousands of entries: each statement stays under SQLite's 32,766
-    // parameters (13 a row).
-    const inserted: Array<{ id: number }> = [];
-    for (let start = 0; start < rows.length; start += ENTRIES_PER_INSERT) {
-      const ids = (await executor
-        .insertInto('activity_log')
-        .values(rows.slice(start, start + ENTRIES_PER_INSERT))
-        .returning('id')
-        .execute()) as Array<{ id: number }>;
-      inserted.push(...ids);
-    }
+    // Only the ids come back: the rest of each entry is what was just written.
+    const inserted = await this.#insertEntries.execute(executor, rows);
     return rows.map((row, index) => ({
       id: Number(inserted[index]?.id),
       time: row.created_at,

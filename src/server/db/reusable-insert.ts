@@ -1,0 +1,69 @@
+/**
+ * A multi-row insert compiled once per chunk size and run again with new parameters. Kysely's
+ * builder parses and compiles every value of every row on each call; for the sync endpoint's log
+ * entries (hundreds per group commit) that was about 7% of its CPU. Rows go in chunks whose sizes
+ * are powers of two, so any number of rows takes at most log2(maxRows) + 1 statements drawn from a
+ * handful of SQL texts, each also prepared only once by SQLite's statement cache.
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
+
+export class ReusableInsert<Table extends string, Row extends object> {
+  /** SQL text by chunk size: per instance, so per database and dialect. */
+  readonly #sqlBySize = new Map<number, string>();
+
+  /**
+   * @param maxRows largest chunk, a power of two; `maxRows × columns` must stay under the
+   *   engine's parameter limit (SQLite 32,766, PostgreSQL 65,535).
+   */
+  constructor(
+    private readonly table: Table,
+    private readonly columns: ReadonlyArray<keyof Row & string>,
+    private readonly maxRows = 512,
+  ) {
+    if (!Number.isInteger(Math.log2(maxRows)))
+      throw new Error('ReusableInsert: maxRows must be a power of two');
+  }
+
+  /** Inserts `rows` with `db` (a transaction or the database) and answers their generated ids, in order. */
+  async execute(db: Kysely<Record<Table, Row>>, rows: readonly Row[]): Promise<Array<{ id: unknown }>> {
+    const ids: Array<{ id: unknown }> = [];
+    for (let start = 0; start < rows.length; ) {
+      let size = this.maxRows;
+      while (size > rows.length - start) size /= 2;
+      const parameters: unknown[] = [];
+      for (let index = start; index < start + size; index += 1) {
+        const row = rows[index] as Row;
+        for (const column of this.columns) parameters.push(row[column]);
+      }
+      const result = await db.executeQuery<{ id: unknown }>(
+        CompiledQuery.raw(this.#sqlFor(db, size), parameters),
+      );
+      ids.push(...result.rows);
+      start += size;
+    }
+    return ids;
+  }
+
+  /**
+   * The builder's own SQL for `size` rows, compiled from rows of marker values and checked to
+   * take its parameters row by row in column order, the order `execute` passes them in.
+   */
+  #sqlFor(db: Kysely<Record<Table, Row>>, size: number): string {
+    const cached = this.#sqlBySize.get(size);
+    if (cached) return cached;
+    const markers = Array.from({ length: size }, (_, row) =>
+      Object.fromEntries(this.columns.map((column) => [column, `${row}:${column}`])),
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: rows of marker strings stand in for any row type.
+    const compiled = (db as Kysely<any>).insertInto(this.table).values(markers).returning('id').compile();
+    const expected = markers.flatMap((row) => this.columns.map((column) => row[column]));
+    if (
+      compiled.parameters.length !== expected.length ||
+      compiled.parameters.some((parameter, index) => parameter !== expected[index])
+    ) {
+      throw new Error(`ReusableInsert: ${this.table} does not compile to row-major parameters`);
+    }
+    this.#sqlBySize.set(size, compiled.sql);
+    return compiled.sql;
+  }
+}
