@@ -1,6 +1,7 @@
 // autocannon's setupRequest for bench/sync-throughput.bench.ts, in a file of its own because the
-// load runs in a worker thread, which can only `require` it. Each connection is one browser: its
-// own clientId and its mutation ids one after another, in batches of 10 changes.
+// load runs in a worker thread, which can only `require` it. A connection's context lasts through the
+// bench's list of requests: for that long it is one browser, its own clientId and its mutation ids
+// one after another, in batches of 10 changes.
 const { randomUUID } = require('node:crypto');
 
 const BATCH = 10;

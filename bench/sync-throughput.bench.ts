@@ -18,6 +18,7 @@ const REQUEST_MODULE = fileURLToPath(new URL('./sync-throughput-request.cjs', im
 /** The changes per request, as the request module builds them. */
 const { BATCH } = createRequire(import.meta.url)(REQUEST_MODULE) as { BATCH: number };
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const BATCHES_PER_CLIENT = 20;
 
 const database = await createTestDatabase('sqlite');
 const { db } = database.opened;
@@ -46,15 +47,16 @@ const result = await autocannon({
   connections: CONNECTIONS,
   duration: DURATION_S,
   workers: 1,
-  requests: [
-    {
-      method: 'POST',
-      path: '/api/autosave/sync/',
-      headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
-      // biome-ignore lint/suspicious/noExplicitAny: in workers mode autocannon takes the module's path.
-      setupRequest: REQUEST_MODULE as any,
-    },
-  ],
+  // autocannon starts a fresh context (so a fresh clientId) each time a connection has gone through
+  // its list of requests: a list of BATCHES_PER_CLIENT makes each connection one browser sending that
+  // many batches in a row, mutation ids one after another, before the next browser takes its place.
+  requests: Array.from({ length: BATCHES_PER_CLIENT }, () => ({
+    method: 'POST',
+    path: '/api/autosave/sync/',
+    headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
+    // biome-ignore lint/suspicious/noExplicitAny: in workers mode autocannon takes the module's path.
+    setupRequest: REQUEST_MODULE as any,
+  })),
 });
 
 const metrics = await app.metrics.getSingleMetricAsString('steadfast_sync_changes_total');
@@ -62,6 +64,10 @@ const applied = Number(/status="applied"\} (\d+)/.exec(metrics)?.[1] ?? 0);
 const groups = await app.metrics.getSingleMetricAsString('steadfast_group_commit_size');
 const groupSum = Number(/_sum (\d+)/.exec(groups)?.[1] ?? 0);
 const groupCount = Number(/_count (\d+)/.exec(groups)?.[1] ?? 0);
+const { clients } = await db
+  .selectFrom('client_mutations')
+  .select((eb) => eb.fn.countAll<number>().as('clients'))
+  .executeTakeFirstOrThrow();
 await app.close();
 await database.drop();
 
@@ -72,6 +78,8 @@ printResult({
   synchronous: synchronous === 2 ? 'FULL' : String(synchronous),
   connections: CONNECTIONS,
   batch_size: BATCH,
+  batches_per_client: BATCHES_PER_CLIENT,
+  clients: Number(clients),
   duration_s: DURATION_S,
   requests: result.requests.total,
   applied_changes_per_s: round(appliedPerSec, 1),
