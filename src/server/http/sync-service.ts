@@ -327,6 +327,9 @@ export async function applySyncUnits(
         .execute();
     }
   }
+  // In one order everywhere: two processes upserting the same drafts then lock them in the same
+  // order on PostgreSQL, instead of deadlocking (which PostgreSQL breaks only after a second).
+  upserts.sort((a, b) => a.user_id - b.user_id || compareText(a.kind, b.kind) || compareText(a.key, b.key));
   await upsertDrafts(db, upserts);
   await persistence.changeTracker.trackChanges(tracked);
   await writeClients(db, clients);
@@ -367,6 +370,10 @@ function planMutations(unit: SyncUnit, index: number, previous: number): Mutatio
     }
   }
   return { unit, index, ordered, toApply, statuses, last };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Most values one `in (…)` list carries (SQLite allows 32,766 parameters, PostgreSQL 65,535). */
