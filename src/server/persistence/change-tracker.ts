@@ -74,7 +74,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** The columns of a new entry, in the order trackChanges fills them. */
-const ENTRY_COLUMNS = [
+export const ENTRY_COLUMNS = [
   'prev_hash',
   'created_at',
   'actor',
