@@ -2,8 +2,10 @@
  * Group commit: concurrent units of work (sync requests) are written in one shared transaction,
  * so many requests cost one commit (one fsync on SQLite with synchronous=FULL) instead of one each.
  * Each unit runs in its own savepoint: one that fails is rolled back alone and rejects alone,
- * while the others still commit. Every unit resolves only after the shared commit, so nothing is
- * confirmed before it is durable.
+ * while the others still commit. Units submitted with a payload can instead be applied together
+ * (`applyTogether`: shared statements for the whole batch, which is what the sync endpoint's
+ * throughput rests on), with the savepoint-per-unit path as the fallback when that fails. Every
+ * unit resolves only after the shared commit, so nothing is confirmed before it is durable.
  *
  * Batching needs no timer: while one batch commits, the next requests queue; they form the next
  * batch. A lone request therefore waits for nothing, and under load batches grow by themselves.
