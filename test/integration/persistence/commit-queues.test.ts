@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter } from '../../../src/server/persistence/group-commit.js';
+import { GroupCommitter, type UnitOutcome } from '../../../src/server/persistence/group-commit.js';
 import { SaveBatcher } from '../../../src/server/persistence/save-batcher.js';
 import { TransactionContext } from '../../../src/server/persistence/transaction-context.js';
 import { describeEachDatabase } from '../../support/databases.js';
@@ -33,6 +33,99 @@ describeEachDatabase('commit queues', (current) => {
     it('runs a unit submitted any number of turns after the previous one settled', async () => {
       const committer = new GroupCommitter({ context: new TransactionContext(current().opened.db) });
       await submitAcrossTheSettlingTurns((label) => committer.submit({ actor: 'test' }, async () => label));
+    });
+  });
+
+  describe('GroupCommitter applying units together', () => {
+    /** A committer whose applyTogether is `together`, recording how each batch was applied. */
+    function committerWith(together: (payloads: string[]) => Promise<UnitOutcome[]>) {
+      const context = new TransactionContext(current().opened.db);
+      const modes: string[] = [];
+      const calls: string[][] = [];
+      const committer = new GroupCommitter<string>({
+        context,
+        onBatch: (_size, outcome, applied) => modes.push(`${outcome}:${applied}`),
+        applyTogether: (units) => {
+          const payloads = units.map((unit) => unit.payload);
+          calls.push(payloads);
+          return together(payloads);
+        },
+      });
+      /** Submits every payload in this one turn (one batch), `work` being the unit's path alone. */
+      const submitAll = (payloads: Array<string | undefined>, work: (label: string) => Promise<string>) =>
+        Promise.allSettled(
+          payloads.map((payload, index) =>
+            committer.submit({ actor: 'test' }, () => work(payload ?? `plain${index}`), payload),
+          ),
+        );
+      return { context, committer, modes, calls, submitAll };
+    }
+
+    it('answers each unit with its own outcome from applyTogether, a refused one alone', async () => {
+      const { modes, submitAll } = committerWith(async (payloads) =>
+        payloads.map((payload) =>
+          payload === 'refused'
+            ? { ok: false, error: new Error('refused') }
+            : { ok: true, value: `${payload}!` },
+        ),
+      );
+      const results = await submitAll(['a', 'refused', 'c'], async () => 'ran alone');
+      expect(results).toMatchObject([
+        { status: 'fulfilled', value: 'a!' },
+        { status: 'rejected', reason: { message: 'refused' } },
+        { status: 'fulfilled', value: 'c!' },
+      ]);
+      expect(modes).toEqual(['committed:together']);
+    });
+
+    it('rolls back what applyTogether wrote when it throws, and runs each unit alone', async () => {
+      const { db } = current().opened;
+      await sql`create table together_marks (id integer primary key)`.execute(db);
+      try {
+        const { context, modes, submitAll } = committerWith(async () => {
+          await sql`insert into together_marks (id) values (1)`.execute(context.executor());
+          throw new Error('a shared statement failed');
+        });
+        const results = await submitAll(['a', 'bad', 'c'], async (label) => {
+          if (label === 'bad') throw new Error('bad alone');
+          return `${label} alone`;
+        });
+        expect(results).toMatchObject([
+          { status: 'fulfilled', value: 'a alone' },
+          { status: 'rejected', reason: { message: 'bad alone' } },
+          { status: 'fulfilled', value: 'c alone' },
+        ]);
+        expect(modes).toEqual(['committed:separately']);
+        const marks = await sql<{ n: number }>`select count(*) as n from together_marks`.execute(db);
+        expect(Number(marks.rows[0]?.n)).toBe(0);
+      } finally {
+        await sql`drop table together_marks`.execute(db);
+      }
+    });
+
+    it('runs each unit alone when applyTogether answers the wrong number of outcomes', async () => {
+      const { modes, submitAll } = committerWith(async () => [{ ok: true, value: 'only one' }]);
+      const results = await submitAll(['a', 'b'], async (label) => `${label} alone`);
+      expect(results).toMatchObject([
+        { status: 'fulfilled', value: 'a alone' },
+        { status: 'fulfilled', value: 'b alone' },
+      ]);
+      expect(modes).toEqual(['committed:separately']);
+    });
+
+    it('does not call applyTogether for a batch with a unit submitted without a payload, nor for a lone unit', async () => {
+      const { modes, calls, submitAll } = committerWith(async () => {
+        throw new Error('must not be called');
+      });
+      const mixed = await submitAll(['a', undefined], async (label) => `${label} alone`);
+      expect(mixed).toMatchObject([
+        { status: 'fulfilled', value: 'a alone' },
+        { status: 'fulfilled', value: 'plain1 alone' },
+      ]);
+      const lone = await submitAll(['solo'], async (label) => `${label} alone`);
+      expect(lone).toMatchObject([{ status: 'fulfilled', value: 'solo alone' }]);
+      expect(calls).toEqual([]);
+      expect(modes).toEqual(['committed:separately', 'committed:lone']);
     });
   });
 
