@@ -256,6 +256,57 @@ for (const type of ['input', 'change'])
   });
 });
 
+describe('the stored layout', () => {
+  // Drafts outlive the script that wrote them: a new bundle must read what an older one stored.
+  // The bundle shortens internal property names, and this pins every persisted shape against that.
+  it('keeps fields, metas, states, markers and the outbox in the documented format', async () => {
+    const page = await openPage(await contextFor(user), server, '/product');
+    server.unavailable = true;
+    try {
+      await page.fill('[name=title]', 'Lamp');
+      await page.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true }));
+      const markers = await page.evaluate(() =>
+        Object.keys(localStorage)
+          .filter((key) => key.includes(':p:'))
+          .map((key) => [key.slice(key.indexOf(':p:') + 3), Number(localStorage.getItem(key)) > 0]),
+      );
+      expect(markers.sort()).toEqual([
+        ['form:product-42', true],
+        ['state:sidebar', true],
+      ]);
+      const outcome = await page.evaluate(() => window.autoSaveService?.syncWithBackend());
+      expect(outcome?.result).toBe('retrying');
+      const stored = await page.evaluate((prefix) => {
+        const read = (key: string) => JSON.parse(localStorage.getItem(prefix + key) ?? 'null');
+        return {
+          title: read('f:product-42\u001ftitle'),
+          meta: read('m:product-42'),
+          state: read('s:sidebar'),
+          outbox: read('outbox'),
+          mid: localStorage.getItem(`${prefix}mid`),
+          cid: localStorage.getItem(`${prefix}cid`),
+        };
+      }, `steadfast:v1:${user}:`);
+      expect(stored.title).toBe('Lamp');
+      expect(Object.keys(stored.meta).sort()).toEqual(['e', 't', 'v']);
+      expect(stored.meta.v).toBe(3);
+      expect(stored.meta.e - stored.meta.t).toBe(7 * 24 * 60 * 60 * 1000);
+      expect(Object.keys(stored.state).sort()).toEqual(['d', 'e', 't']);
+      expect(stored.state.d).toEqual({ open: true });
+      expect(stored.outbox.map((change: Record<string, unknown>) => Object.keys(change).sort())).toEqual([
+        ['baseVersion', 'data', 'key', 'kind', 'mutationId', 'savedAt'],
+        ['data', 'key', 'kind', 'mutationId', 'savedAt'],
+      ]);
+      expect(stored.outbox.map((change: { key: string }) => change.key)).toEqual(['product-42', 'sidebar']);
+      expect(stored.outbox[0].data.title).toBe('Lamp');
+      expect(stored.mid).toBe('2');
+      expect(stored.cid).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      server.unavailable = false;
+    }
+  });
+});
+
 describe('what is never stored', () => {
   it('keeps passwords, files, hidden inputs, card numbers, one-time codes, new passwords and opted-out fields out of storage and off the network', async () => {
     const context = await contextFor(user);
