@@ -34,8 +34,8 @@ import {
   type FormScope,
   SCOPE_SELECTOR,
 } from './form-binding.js';
+import { isRecord } from './json.js';
 import {
-  isRecord,
   type JsonValue,
   LocalStore,
   openBrowserStorage,

@@ -6,6 +6,7 @@
  * `[contenteditable][data-autosave-field]` → its (sanitized) HTML.
  */
 import { sanitizeHtmlInto } from './html-sanitizer.js';
+import { parseJson } from './json.js';
 
 export type FieldValue = string | boolean | string[];
 export type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
@@ -125,15 +126,15 @@ export function sameFieldValue(left: FieldValue | undefined, right: FieldValue |
   return left === right;
 }
 
+function isFieldValue(value: unknown): value is FieldValue {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+  );
+}
+
 /** A stored value parsed back; anything that is not a FieldValue (tampered storage) is dropped. */
 export function parseFieldValue(raw: string | null): FieldValue | undefined {
-  if (raw === null) return undefined;
-  try {
-    const value: unknown = JSON.parse(raw);
-    if (typeof value === 'string' || typeof value === 'boolean') return value;
-    if (Array.isArray(value) && value.every((item): item is string => typeof item === 'string')) return value;
-  } catch {
-    // Fall through: a corrupt entry is treated as absent.
-  }
-  return undefined;
+  return parseJson(raw, isFieldValue) ?? undefined;
 }

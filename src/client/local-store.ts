@@ -15,6 +15,7 @@
 import type { SyncChange } from '../protocol/sync.js';
 import type { FieldValue } from './field-values.js';
 import { parseFieldValue } from './field-values.js';
+import { isRecord, parseJson } from './json.js';
 
 export type JsonValue = NonNullable<SyncChange['data']>;
 
@@ -56,20 +57,6 @@ export function isQuotaError(error: unknown): boolean {
 
 export function scopePrefix(userScope: string): string {
   return `${STORAGE_ROOT}${encodeURIComponent(userScope)}:`;
-}
-
-function parseJson<T>(raw: string | null, accept: (value: unknown) => value is T): T | null {
-  if (raw === null) return null;
-  try {
-    const value: unknown = JSON.parse(raw);
-    return accept(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function isFormMeta(value: unknown): value is FormMeta {
@@ -206,8 +193,7 @@ export class LocalStore {
   }
 
   clearForm(formKey: string): void {
-    for (const key of this.ownKeys(`f:${formKey}${FIELD_SEPARATOR}`)) this.remove(key);
-    this.remove(this.metaKey(formKey));
+    this.#clearFormOfAnyScope(this.prefix, formKey);
   }
 
   stateKey(key: string): string {

@@ -5,6 +5,7 @@
 import { CSRF_HEADER } from '../protocol/constants.js';
 import type { ApiErrorBody, SyncChange, SyncResponse } from '../protocol/sync.js';
 import { parseRetryAfter } from './backoff.js';
+import { isRecord } from './json.js';
 
 export type SyncAttempt =
   | { readonly kind: 'accepted'; readonly response: SyncResponse }
@@ -30,16 +31,15 @@ export interface SyncRequestOptions {
 }
 
 function isApiErrorBody(value: unknown): value is ApiErrorBody {
-  return typeof value === 'object' && value !== null && typeof (value as ApiErrorBody).error === 'string';
+  return isRecord(value) && typeof value.error === 'string';
 }
 
 function isSyncResponse(value: unknown): value is SyncResponse {
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as SyncResponse).status === 'ok' &&
-    typeof (value as SyncResponse).lastMutationId === 'number' &&
-    Array.isArray((value as SyncResponse).results)
+    isRecord(value) &&
+    value.status === 'ok' &&
+    typeof value.lastMutationId === 'number' &&
+    Array.isArray(value.results)
   );
 }
 

@@ -12,6 +12,7 @@
 import type { ChangeKind } from '../protocol/constants.js';
 import type { SyncChange } from '../protocol/sync.js';
 import { isSyncableKey } from './form-key.js';
+import { isRecord, parseJson } from './json.js';
 import type { JsonValue, LocalStore } from './local-store.js';
 
 export interface ChangeData {
@@ -68,23 +69,21 @@ export function takeWithinBytes(
 }
 
 function isSyncChange(value: unknown): value is SyncChange {
-  if (typeof value !== 'object' || value === null) return false;
-  const change = value as Partial<SyncChange>;
-  return typeof change.mutationId === 'number' && typeof change.key === 'string' && 'data' in change;
+  return (
+    isRecord(value) &&
+    typeof value.mutationId === 'number' &&
+    typeof value.key === 'string' &&
+    'data' in value
+  );
 }
 
+/** The items of a stored list that `accept` takes; a missing or unreadable list is empty. */
 function parseList<T>(raw: string | null, accept: (item: unknown) => item is T): T[] {
-  if (raw === null) return [];
-  try {
-    const value: unknown = JSON.parse(raw);
-    return Array.isArray(value) ? value.filter(accept) : [];
-  } catch {
-    return [];
-  }
+  return parseJson(raw, Array.isArray)?.filter(accept) ?? [];
 }
 
 function isParkedChange(value: unknown): value is ParkedChange {
-  return typeof value === 'object' && value !== null && isSyncChange((value as ParkedChange).change);
+  return isRecord(value) && isSyncChange(value.change);
 }
 
 interface PendingMarker {
