@@ -512,11 +512,15 @@ class BrowserAutoSaveService implements AutoSaveService {
     );
   }
 
-  /** Writes a drafted value, keeping what the field held for "discard"; fields the user edited here win. */
+  /**
+   * Writes a drafted value, keeping what the field held before the first draft value for "discard";
+   * fields the user edited here win.
+   */
   #applyField(binding: FieldBinding, value: FieldValue, current?: FieldValue): void {
     const { scope, name } = binding;
     if (scope.editedFields.has(name)) return;
-    scope.originalValues.set(name, current ?? readFieldValue(binding.element, scope.element, binding.kind));
+    if (!scope.originalValues.has(name))
+      scope.originalValues.set(name, current ?? readFieldValue(binding.element, scope.element, binding.kind));
     this.#writeField(binding, value);
   }
 
@@ -531,14 +535,9 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   /** A field that appeared after its form was restored gets its drafted value too. */
   #restoreField(binding: FieldBinding): void {
-    const { scope } = binding;
-    if (scope.restored !== 'applied' || scope.editedFields.has(binding.name)) return;
+    if (binding.scope.restored !== 'applied') return;
     const value = parseFieldValue(this.#store.read(binding.storageKey));
-    if (value === undefined) return;
-    if (!scope.originalValues.has(binding.name)) {
-      scope.originalValues.set(binding.name, readFieldValue(binding.element, scope.element, binding.kind));
-    }
-    this.#writeField(binding, value);
+    if (value !== undefined) this.#applyField(binding, value);
   }
 
   /** Re-reads applied drafts into untouched fields (after page load, after the back/forward cache). */
