@@ -76,6 +76,16 @@ const INTERNAL_PROPERTIES = new RegExp(
     'actionAttribute',
     'pageUrl',
     'optedOut',
+    'read',
+    'write',
+    'response',
+    'section',
+    'meta',
+    'source',
+    'tag',
+    'generation',
+    'binding',
+    'recheckExclusion',
   ].join('|')})$`,
 );
 
