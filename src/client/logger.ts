@@ -21,13 +21,16 @@ const PREFIX = '[AUTO-SAVE] ';
 
 export function createLogger(level: LogLevel, sink: LogSink = console): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
-  const enabled = (wanted: LogLevel): boolean => LOG_LEVELS.indexOf(wanted) >= threshold;
-  // Detail is passed as a separate argument so the seed's exact lines stay exact.
-  const withDetail = (detail: unknown): unknown[] => (detail === undefined ? [] : [detail]);
+  // Detail goes as a separate argument, and only when given, so the seed's exact lines stay exact.
+  const writer =
+    (wanted: LogLevel, method: keyof LogSink) =>
+    (message: string, ...detail: unknown[]) => {
+      if (LOG_LEVELS.indexOf(wanted) >= threshold) sink[method](PREFIX + message, ...detail);
+    };
   return {
-    debug: (message) => enabled('debug') && sink.debug(PREFIX + message),
-    info: (message) => enabled('info') && sink.log(PREFIX + message),
-    warn: (message, detail) => enabled('warn') && sink.warn(PREFIX + message, ...withDetail(detail)),
-    error: (message, detail) => enabled('error') && sink.error(PREFIX + message, ...withDetail(detail)),
+    debug: writer('debug', 'debug'),
+    info: writer('info', 'log'),
+    warn: writer('warn', 'warn'),
+    error: writer('error', 'error'),
   };
 }
