@@ -12,9 +12,9 @@ export type SyncAttempt =
   /** 409 mutation_gap: the server expects another id next. */
   | { readonly kind: 'gap'; readonly expectedMutationId: number }
   /** 400 or 413: something in the batch is refused; retrying it unchanged cannot help. */
-  | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
+  | { readonly kind: 'rejected'; readonly message: string }
   /** 401/403: no session or a bad CSRF token; retried later, the user is told. */
-  | { readonly kind: 'unauthorized'; readonly status: number; readonly message: string }
+  | { readonly kind: 'unauthorized' }
   /** Network failure, 429, 5xx: keep everything and retry with backoff. */
   | {
       readonly kind: 'retry';
@@ -59,7 +59,7 @@ export async function sendChanges(
       },
       body: JSON.stringify({ clientId, changes }),
       keepalive: options.keepalive,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
   } catch {
     return { kind: 'retry', reason: 'network', retryAfterMs: null };
@@ -70,20 +70,20 @@ export async function sendChanges(
   } catch {
     // Proxies answer errors in HTML; the status decides alone.
   }
-  const message = isApiErrorBody(body) ? body.message : `HTTP ${response.status}`;
+  const status = response.status;
   if (response.ok) {
     return isSyncResponse(body)
       ? { kind: 'accepted', response: body }
       : { kind: 'retry', reason: 'unavailable', retryAfterMs: null };
   }
-  if (response.status === 409 && isApiErrorBody(body) && typeof body.expectedMutationId === 'number') {
+  if (status === 409 && isApiErrorBody(body) && typeof body.expectedMutationId === 'number') {
     return { kind: 'gap', expectedMutationId: body.expectedMutationId };
   }
-  if (response.status === 400 || response.status === 413) {
-    return { kind: 'rejected', status: response.status, message };
+  if (status === 400 || status === 413) {
+    return { kind: 'rejected', message: isApiErrorBody(body) ? body.message : `HTTP ${status}` };
   }
-  if (response.status === 401 || response.status === 403) {
-    return { kind: 'unauthorized', status: response.status, message };
+  if (status === 401 || status === 403) {
+    return { kind: 'unauthorized' };
   }
   return {
     kind: 'retry',
