@@ -38,9 +38,8 @@ export function exclusionReason(field: FieldTraits): ExclusionReason | null {
   if (field.optedOut) return 'opted-out';
   if (field.tag === 'input') {
     if (BUTTON_TYPES.has(field.type)) return 'not-a-value';
-    if (field.type === 'password') return 'password';
-    if (field.type === 'file') return 'file';
-    if (field.type === 'hidden') return 'hidden';
+    // The reason is the type's own name.
+    if (field.type === 'password' || field.type === 'file' || field.type === 'hidden') return field.type;
   }
   // Most fields have no autocomplete attribute: skip the split for them (a restore binds them all).
   if (
