@@ -43,6 +43,22 @@ describe('exclusionReason', () => {
     );
   });
 
+  it('knows anti-forgery token names in any letter case, and only whole names', () => {
+    for (const name of [
+      'CSRF',
+      'csrf-token',
+      'Csrf_Token',
+      'csrftoken',
+      'XSRF-TOKEN',
+      'xsrf_token',
+      '_Token',
+    ])
+      expect(exclusionReason({ ...text, name })).toBe('csrf-token');
+    expect(exclusionReason({ ...text, name: '__RequestVerificationToken' })).toBe('csrf-token');
+    for (const name of ['csrf_tokens', 'my_csrf', 'token', 'csrf token', 'csrf--token'])
+      expect(exclusionReason({ ...text, name })).toBeNull();
+  });
+
   it('lets opting out win over everything else', () => {
     expect(exclusionReason({ ...text, type: 'password', optedOut: true })).toBe('opted-out');
   });
