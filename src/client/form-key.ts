@@ -16,8 +16,8 @@ export interface FormKeySource {
 }
 
 export function deriveFormKey(source: FormKeySource): string {
-  if (source.id.trim() !== '') return source.id.trim();
-  if (source.autosaveKey !== undefined && source.autosaveKey.trim() !== '') return source.autosaveKey.trim();
+  const named = source.id.trim() || source.autosaveKey?.trim();
+  if (named) return named;
   // Query strings and fragments are dropped: `/products/42/edit?tab=2` is the same form.
   try {
     return new URL(source.actionAttribute ?? '', source.pageUrl).pathname;

@@ -170,9 +170,8 @@ export class SyncQueue {
    */
   hasDamagedNumbering(): boolean {
     const raw = this.#store.read(`${this.#store.prefix}mid`);
-    if (raw === null) return false;
-    const stored = Number(raw);
-    return !(raw.trim() !== '' && Number.isSafeInteger(stored) && stored >= 0);
+    // Readable ("0" too) exactly when lastAssignedId gives back the number stored.
+    return raw !== null && (raw.trim() === '' || Number(raw) !== this.lastAssignedId());
   }
 
   /** Starts the numbering over at 0, for a new clientId. */
