@@ -243,6 +243,19 @@ for (const type of ['input', 'change'])
     expect(await everythingStored(page)).not.toContain(firstToken);
   });
 
+  it('restores the server’s draft on a device that has none, and says it came from another device', async () => {
+    const first = await openPage(await contextFor(user), server, '/product');
+    await fillEveryKind(first);
+    await waitUntil('the draft on the server', () => {
+      const data = server.draftsOf(user).get('product-42')?.data as Record<string, unknown> | undefined;
+      return data?.bio === 'Hello there';
+    });
+    const other = await openPage(await contextFor(user), server, '/product');
+    const notice = await other.waitForSelector('[data-autosave-notice]');
+    expect(await notice.textContent()).toContain('saved on another device');
+    expect(await readEveryKind(other)).toEqual(EXPECTED_EVERY_KIND);
+  });
+
   it('offers a draft older than the record with the fields that differ instead of applying it', async () => {
     const page = await openPage(await contextFor(user), server, '/product');
     await page.fill('[name=title]', 'My edit');
