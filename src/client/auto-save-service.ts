@@ -16,11 +16,12 @@ import {
   MAX_SYNC_BODY_BYTES,
   SYNC_PATH,
 } from '../protocol/constants.js';
-import type { Draft, SyncChange } from '../protocol/sync.js';
+import type { Draft, SyncChange, SyncResponse } from '../protocol/sync.js';
 import { backoffDelay } from './backoff.js';
 import { Debouncer } from './debouncer.js';
 import {
   type FieldValue,
+  isFieldValue,
   parseFieldValue,
   readFieldValue,
   sameFieldValue,
@@ -571,9 +572,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     // The user may have started typing while the request was out: their input wins.
     if (draft === undefined || !isRecord(draft.data) || !this.#canSave() || this.#store.readMeta(scope.key))
       return;
-    for (const [name, raw] of Object.entries(draft.data)) {
-      const value = parseFieldValue(JSON.stringify(raw));
-      if (value !== undefined)
+    for (const [name, value] of Object.entries(draft.data)) {
+      if (isFieldValue(value))
         this.#store.write(this.#store.fieldKey(scope.key, name), JSON.stringify(value));
     }
     const savedAt = Date.parse(draft.savedAt);
@@ -723,8 +723,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (batch.length === 0 || last <= this.#keepaliveSentThrough) return;
     this.#keepaliveSentThrough = last;
     void sendChanges(this.#clientId, batch, this.#requestOptions(true)).then((attempt) => {
-      if (attempt.kind === 'accepted')
-        this.#acceptResponse(attempt.response.lastMutationId, attempt.response.results);
+      if (attempt.kind === 'accepted') this.#acceptResponse(attempt.response);
     });
   }
 
@@ -738,7 +737,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     };
   }
 
-  #acceptResponse(lastMutationId: number, results: readonly { mutationId: number; status: string }[]): void {
+  #acceptResponse({ lastMutationId, results }: SyncResponse): void {
     const outbox = this.#queue.outbox();
     for (const result of results) {
       if (result.status !== 'stale') continue;
@@ -816,7 +815,7 @@ class BrowserAutoSaveService implements AutoSaveService {
             this.#failures = 0;
             synced += attempt.response.synced;
             isolate = Math.max(0, isolate - 1);
-            this.#acceptResponse(attempt.response.lastMutationId, attempt.response.results);
+            this.#acceptResponse(attempt.response);
             break;
           case 'gap':
             gaps += 1;

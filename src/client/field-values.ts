@@ -126,7 +126,7 @@ export function sameFieldValue(left: FieldValue | undefined, right: FieldValue |
   return left === right;
 }
 
-function isFieldValue(value: unknown): value is FieldValue {
+export function isFieldValue(value: unknown): value is FieldValue {
   return (
     typeof value === 'string' ||
     typeof value === 'boolean' ||
