@@ -35,7 +35,7 @@ import {
   type FormScope,
   SCOPE_SELECTOR,
 } from './form-binding.js';
-import { isRecord } from './json.js';
+import { isRecord, parseJson } from './json.js';
 import {
   type JsonValue,
   LocalStore,
@@ -634,7 +634,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     const key = event.key;
     if (key === null || this.#signedOut) return;
     if (key === SIGNOUT_KEY) {
-      const signal: unknown = event.newValue === null ? null : JSON.parse(event.newValue);
+      // Any script of the page can write this key: what is not ours reads as no signal, not a throw.
+      const signal = parseJson(event.newValue, isRecord);
       if (isRecord(signal) && signal.user === this.#userScope) {
         this.#store.clearScope();
         this.#endSession();

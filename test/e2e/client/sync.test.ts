@@ -5,6 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SIGNOUT_KEY } from '../../../src/client/local-store.js';
 import { AutosaveTestServer } from '../../support/autosave-test-server.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
 import { localKeys, openPage, recordStatuses, registerPages, signedInContext, statusOf } from './fixtures.js';
@@ -259,6 +260,20 @@ describe('several tabs', () => {
     await second.fill('[name=notes]', 'typed after sign-out');
     const keys = await localKeys(second);
     expect(keys.filter((key) => key.includes(`:${encodeURIComponent(user)}:`))).toEqual([]);
+  });
+
+  it('ignores a malformed sign-out signal another script wrote, without an error', async () => {
+    const first = await openPage(context, server, '/product');
+    const second = await openPage(context, server, '/product');
+    const lines = collectConsole(second);
+    await first.evaluate((key) => localStorage.setItem(key, '{not json'), SIGNOUT_KEY);
+    await first.evaluate((key) => localStorage.setItem(key, '["an array"]'), SIGNOUT_KEY);
+    await second.fill('[name=title]', 'Still signed in');
+    await waitUntil('the edit saved on this device', async () =>
+      (await localKeys(second)).some((key) => key.includes(`:${encodeURIComponent(user)}:`)),
+    );
+    expect((await statusOf(second)).text).not.toBe('Signed out');
+    expect(lines.filter((line) => line.startsWith('pageerror'))).toEqual([]);
   });
 
   it('keeps saying signed out when another tab signs out while this tab’s sync is on the wire', async () => {
