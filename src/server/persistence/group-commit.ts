@@ -39,7 +39,10 @@ export interface GroupCommitOptions<P = never> {
   readonly applyTogether?: (units: ReadonlyArray<PayloadUnit<P>>) => Promise<UnitOutcome[]>;
 }
 
-/** How a batch's units were applied: one alone, together (`applyTogether`), or one by one. */
+/**
+ * How a batch's units were applied (or were to be, for a batch whose transaction failed): one
+ * alone, together (`applyTogether`), or one by one in savepoints.
+ */
 export type BatchMode = 'lone' | 'together' | 'separately';
 
 interface Unit<P> {
@@ -107,6 +110,7 @@ export class GroupCommitter<P = never> {
       // would hold one request.
       await new Promise((resolve) => setImmediate(resolve));
       batch = this.#queue.splice(0, this.#maxBatch);
+      mode = batch.length === 1 ? 'lone' : 'separately';
       try {
         await scope.enter(async () => {
           // A lone unit needs no savepoint: its failure rolls back the whole transaction anyway.
@@ -121,7 +125,6 @@ export class GroupCommitter<P = never> {
             outcomes = together;
             return;
           }
-          mode = 'separately';
           for (const unit of batch) {
             try {
               const value = await this.#context.withTransaction(() =>
@@ -140,7 +143,10 @@ export class GroupCommitter<P = never> {
       await scope.commit();
     } catch (error) {
       // The shared transaction could not open or commit: no unit of it is durable.
-      if (batch.length === 0) batch = this.#queue.splice(0, this.#maxBatch);
+      if (batch.length === 0) {
+        batch = this.#queue.splice(0, this.#maxBatch);
+        mode = batch.length === 1 ? 'lone' : 'separately';
+      }
       this.#onBatch?.(batch.length, 'failed', mode);
       for (const unit of batch) unit.reject(error);
       return;
