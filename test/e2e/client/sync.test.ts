@@ -266,8 +266,19 @@ describe('several tabs', () => {
     const first = await openPage(context, server, '/product');
     const second = await openPage(context, server, '/product');
     const lines = collectConsole(second);
+    // Registered after the service's own listener, so it runs after the service handled the event.
+    await second.evaluate((key) => {
+      const seen = new Promise<void>((resolve) =>
+        addEventListener(
+          'storage',
+          (event) => event.key === key && event.newValue === '["an array"]' && resolve(),
+        ),
+      );
+      (window as unknown as { lastSignalSeen: Promise<void> }).lastSignalSeen = seen;
+    }, SIGNOUT_KEY);
     await first.evaluate((key) => localStorage.setItem(key, '{not json'), SIGNOUT_KEY);
     await first.evaluate((key) => localStorage.setItem(key, '["an array"]'), SIGNOUT_KEY);
+    await second.evaluate(() => (window as unknown as { lastSignalSeen: Promise<void> }).lastSignalSeen);
     await second.fill('[name=title]', 'Still signed in');
     await waitUntil('the edit saved on this device', async () =>
       (await localKeys(second)).some((key) => key.includes(`:${encodeURIComponent(user)}:`)),
