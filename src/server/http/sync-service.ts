@@ -197,13 +197,15 @@ interface MutationPlan {
   readonly last: number;
 }
 
-/** A client's row as this group of requests leaves it; `stored` when it is in the database. */
+/**
+ * A client's row as this group of requests leaves it: `stored` when it is in the database, and
+ * `movedAt` (its new updated_at) once a request of the group applied something for it.
+ */
 interface ClientState {
-  userId: number;
+  readonly userId: number;
   last: number;
   readonly stored: boolean;
-  dirty: boolean;
-  updatedAt: string;
+  movedAt?: string;
 }
 
 /**
@@ -234,15 +236,14 @@ export async function applySyncUnits(
       );
       const plan = planMutations(unit, index, previous);
       if (plan.last !== previous) {
-        const updatedAt = unit.at.toISOString();
-        if (client) Object.assign(client, { last: plan.last, dirty: true, updatedAt });
+        const movedAt = unit.at.toISOString();
+        if (client) Object.assign(client, { last: plan.last, movedAt });
         else
           clients.set(unit.request.clientId, {
             userId: unit.user.id,
             last: plan.last,
             stored: false,
-            dirty: true,
-            updatedAt,
+            movedAt,
           });
       }
       plans.push(plan);
@@ -258,9 +259,7 @@ export async function applySyncUnits(
     for (const change of plan.toApply)
       objectIds.add(draftObjectId(plan.unit.user.id, change.kind, change.key));
   const stored = await readDrafts(db, plans, objectIds);
-  const heads = new Map<string, { hash: string | null; version: number }>();
-  for (const row of await readLogHeads(db, [...objectIds]))
-    heads.set(row.object_id, { hash: row.hash, version: row.version });
+  const heads = await readLogHeads(db, [...objectIds]);
 
   // Each draft's data as the requests before this one left it (a stored draft is parsed once, the
   // first time it is needed), and its final state in this group, written once at the end.
@@ -398,7 +397,7 @@ async function readClients(
   for (const ids of chunks(clientIds, IN_LIST_CHUNK)) {
     const select = db
       .selectFrom('client_mutations')
-      .select(['client_id', 'user_id', 'last_mutation_id', 'updated_at'])
+      .select(['client_id', 'user_id', 'last_mutation_id'])
       .where('client_id', 'in', ids)
       .orderBy('client_id');
     for (const row of await (lockRows ? select.forUpdate() : select).execute()) {
@@ -406,8 +405,6 @@ async function readClients(
         userId: Number(row.user_id),
         last: Number(row.last_mutation_id),
         stored: true,
-        dirty: false,
-        updatedAt: row.updated_at,
       });
     }
   }
@@ -440,11 +437,11 @@ async function readDrafts(
   return drafts;
 }
 
-/** Most draft rows one upsert carries: 7 parameters each. */
-const DRAFTS_PER_UPSERT = 1000;
+/** Most rows one drafts or clients insert carries (7 and 4 parameters a row). */
+const ROWS_PER_INSERT = 1000;
 
 async function upsertDrafts(db: Kysely<Database>, rows: readonly NewDraftRow[]): Promise<void> {
-  for (const some of chunks(rows, DRAFTS_PER_UPSERT)) {
+  for (const some of chunks(rows, ROWS_PER_INSERT)) {
     await db
       .insertInto('drafts')
       .values(some)
@@ -468,16 +465,16 @@ async function writeClients(db: Kysely<Database>, clients: ReadonlyMap<string, C
   const stored: Array<Insertable<ClientMutationsTable>> = [];
   const added: Array<Insertable<ClientMutationsTable>> = [];
   for (const [clientId, client] of clients) {
-    if (!client.dirty) continue;
+    if (client.movedAt === undefined) continue;
     const row = {
       client_id: clientId,
       user_id: client.userId,
       last_mutation_id: client.last,
-      updated_at: client.updatedAt,
+      updated_at: client.movedAt,
     };
     (client.stored ? stored : added).push(row);
   }
-  for (const rows of chunks(stored, DRAFTS_PER_UPSERT)) {
+  for (const rows of chunks(stored, ROWS_PER_INSERT)) {
     await db
       .insertInto('client_mutations')
       .values(rows)
@@ -489,7 +486,7 @@ async function writeClients(db: Kysely<Database>, clients: ReadonlyMap<string, C
       )
       .execute();
   }
-  for (const rows of chunks(added, DRAFTS_PER_UPSERT)) {
+  for (const rows of chunks(added, ROWS_PER_INSERT)) {
     const inserted = await db
       .insertInto('client_mutations')
       .values(rows)
@@ -512,18 +509,16 @@ const HEADS_PER_QUERY = 100;
 async function readLogHeads(
   db: Kysely<Database>,
   objectIds: readonly string[],
-): Promise<Array<{ object_id: string; hash: string; version: number }>> {
-  const heads: Array<{ object_id: string; hash: string; version: number }> = [];
-  for (let start = 0; start < objectIds.length; start += HEADS_PER_QUERY) {
+): Promise<Map<string, { hash: string | null; version: number }>> {
+  const heads = new Map<string, { hash: string | null; version: number }>();
+  for (const some of chunks(objectIds, HEADS_PER_QUERY)) {
     // Written as SQL rather than through the query builder: building ten subqueries and their union
     // took about 7% of the endpoint's CPU in a profile of bench/sync-throughput.bench.ts.
     const latest = sql.join(
-      objectIds
-        .slice(start, start + HEADS_PER_QUERY)
-        .map(
-          (objectId) =>
-            sql`select max(id) from activity_log where model = ${DRAFT_MODEL} and object_id = ${objectId}`,
-        ),
+      some.map(
+        (objectId) =>
+          sql`select max(id) from activity_log where model = ${DRAFT_MODEL} and object_id = ${objectId}`,
+      ),
       sql` union all `,
     );
     const { rows } = await sql<{
@@ -532,8 +527,7 @@ async function readLogHeads(
       version: number;
     }>`select object_id, hash, version
       from activity_log where id in (${latest})`.execute(db);
-    for (const row of rows)
-      heads.push({ object_id: row.object_id, hash: row.hash, version: Number(row.version) });
+    for (const row of rows) heads.set(row.object_id, { hash: row.hash, version: Number(row.version) });
   }
   return heads;
 }
