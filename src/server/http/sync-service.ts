@@ -13,6 +13,7 @@ import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.j
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
+import { compareKeys } from '../persistence/lock-order.js';
 import type { Actor } from '../persistence/transaction-context.js';
 import { ApiError, MutationGapError } from './api-error.js';
 import { invalidRequest } from './error-handler.js';
@@ -326,9 +327,10 @@ export async function applySyncUnits(
         .execute();
     }
   }
-  // In one order everywhere: two processes upserting the same drafts then lock them in the same
-  // order on PostgreSQL, instead of deadlocking (which PostgreSQL breaks only after a second).
-  upserts.sort((a, b) => a.user_id - b.user_id || compareText(a.kind, b.kind) || compareText(a.key, b.key));
+  // In the one lock order, as the persistence manager's batches write theirs.
+  upserts.sort(
+    (a, b) => compareKeys(a.user_id, b.user_id) || compareKeys(a.kind, b.kind) || compareKeys(a.key, b.key),
+  );
   await upsertDrafts(db, upserts);
   await persistence.changeTracker.trackChanges(tracked);
   await writeClients(db, clients);
@@ -369,10 +371,6 @@ function planMutations(unit: SyncUnit, index: number, previous: number): Mutatio
     }
   }
   return { unit, index, ordered, toApply, statuses, last };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Most values one `in (…)` list carries (SQLite allows 32,766 parameters, PostgreSQL 65,535). */

@@ -20,6 +20,7 @@ import {
   VerificationError,
 } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
+import { compareKeys } from './lock-order.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
 import { type BatchOutcome, SaveBatcher } from './save-batcher.js';
 import { assertStorableText } from './storable-text.js';
@@ -275,12 +276,8 @@ export class PersistenceManager {
 
     if (updates.length > 0) {
       // One order for every batch, so that batches of two processes never wait on each other's row locks in a cycle.
-      const ordered = [...updates].sort((a, b) =>
-        a.definition.name === b.definition.name
-          ? compareKeys(a.key, b.key)
-          : a.definition.name < b.definition.name
-            ? -1
-            : 1,
+      const ordered = [...updates].sort(
+        (a, b) => compareKeys(a.definition.name, b.definition.name) || compareKeys(a.key, b.key),
       );
       await this.#writeUpdates(executor, ordered);
       const readBacks = new Map<string, StoredRecord>();
@@ -833,11 +830,6 @@ function groupKeys(
     groups.set(definition, keys);
   }
   return groups;
-}
-
-function compareKeys(a: string | number, b: string | number): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 
 function pickTracked(definition: ModelDefinition, row: RecordValues): Record<string, unknown> {
