@@ -201,25 +201,36 @@ describeEachDatabase('group commit', (current) => {
     );
   });
 
-  it("applies a group of large requests together, their log entries past one statement's parameter limit", async () => {
+  it("applies a group of large requests together, its log entries and drafts past one statement's parameter limit", async () => {
     const together = await commitsBy('together');
-    const keyOf = (i: number) => `large-${i % 50}`;
-    const bodies = Array.from({ length: 6 }, () => ({
+    // 10 × 500 changes: 5,000 log entries (12 parameters each) and 5,000 distinct drafts (7 each),
+    // each far past SQLite's 32,766 parameters in one statement.
+    const bodies = Array.from({ length: 10 }, (_, unit) => ({
       body: {
         clientId: newClientId(),
-        changes: Array.from({ length: 500 }, (_, i) => change(i + 1, { key: keyOf(i), data: { n: i } })),
+        changes: Array.from({ length: 500 }, (_, i) =>
+          change(i + 1, { key: `large-${unit}-${i}`, data: { n: i } }),
+        ),
       },
     }));
     const outcomes = await syncInOneGroup(bodies);
-    expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
+    expect(outcomes.map((o) => o.status)).toEqual(Array(10).fill('fulfilled'));
     expect(await commitsBy('together')).toBe(together + 1);
-    const { count } = await current()
-      .opened.db.selectFrom('activity_log')
+    const { db } = current().opened;
+    const { count } = await db
+      .selectFrom('activity_log')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('model', '=', DRAFT_MODEL)
       .where('object_id', 'like', `${session.user.id}:form:large-%`)
       .executeTakeFirstOrThrow();
-    expect(Number(count)).toBe(3000);
+    expect(Number(count)).toBe(5000);
+    const drafts = await db
+      .selectFrom('drafts')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('user_id', '=', session.user.id)
+      .where('key', 'like', 'large-%')
+      .executeTakeFirstOrThrow();
+    expect(Number(drafts.count)).toBe(5000);
   });
 
   it('applies each request alone when the shared statements fail, so only the faulty one fails', async () => {
