@@ -22,7 +22,6 @@ import { ApiError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import { listDrafts } from './drafts-service.js';
 import { toApiError } from './error-handler.js';
-import { FixedWindowLimiter } from './fixed-window-limiter.js';
 import { HEALTH_PATH } from './health-route.js';
 import { checkHealth } from './health-service.js';
 import { createMetrics } from './metrics.js';
@@ -31,6 +30,7 @@ import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { SESSION_COOKIE_NAME } from './steadfast-plugin.js';
+import { SyncRateLimit } from './sync-rate-limit.js';
 import { createMeteredSyncService, type RecordForKey } from './sync-service.js';
 
 export interface ExpressRouterOptions {
@@ -77,7 +77,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   const csrf = new CsrfVerifier();
   const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
-  const limiter = new FixedWindowLimiter(options.limits?.syncPerMinute ?? 300, 60_000);
+  const rateLimit = new SyncRateLimit(options.limits?.syncPerMinute ?? 300);
   const { syncService } = createMeteredSyncService({
     persistence,
     dialect: database.dialect,
@@ -155,10 +155,10 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
       requireUser,
       requireCsrf,
       (request, response, next) => {
-        const wait = limiter.hit(`sync:u:${userOf(request).id}`);
-        if (wait > 0) {
-          response.set('retry-after', String(wait));
-          throw new ApiError('rate_limited', `Too many requests; retry in ${wait} seconds.`);
+        const refusal = rateLimit.hit(userOf(request).id);
+        if (refusal) {
+          response.set('retry-after', String(refusal.retryAfterSeconds));
+          throw refusal.error;
         }
         if (!request.is('application/json')) {
           throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });

@@ -1,7 +1,7 @@
 /**
- * A fixed-window request counter per key, in memory, for the sync route of both the Fastify plugin
- * and the Express router (sign-in uses @fastify/rate-limit). Per process: with several processes
- * each enforces its own share.
+ * A fixed-window request counter per key, in memory, behind SyncRateLimit (the sync route of both
+ * the Fastify plugin and the Express router; sign-in uses @fastify/rate-limit). Per process: with
+ * several processes each enforces its own share.
  */
 export class FixedWindowLimiter {
   readonly #windows = new Map<string, { start: number; count: number }>();

@@ -8,16 +8,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { CSRF_HEADER, SYNC_PATH } from '../../protocol/constants.js';
 import { ApiError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
-import { FixedWindowLimiter } from './fixed-window-limiter.js';
 import type { ResolvedSteadfastOptions } from './steadfast-plugin.js';
+import { SyncRateLimit } from './sync-rate-limit.js';
 
 export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfastOptions): void {
-  // The checks the Express router makes, with the same CsrfVerifier and FixedWindowLimiter, in one
+  // The checks the Express router makes, with the same CsrfVerifier and SyncRateLimit, in one
   // callback hook: every sync pays for them, and as app.requireUser, app.csrfProtection and
   // @fastify/rate-limit's async hook they cost three hook calls, a hash, four promises and three
   // response headers a request (CPU profile of bench/http-overhead.bench.ts).
   const csrf = new CsrfVerifier();
-  const limiter = new FixedWindowLimiter(options.limits.syncPerMinute, 60_000);
+  const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
   const guard = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const user = request.user;
     if (!user) {
@@ -28,10 +28,10 @@ export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfa
       done(new ApiError('csrf_invalid', 'Invalid CSRF token.'));
       return;
     }
-    const wait = limiter.hit(`sync:u:${user.id}`);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      done(new ApiError('rate_limited', `Too many requests; retry in ${wait} seconds.`));
+    const refusal = rateLimit.hit(user.id);
+    if (refusal) {
+      reply.header('retry-after', String(refusal.retryAfterSeconds));
+      done(refusal.error);
       return;
     }
     done();

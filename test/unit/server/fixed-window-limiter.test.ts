@@ -1,6 +1,7 @@
 /** FixedWindowLimiter, the sync route's rate limit on both adapters, on a fake clock. */
 import { describe, expect, it } from 'vitest';
 import { FixedWindowLimiter } from '../../../src/server/http/fixed-window-limiter.js';
+import { SyncRateLimit } from '../../../src/server/http/sync-rate-limit.js';
 
 describe('FixedWindowLimiter', () => {
   it('allows max hits a window per key, then answers the seconds left until the window ends', () => {
@@ -14,5 +15,21 @@ describe('FixedWindowLimiter', () => {
     expect(limiter.hit('a')).toBe(1);
     now += 1;
     expect(limiter.hit('a')).toBe(0);
+  });
+});
+
+describe('SyncRateLimit', () => {
+  it('counts each user apart and words the refusal with the seconds to wait', () => {
+    let now = 2_000_000;
+    const limit = new SyncRateLimit(2, () => now);
+    expect([limit.hit(1), limit.hit(1), limit.hit(2)]).toEqual([null, null, null]);
+    now += 30_000;
+    const refusal = limit.hit(1);
+    expect(refusal?.retryAfterSeconds).toBe(30);
+    expect(refusal?.error).toMatchObject({
+      code: 'rate_limited',
+      message: 'Too many requests; retry in 30 seconds.',
+    });
+    expect(limit.hit(2)).toBeNull();
   });
 });
