@@ -133,15 +133,12 @@ function randomUuid(view: Window): string {
   return url.slice(-36);
 }
 
+const outcome = (result: SyncResult, synced = 0): SyncOutcome => ({ result, synced });
+
 class BrowserAutoSaveService implements AutoSaveService {
   readonly #doc: Document;
   readonly #view: Window;
-  readonly #debounceDelay: number;
-  readonly #syncInterval: number;
-  readonly #endpoint: string;
-  readonly #draftsEndpoint: string;
   readonly #now: () => number;
-  readonly #random: () => number;
   readonly #fetch: typeof fetch;
   readonly #logger: Logger;
   readonly #indicator: StatusIndicator;
@@ -183,16 +180,11 @@ class BrowserAutoSaveService implements AutoSaveService {
     const view = this.#doc.defaultView;
     if (view === null) throw new TypeError('createAutoSaveService needs a document shown in a window');
     this.#view = view;
-    this.#debounceDelay = options.debounceDelay ?? 2000;
-    this.#syncInterval = options.syncInterval ?? 30_000;
-    this.#endpoint = options.endpoint ?? SYNC_PATH;
-    this.#draftsEndpoint = options.draftsEndpoint ?? DRAFTS_PATH;
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
     this.#fetch = options.fetch ?? view.fetch.bind(view);
     this.#logger = createLogger(options.logLevel ?? 'info', options.console);
     this.#indicator = new StatusIndicator(this.#doc);
-    this.#debouncer = new Debouncer(this.#debounceDelay, () => this.#onQuiet(), this.#now);
+    this.#debouncer = new Debouncer(options.debounceDelay ?? 2000, () => this.#onQuiet(), this.#now);
   }
 
   get status(): SaveStatus {
@@ -252,7 +244,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       this.#listen(this.#view, 'storage', (event) => this.#onStorage(event as StorageEvent));
       this.#intervalTimer = setInterval(() => {
         if (this.#queue.hasWork()) void this.#sync(false);
-      }, this.#syncInterval);
+      }, this.#options.syncInterval ?? 30_000);
       // What another tab did before this tab listened: a sign-out, or edits to untouched fields.
       if (this.#store.read(`${this.#store.prefix}cid`) === null) {
         this.#endSession();
@@ -555,7 +547,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#serverChecked.add(scope.key);
     let draft: Draft | undefined;
     try {
-      const response = await this.#fetch(`${this.#draftsEndpoint}?key=${encodeURIComponent(scope.key)}`, {
+      const response = await this.#fetch(`${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(scope.key)}`, {
         credentials: 'same-origin',
         headers: { accept: 'application/json' },
       });
@@ -730,7 +722,7 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #requestOptions(keepalive: boolean, signal?: AbortSignal) {
     return {
-      endpoint: this.#endpoint,
+      endpoint: this.#options.endpoint ?? SYNC_PATH,
       csrfToken: readCsrfToken(this.#doc),
       keepalive,
       fetch: this.#fetch,
@@ -748,20 +740,21 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#queue.acknowledge(lastMutationId);
   }
 
-  #sync(waitForOtherTab: boolean): Promise<SyncOutcome> {
-    if (!this.#canSave()) return Promise.resolve({ result: 'stopped', synced: 0 });
-    if (!this.#syncEnabled) return Promise.resolve({ result: 'local-only', synced: 0 });
+  /** Every caller while a send is running shares it (and its outcome). */
+  async #sync(waitForOtherTab: boolean): Promise<SyncOutcome> {
+    if (!this.#canSave()) return outcome('stopped');
+    if (!this.#syncEnabled) return outcome('local-only');
     if (this.#view.navigator.onLine === false) {
       this.#indicator.set('offline');
-      return Promise.resolve({ result: 'offline', synced: 0 });
+      return outcome('offline');
     }
     this.#syncing ??= this.#lock
       .run(() => this.#drainQueue(), waitForOtherTab)
-      .then((outcome): SyncOutcome => {
-        if (outcome !== LOCK_BUSY) return outcome;
-        if (!this.#canSave()) return { result: 'stopped', synced: 0 };
+      .then((drained): SyncOutcome => {
+        if (drained !== LOCK_BUSY) return drained;
+        if (!this.#canSave()) return outcome('stopped');
         this.#scheduleRetry(BUSY_RETRY_MS);
-        return { result: 'busy', synced: 0 };
+        return outcome('busy');
       })
       .finally(() => {
         this.#syncing = undefined;
@@ -775,7 +768,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   }
 
   #retryLater(retryAfterMs: number | null): void {
-    const delay = Math.max(retryAfterMs ?? 0, backoffDelay(this.#failures, this.#random));
+    const delay = Math.max(retryAfterMs ?? 0, backoffDelay(this.#failures, this.#options.random ?? Math.random));
     this.#failures += 1;
     this.#scheduleRetry(delay);
   }
@@ -810,7 +803,7 @@ class BrowserAutoSaveService implements AutoSaveService {
         );
         // Signed out (here or in another tab) or stopped while the request was out: its answer,
         // an abort most likely, must neither replace "Signed out" nor schedule a retry.
-        if (!this.#canSave()) return { result: 'stopped', synced };
+        if (!this.#canSave()) return outcome('stopped', synced);
         switch (attempt.kind) {
           case 'accepted':
             this.#failures = 0;
@@ -833,12 +826,12 @@ class BrowserAutoSaveService implements AutoSaveService {
           case 'unauthorized':
             this.#indicator.set('error', 'Not saved to the server: sign in again (kept on this device)');
             this.#retryLater(null);
-            return { result: 'unauthorized', synced };
+            return outcome('unauthorized', synced);
           case 'retry':
             this.#retryLater(attempt.retryAfterMs);
             if (attempt.reason === 'network') this.#indicator.set('offline');
             else this.#indicator.set('error', 'Server unavailable: saved on this device, will retry');
-            return { result: 'retrying', synced };
+            return outcome('retrying', synced);
         }
       }
       return this.#finishDrain(synced, synced > 0 ? 'synced' : 'nothing-to-sync');
@@ -853,7 +846,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (this.#storageWarning !== null) this.#indicator.set('error', this.#storageWarning);
       else if (this.status.state !== 'idle' || synced > 0) this.#indicator.savedToServer(this.#now());
     }
-    return { result, synced };
+    return outcome(result, synced);
   }
 
   #reportParked(parked: ParkedChange | null): void {
