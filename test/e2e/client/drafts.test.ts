@@ -513,6 +513,42 @@ describe('storage problems', () => {
     });
     expect(draft.data).toMatchObject({ title: 'Typed into a full storage', notes: 'still typing' });
   });
+
+  it('says plainly when storage is blocked, keeps typing in the tab and on the server, and restores from there', async () => {
+    const context = await contextFor(user);
+    // What Chromium does where storage is blocked (cookies blocked for the site, some sandboxes):
+    // the localStorage getter itself throws.
+    await context.addInitScript(() => {
+      Object.defineProperty(window, 'localStorage', {
+        configurable: true,
+        get() {
+          throw new DOMException('Access is denied for this document.', 'SecurityError');
+        },
+      });
+    });
+    const page = await openPage(context, server, '/product');
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.fill('[name=title]', 'Typed with storage blocked');
+    await page.fill('[name=notes]', 'kept in this tab');
+    const status = await statusOf(page);
+    expect(status.state).toBe('error');
+    expect(status.text).toBe('Storage is blocked: changes are kept only in this tab');
+    expect(await page.inputValue('[name=notes]')).toBe('kept in this tab');
+    const draft = await waitUntil('the draft with the notes on the server', () => {
+      const candidate = server.draftsOf(user).get('product-42');
+      return JSON.stringify(candidate?.data ?? null).includes('"notes":"kept in this tab"')
+        ? candidate
+        : undefined;
+    });
+    expect(draft.data).toMatchObject({ title: 'Typed with storage blocked', notes: 'kept in this tab' });
+    // Nothing on this device: the next page restores the server's copy, and says where it came from.
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    expect(await page.inputValue('[name=title]')).toBe('Typed with storage blocked');
+    expect(await page.textContent('[data-autosave-notice]')).toContain('saved on another device');
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('submitting', () => {
