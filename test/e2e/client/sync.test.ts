@@ -101,6 +101,30 @@ describe('leaving the page', () => {
     await page.goto('about:blank');
     await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Sent on the way out');
   });
+
+  it('sends on the way out only what fits the 64 KiB keepalive budget, and the rest on the next start', async () => {
+    const forms = ['exit-a', 'exit-b', 'exit-c'];
+    server.pages.set('/three-long-forms', {
+      body: forms.map((key) => `<form id="${key}"><textarea name="body"></textarea></form>`).join(''),
+      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+    });
+    const onServer = () => forms.filter((key) => server.draftsOf(user).has(key));
+    const page = await openPage(context, server, '/three-long-forms');
+    // About 30 KB each: two fit one keepalive request, three do not.
+    for (const key of forms) await page.fill(`#${key} textarea`, `${key} `.repeat(4_000));
+    const sentBefore = server.received.length;
+    await page.goto('about:blank');
+    await waitUntil('two drafts sent on the way out', () => onServer().length === 2);
+    const onTheWayOut = server.received.slice(sentBefore).filter((request) => request.user === user);
+    expect(onTheWayOut).toHaveLength(1);
+    expect(onTheWayOut[0]?.bodyBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(onServer()).toEqual(['exit-a', 'exit-b']);
+
+    await openPage(context, server, '/three-long-forms');
+    await waitUntil('the third draft sent on the next start', () => onServer().length === 3);
+    const applied = server.applied.filter((entry) => entry.user === user).map((entry) => entry.change.key);
+    expect(applied.sort()).toEqual(forms);
+  });
 });
 
 describe('stopping and starting', () => {
