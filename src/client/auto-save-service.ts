@@ -547,10 +547,13 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#serverChecked.add(scope.key);
     let draft: Draft | undefined;
     try {
-      const response = await this.#fetch(`${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(scope.key)}`, {
-        credentials: 'same-origin',
-        headers: { accept: 'application/json' },
-      });
+      const response = await this.#fetch(
+        `${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(scope.key)}`,
+        {
+          credentials: 'same-origin',
+          headers: { accept: 'application/json' },
+        },
+      );
       if (!response.ok) return;
       const body: unknown = await response.json();
       const drafts: unknown[] = isRecord(body) && Array.isArray(body.drafts) ? body.drafts : [body];
@@ -768,7 +771,10 @@ class BrowserAutoSaveService implements AutoSaveService {
   }
 
   #retryLater(retryAfterMs: number | null): void {
-    const delay = Math.max(retryAfterMs ?? 0, backoffDelay(this.#failures, this.#options.random ?? Math.random));
+    const delay = Math.max(
+      retryAfterMs ?? 0,
+      backoffDelay(this.#failures, this.#options.random ?? Math.random),
+    );
     this.#failures += 1;
     this.#scheduleRetry(delay);
   }

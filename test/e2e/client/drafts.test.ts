@@ -267,6 +267,41 @@ for (const type of ['input', 'change'])
     await page.click('[data-autosave-action=apply]');
     expect(await page.inputValue('[name=title]')).toBe('My edit');
   });
+
+  it('keeps the draft over what the page’s own scripts fill in while it loads', async () => {
+    // The page's DOMContentLoaded handler runs after the service's restore, and its load handler
+    // before the service's: both fill fields the way an app initialises a form from its data. A slow
+    // image holds the load event back until well after the service's first task.
+    server.pages.set('/initialised', {
+      body: `<form id="initialised"><input name="headline"><textarea name="notes"></textarea><input name="sku"></form>
+<img src="/slow-image.png" alt="">
+<script>
+  const field = (name) => document.getElementById('initialised').elements.namedItem(name);
+  document.addEventListener('DOMContentLoaded', () => {
+    field('headline').value = 'Headline from the page';
+    field('sku').value = 'SKU from the page';
+  });
+  window.addEventListener('load', () => { field('notes').value = 'Notes from the page'; });
+</script>`,
+      serviceOptions: FAST_OPTIONS,
+    });
+    const context = await contextFor(user);
+    await context.route('**/slow-image.png', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.fulfill({ status: 204 });
+    });
+    const page = await openPage(context, server, '/initialised');
+    await page.fill('[name=headline]', 'My headline');
+    await page.fill('[name=notes]', 'My notes');
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('[data-autosave-notice]');
+    // The service's load handler runs in the same task as the page's: one more turn and it is done.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve)));
+    expect(await page.inputValue('[name=headline]')).toBe('My headline');
+    expect(await page.inputValue('[name=notes]')).toBe('My notes');
+    // A field the user never touched keeps what the page put there.
+    expect(await page.inputValue('[name=sku]')).toBe('SKU from the page');
+  });
 });
 
 describe('the stored layout', () => {
