@@ -102,6 +102,36 @@ describe('leaving the page', () => {
     await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Sent on the way out');
   });
 
+  it('sends pending changes when the tab is hidden (the last event a mobile browser reliably gives)', async () => {
+    server.pages.set('/slow-product', {
+      body: '<form id="product-42"><input name="title" value="Desk"></form>',
+      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+    });
+    const page = await openPage(context, server, '/slow-product');
+    await page.fill('[name=title]', 'Sent when hidden');
+    await page.waitForTimeout(300);
+    expect(await titleOnServer()).toBeUndefined();
+    // Headless Chromium keeps every page visible: the page is told it was hidden as a browser would.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await waitUntil('the draft on the server', async () => (await titleOnServer()) === 'Sent when hidden');
+  });
+
+  it('sends on the sync interval without waiting for a long debounce', async () => {
+    server.pages.set('/interval-product', {
+      body: '<form id="product-42"><input name="title" value="Desk"></form>',
+      serviceOptions: { debounceDelay: 60_000, syncInterval: 300 },
+    });
+    const page = await openPage(context, server, '/interval-product');
+    await page.fill('[name=title]', 'Sent on the interval');
+    await waitUntil(
+      'the draft on the server',
+      async () => (await titleOnServer()) === 'Sent on the interval',
+    );
+  });
+
   it('sends on the way out only what fits the 64 KiB keepalive budget, and the rest on the next start', async () => {
     const forms = ['exit-a', 'exit-b', 'exit-c'];
     server.pages.set('/three-long-forms', {
