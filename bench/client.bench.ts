@@ -10,6 +10,10 @@
  * measured cost). Restore is the library's start on a page whose every field has a draft: warm
  * (storage touched before the timing) and cold (the page's first storage access inside it).
  * Each figure is the median over the runs. Usage: `tsx bench/client.bench.ts [runs]`.
+ *
+ * `bare` is the floor on the same pages in the same run: a few lines that write one storage key per
+ * field on input and, on restore, read each key, set the value and fire `input` — no exclusions, no
+ * user scope, no sync, no notice. What Steadfast costs above it is its own; the rest is the browser's.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,8 +34,25 @@ const KEYSTROKES = 1000;
 const TEXTAREA_KEYSTROKES = 500;
 const TEXTAREA_BYTES = 20 * 1024;
 
-type Library = 'steadfast' | 'garlic';
-const LIBRARIES: readonly Library[] = ['steadfast', 'garlic'];
+type Library = 'steadfast' | 'garlic' | 'bare';
+const LIBRARIES: readonly Library[] = ['steadfast', 'garlic', 'bare'];
+/** The floor (see above), run inline in the page. */
+const BARE_LIBRARY = `
+window.bare = (form) => {
+  const elements = form.elements;
+  for (let i = 0; i < elements.length; i += 1) {
+    const field = elements[i];
+    const raw = localStorage.getItem('bare:' + field.name);
+    if (raw === null) continue;
+    const value = JSON.parse(raw);
+    if (field.value !== value) {
+      field.value = value;
+      field.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  }
+  form.addEventListener('input', (event) =>
+    localStorage.setItem('bare:' + event.target.name, JSON.stringify(event.target.value)));
+};`;
 
 /**
  * Runs inside the page. Plain JavaScript in a string: functions handed to page.evaluate would be
@@ -67,6 +88,8 @@ window.bench = (() => {
       if (library === 'steadfast') {
         window.service = Steadfast.createAutoSaveService({ logLevel: 'warn' });
         window.service.start();
+      } else if (library === 'bare') {
+        window.bare(document.getElementById('bench-form'));
       } else {
         jQuery('#bench-form').garlic();
       }
@@ -108,10 +131,10 @@ window.bench = (() => {
   };
 })();`;
 
-function formPage(library: Library, fieldCount: number): string {
+function formPage(fieldCount: number): string {
   const fields = Array.from({ length: fieldCount }, (_, i) => `<input type="text" name="f${i}">`).join('');
   return `<form id="bench-form" action="/bench-target" method="post">${fields}</form>
-<input type="text" id="outside">${library === 'garlic' ? '' : ''}`;
+<input type="text" id="outside">`;
 }
 
 function textareaPage(): string {
@@ -120,10 +143,11 @@ function textareaPage(): string {
 }
 
 function headFor(library: Library): string {
-  const scripts =
-    library === 'steadfast'
-      ? '<script src="/auto-save-service.js" data-autosave-manual></script>'
-      : '<script src="/jquery.js"></script><script src="/garlic.js"></script>';
+  const scripts = {
+    steadfast: '<script src="/auto-save-service.js" data-autosave-manual></script>',
+    garlic: '<script src="/jquery.js"></script><script src="/garlic.js"></script>',
+    bare: `<script>${BARE_LIBRARY}</script>`,
+  }[library];
   return `${scripts}<script>${HARNESS}</script>`;
 }
 
@@ -231,7 +255,7 @@ async function main(): Promise<void> {
   for (const library of LIBRARIES) {
     for (const fieldCount of [100, 1000]) {
       server.pages.set(`/${library}-${fieldCount}`, {
-        body: formPage(library, fieldCount),
+        body: formPage(fieldCount),
         head: headFor(library),
         loadsService: false,
       });
@@ -243,7 +267,11 @@ async function main(): Promise<void> {
     });
   }
   const browser = await launchBrowser();
-  const samples: Record<Library, Samples> = { steadfast: emptySamples(), garlic: emptySamples() };
+  const samples: Record<Library, Samples> = {
+    steadfast: emptySamples(),
+    garlic: emptySamples(),
+    bare: emptySamples(),
+  };
   try {
     const context = await browser.newContext();
     await context.addCookies([server.sessionCookie('bench')]);
@@ -266,6 +294,7 @@ async function main(): Promise<void> {
     bench: 'client',
     steadfast: summarise('steadfast', gzipBytes([BUNDLE_PATH])),
     garlic: summarise('garlic', gzipBytes([GARLIC, JQUERY])),
+    bare: summarise('bare', gzipSync(BARE_LIBRARY, { level: 9 }).length),
     runs: RUNS,
   });
 }
