@@ -94,6 +94,10 @@ const INTERNAL_PROPERTIES = new RegExp(
     'generation',
     'binding',
     'recheckExclusion',
+    'cancel',
+    'run',
+    'baseMs',
+    'maxMs',
   ].join('|')})$`,
 );
 
