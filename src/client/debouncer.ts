@@ -27,7 +27,8 @@ export class Debouncer {
   }
 
   cancel(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // clearTimeout(undefined) does nothing.
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
