@@ -25,8 +25,11 @@ export interface FieldTraits {
 }
 
 const BUTTON_TYPES = new Set(['submit', 'button', 'reset', 'image']);
-/** autocomplete tokens whose values must never be written anywhere (cards, OTPs, new passwords). */
-const SENSITIVE_AUTOCOMPLETE = /^(cc-.*|one-time-code|new-password|current-password)$/;
+/**
+ * autocomplete tokens whose values must never be written anywhere (cards, OTPs, new passwords),
+ * found anywhere in the whitespace-separated list.
+ */
+const SENSITIVE_AUTOCOMPLETE = /(^|\s)(cc-\S*|one-time-code|new-password|current-password)(\s|$)/;
 /**
  * Anti-forgery tokens are usually hidden, but some apps render them as visible or readonly
  * inputs; restoring a stale one over the page's fresh token would break the next submit. Matched
@@ -46,16 +49,10 @@ export function exclusionReason(field: FieldTraits): ExclusionReason | null {
     // The reason is the type's own name.
     if (field.type === 'password' || field.type === 'file' || field.type === 'hidden') return field.type;
   }
-  // Most fields have no autocomplete attribute: skip the split for them (a restore binds them all).
-  if (
-    field.autocomplete !== '' &&
-    field.autocomplete
-      .toLowerCase()
-      .split(/\s+/)
-      .some((token) => SENSITIVE_AUTOCOMPLETE.test(token))
-  ) {
+  // Most fields have no autocomplete attribute: no regular expression runs for them (a restore binds
+  // them all, and a page's first one costs ~0.2 ms to set up).
+  if (field.autocomplete !== '' && SENSITIVE_AUTOCOMPLETE.test(field.autocomplete.toLowerCase()))
     return 'sensitive-autocomplete';
-  }
   if (CSRF_NAMES.has(field.name.toLowerCase())) return 'csrf-token';
   if (field.name === '') return 'unnamed';
   return null;
