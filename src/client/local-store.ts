@@ -63,8 +63,9 @@ export function isFormMeta(value: unknown): value is FormMeta {
   return isRecord(value) && typeof value.t === 'number' && typeof value.e === 'number';
 }
 
+/** A state is stamped like a meta (time `t`, expiry `e`), with its data in `d`. */
 function isStoredState(value: unknown): value is StoredState {
-  return isRecord(value) && 'd' in value && typeof value.t === 'number' && typeof value.e === 'number';
+  return isFormMeta(value) && 'd' in value;
 }
 
 export class LocalStore {
