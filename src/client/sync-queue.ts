@@ -47,8 +47,9 @@ export function reconcileWithExpected(outbox: readonly SyncChange[], expected: n
 
 const encoder = new TextEncoder();
 
-export function bodyBytes(clientId: string, changes: readonly SyncChange[]): number {
-  return encoder.encode(JSON.stringify({ clientId, changes })).length;
+/** Bytes of `value` as JSON in UTF-8, as a request body carries it. */
+function jsonBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value)).length;
 }
 
 /** The longest prefix of `changes` whose request body fits in `limitBytes` (possibly none). */
@@ -57,11 +58,11 @@ export function takeWithinBytes(
   changes: readonly SyncChange[],
   limitBytes: number,
 ): SyncChange[] {
-  let size = bodyBytes(clientId, []);
+  let size = jsonBytes({ clientId, changes: [] });
   const taken: SyncChange[] = [];
   for (const change of changes) {
     // +1 for the comma between array items.
-    size += encoder.encode(JSON.stringify(change)).length + (taken.length > 0 ? 1 : 0);
+    size += jsonBytes(change) + (taken.length > 0 ? 1 : 0);
     if (size > limitBytes) break;
     taken.push(change);
   }
