@@ -43,6 +43,7 @@ export function showRestoreNotice(
     });
     return element;
   };
+  const discard = button('Discard', 'discard', actions.discard);
   if (content.staleFields) {
     notice.dataset.autosaveStale = 'true';
     const fields = content.staleFields.length > 0 ? content.staleFields.join(', ') : 'none';
@@ -50,13 +51,10 @@ export function showRestoreNotice(
       `You have unsaved changes from ${when} (${where}), but this record has changed since. Fields that differ: ${fields}. `,
       button('Restore my changes', 'apply', actions.applyStale),
       ' ',
-      button('Discard', 'discard', actions.discard),
+      discard,
     );
   } else {
-    notice.append(
-      `Restored your unsaved changes from ${when} (${where}). `,
-      button('Discard', 'discard', actions.discard),
-    );
+    notice.append(`Restored your unsaved changes from ${when} (${where}). `, discard);
   }
   scope.before(notice);
   return notice;
