@@ -12,7 +12,7 @@ declare global {
   }
 }
 
-const manual = document.currentScript?.hasAttribute('data-autosave-manual') ?? false;
+const manual = document.currentScript?.hasAttribute('data-autosave-manual');
 window.Steadfast = { createAutoSaveService };
 
 if (!manual) {
