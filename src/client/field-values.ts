@@ -49,11 +49,7 @@ export function fieldKindOf(element: HTMLElement): FieldKind {
   return element instanceof HTMLTextAreaElement ? 'value' : 'html';
 }
 
-export function readFieldValue(
-  element: HTMLElement,
-  scope: HTMLElement,
-  kind: FieldKind = fieldKindOf(element),
-): FieldValue {
+export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: FieldKind): FieldValue {
   switch (kind) {
     case 'checkbox': {
       const group = groupOf(element as HTMLInputElement, scope);
@@ -80,7 +76,7 @@ export function writeFieldValue(
   element: HTMLElement,
   scope: HTMLElement,
   value: FieldValue,
-  kind: FieldKind = fieldKindOf(element),
+  kind: FieldKind,
 ): boolean {
   let changed = false;
   if (kind === 'checkbox' || kind === 'radio') {
