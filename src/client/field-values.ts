@@ -23,11 +23,10 @@ export function fieldNameOf(element: HTMLElement): string {
 function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElement[] {
   if (element.name === '') return [element];
   const type = element.type;
-  const owner = element.form;
   // form.elements also finds fields attached with form=…; containers fall back to a query.
-  const candidates = owner
-    ? [...owner.elements]
-    : Array.from(scope.querySelectorAll(`input[name="${CSS.escape(element.name)}"]`));
+  const candidates = [
+    ...(element.form?.elements ?? scope.querySelectorAll(`input[name="${CSS.escape(element.name)}"]`)),
+  ];
   return candidates.filter(
     (candidate): candidate is HTMLInputElement =>
       candidate instanceof HTMLInputElement && candidate.type === type && candidate.name === element.name,
