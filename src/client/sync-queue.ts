@@ -39,9 +39,12 @@ export function renumber(changes: readonly SyncChange[], firstId: number): SyncC
  * answered as duplicates and never cause a gap, so a gap means ids before our first change never
  * arrived (parked or lost): renumber from what the server expects.
  */
-export function reconcileWithExpected(outbox: readonly SyncChange[], expected: number): SyncChange[] {
+export function reconcileWithExpected(
+  outbox: readonly SyncChange[],
+  expected: number,
+): readonly SyncChange[] {
   const first = outbox[0];
-  if (first === undefined || first.mutationId <= expected) return [...outbox];
+  if (first === undefined || first.mutationId <= expected) return outbox;
   return renumber(outbox, expected);
 }
 
