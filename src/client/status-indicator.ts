@@ -58,7 +58,7 @@ export class StatusIndicator {
 
   /** Also called when status elements are added to the page later. */
   render(): void {
-    for (const element of [...this.#root.querySelectorAll<HTMLElement>('[data-autosave-status]')]) {
+    for (const element of this.#root.querySelectorAll<HTMLElement>('[data-autosave-status]')) {
       if (!element.hasAttribute('aria-live')) element.setAttribute('aria-live', 'polite');
       if (!element.hasAttribute('role')) element.setAttribute('role', 'status');
       element.dataset.autosaveState = this.#current.state;
