@@ -29,7 +29,8 @@ export function deriveFormKey(source: FormKeySource): string {
 
 /** True when the server will accept the key; other keys are kept locally but never sent. */
 export function isSyncableKey(key: string): boolean {
-  return key.length > 0 && key.length <= MAX_KEY_LENGTH && VALID_KEY.test(key);
+  // VALID_KEY's `+` already refuses the empty key.
+  return key.length <= MAX_KEY_LENGTH && VALID_KEY.test(key);
 }
 
 export function formKeyOf(scope: HTMLElement, pageUrl: string): string {
