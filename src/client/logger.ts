@@ -22,15 +22,12 @@ const PREFIX = '[AUTO-SAVE] ';
 export function createLogger(level: LogLevel, sink: LogSink = console): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   // Detail goes as a separate argument, and only when given, so the seed's exact lines stay exact.
+  // Each level writes to the console method of its name, but info to console.log.
   const writer =
-    (wanted: LogLevel, method: keyof LogSink) =>
+    (wanted: Exclude<LogLevel, 'silent'>) =>
     (message: string, ...detail: unknown[]) => {
-      if (LOG_LEVELS.indexOf(wanted) >= threshold) sink[method](PREFIX + message, ...detail);
+      if (LOG_LEVELS.indexOf(wanted) >= threshold)
+        sink[wanted === 'info' ? 'log' : wanted](PREFIX + message, ...detail);
     };
-  return {
-    debug: writer('debug', 'debug'),
-    info: writer('info', 'log'),
-    warn: writer('warn', 'warn'),
-    error: writer('error', 'error'),
-  };
+  return { debug: writer('debug'), info: writer('info'), warn: writer('warn'), error: writer('error') };
 }
