@@ -601,7 +601,7 @@ class BrowserAutoSaveService implements AutoSaveService {
         invalidate();
         continue;
       }
-      for (const node of [...record.addedNodes]) {
+      for (const node of record.addedNodes) {
         if (!(node instanceof HTMLElement)) continue;
         if (node.closest('[data-autosave-notice]')) continue;
         statusAdded ||=

@@ -172,7 +172,7 @@ export class FormRegistry {
   /** Scopes currently in the page, optionally only those of one key. */
   liveScopes(key?: string): FormScope[] {
     const found: FormScope[] = [];
-    for (const element of [...this.#root.querySelectorAll<HTMLElement>(SCOPE_SELECTOR)]) {
+    for (const element of this.#root.querySelectorAll<HTMLElement>(SCOPE_SELECTOR)) {
       // A keyed container inside a form is part of that form's draft, not a scope of its own.
       if (!(element instanceof HTMLFormElement) && element.parentElement?.closest('form')) continue;
       const scope = this.scopeOf(element);
