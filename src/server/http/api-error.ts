@@ -39,3 +39,17 @@ export class MutationGapError extends ApiError {
     });
   }
 }
+
+/** No signed-in session. One wording for the Fastify plugin and the Express router. */
+export class UnauthenticatedError extends ApiError {
+  constructor() {
+    super('unauthenticated', 'Sign in first.');
+  }
+}
+
+/** A state-changing request without the session's CSRF token, or with a wrong one. */
+export class InvalidCsrfTokenError extends ApiError {
+  constructor() {
+    super('csrf_invalid', 'Invalid CSRF token.');
+  }
+}

@@ -18,7 +18,7 @@ import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { ACTIVITY_PATH } from './activity-route.js';
 import { queryActivity } from './activity-service.js';
-import { ApiError } from './api-error.js';
+import { InvalidCsrfTokenError, UnauthenticatedError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import { listDrafts } from './drafts-service.js';
 import { toApiError } from './error-handler.js';
@@ -110,7 +110,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
 
   const requireUser = async (request: Request, _response: Response, next: NextFunction) => {
     const auth = await authenticate(request);
-    if (!auth) throw new ApiError('unauthenticated', 'Sign in first.');
+    if (!auth) throw new UnauthenticatedError();
     (request as WithAuth)[authKey] = auth;
     next();
   };
@@ -123,13 +123,13 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
       const token = request.get(CSRF_HEADER);
       valid = csrf.verify(auth?.csrfSecret, token);
     }
-    if (!valid) throw new ApiError('csrf_invalid', 'Invalid CSRF token.');
+    if (!valid) throw new InvalidCsrfTokenError();
     next();
   };
 
   const userOf = (request: Request): SessionUser => {
     const auth = (request as WithAuth)[authKey];
-    if (!auth) throw new ApiError('unauthenticated', 'Sign in first.');
+    if (!auth) throw new UnauthenticatedError();
     return auth.user;
   };
 

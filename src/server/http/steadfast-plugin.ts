@@ -32,6 +32,7 @@ import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import type { GroupCommitter } from '../persistence/group-commit.js';
 import { registerActivityRoute } from './activity-route.js';
+import { UnauthenticatedError } from './api-error.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
@@ -238,10 +239,11 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
       return;
     }
     if (wantsJson(request)) {
+      const error = new UnauthenticatedError();
       reply
-        .code(401)
+        .code(error.status)
         .type('application/json; charset=utf-8')
-        .send({ error: 'unauthenticated', message: 'Sign in first.' });
+        .send({ error: error.code, message: error.message });
       return;
     }
     reply.redirect('/login', 303);

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { CSRF_HEADER, SYNC_PATH } from '../../protocol/constants.js';
-import { ApiError } from './api-error.js';
+import { InvalidCsrfTokenError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import type { ResolvedSteadfastOptions } from './steadfast-plugin.js';
 import { SyncRateLimit } from './sync-rate-limit.js';
@@ -25,7 +25,7 @@ export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfa
       return;
     }
     if (!csrf.verify(request.session?._csrf, request.headers[CSRF_HEADER])) {
-      done(new ApiError('csrf_invalid', 'Invalid CSRF token.'));
+      done(new InvalidCsrfTokenError());
       return;
     }
     const refusal = rateLimit.hit(user.id);
