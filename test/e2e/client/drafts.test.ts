@@ -513,6 +513,18 @@ describe('contenteditable drafts', () => {
 });
 
 describe('storage problems', () => {
+  /**
+   * The product draft on the server once it holds `notes`. A debounce (150 ms) can pass between two
+   * fills on a loaded machine: the first draft may hold the title only, the notes coming a sync later.
+   */
+  const serverDraftWithNotes = (notes: string) =>
+    waitUntil('the draft with the notes on the server', () => {
+      const candidate = server.draftsOf(user).get('product-42');
+      return JSON.stringify(candidate?.data ?? null).includes(`"notes":${JSON.stringify(notes)}`)
+        ? candidate
+        : undefined;
+    });
+
   it('reports a full storage in words and keeps saving (to memory and the server)', async () => {
     const page = await openPage(await contextFor(user), server, '/product');
     await page.evaluate(() => {
@@ -538,14 +550,7 @@ describe('storage problems', () => {
     expect(status.state).toBe('error');
     expect(status.text).toMatch(/full/);
     expect(await page.inputValue('[name=notes]')).toBe('still typing');
-    // A debounce (150 ms) can pass between the two fills on a loaded machine: the first draft on the
-    // server may then hold the title only, and the notes arrive with the next sync.
-    const draft = await waitUntil('the draft with the notes on the server', () => {
-      const candidate = server.draftsOf(user).get('product-42');
-      return JSON.stringify(candidate?.data ?? null).includes('"notes":"still typing"')
-        ? candidate
-        : undefined;
-    });
+    const draft = await serverDraftWithNotes('still typing');
     expect(draft.data).toMatchObject({ title: 'Typed into a full storage', notes: 'still typing' });
   });
 
@@ -570,12 +575,7 @@ describe('storage problems', () => {
     expect(status.state).toBe('error');
     expect(status.text).toBe('Storage is blocked: changes are kept only in this tab');
     expect(await page.inputValue('[name=notes]')).toBe('kept in this tab');
-    const draft = await waitUntil('the draft with the notes on the server', () => {
-      const candidate = server.draftsOf(user).get('product-42');
-      return JSON.stringify(candidate?.data ?? null).includes('"notes":"kept in this tab"')
-        ? candidate
-        : undefined;
-    });
+    const draft = await serverDraftWithNotes('kept in this tab');
     expect(draft.data).toMatchObject({ title: 'Typed with storage blocked', notes: 'kept in this tab' });
     // Nothing on this device: the next page restores the server's copy, and says where it came from.
     await page.reload();

@@ -89,13 +89,21 @@ describe('closing and crashing', () => {
   });
 });
 
+/** Neither the debounce nor the interval sends during a test: only the event under test does. */
+const NO_TIMED_SEND = { debounceDelay: 60_000, syncInterval: 60_000 };
+
+/** The one-field product page, its service sending as `serviceOptions` say. */
+async function openTitlePage(pathname: string, serviceOptions: typeof NO_TIMED_SEND): Promise<Page> {
+  server.pages.set(pathname, {
+    body: '<form id="product-42"><input name="title" value="Desk"></form>',
+    serviceOptions,
+  });
+  return openPage(context, server, pathname);
+}
+
 describe('leaving the page', () => {
   it('sends pending changes with keepalive when the page is left before the debounce', async () => {
-    server.pages.set('/slow-product', {
-      body: '<form id="product-42"><input name="title" value="Desk"></form>',
-      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
-    });
-    const page = await openPage(context, server, '/slow-product');
+    const page = await openTitlePage('/slow-product', NO_TIMED_SEND);
     await page.fill('[name=title]', 'Sent on the way out');
     expect(await titleOnServer()).toBeUndefined();
     await page.goto('about:blank');
@@ -103,11 +111,7 @@ describe('leaving the page', () => {
   });
 
   it('sends pending changes when the tab is hidden (the last event a mobile browser reliably gives)', async () => {
-    server.pages.set('/slow-product', {
-      body: '<form id="product-42"><input name="title" value="Desk"></form>',
-      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
-    });
-    const page = await openPage(context, server, '/slow-product');
+    const page = await openTitlePage('/slow-product', NO_TIMED_SEND);
     await page.fill('[name=title]', 'Sent when hidden');
     await page.waitForTimeout(300);
     expect(await titleOnServer()).toBeUndefined();
@@ -120,11 +124,7 @@ describe('leaving the page', () => {
   });
 
   it('sends on the sync interval without waiting for a long debounce', async () => {
-    server.pages.set('/interval-product', {
-      body: '<form id="product-42"><input name="title" value="Desk"></form>',
-      serviceOptions: { debounceDelay: 60_000, syncInterval: 300 },
-    });
-    const page = await openPage(context, server, '/interval-product');
+    const page = await openTitlePage('/interval-product', { ...NO_TIMED_SEND, syncInterval: 300 });
     await page.fill('[name=title]', 'Sent on the interval');
     await waitUntil(
       'the draft on the server',
@@ -136,7 +136,7 @@ describe('leaving the page', () => {
     const forms = ['exit-a', 'exit-b', 'exit-c'];
     server.pages.set('/three-long-forms', {
       body: forms.map((key) => `<form id="${key}"><textarea name="body"></textarea></form>`).join(''),
-      serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+      serviceOptions: NO_TIMED_SEND,
     });
     const onServer = () => forms.filter((key) => server.draftsOf(user).has(key));
     const page = await openPage(context, server, '/three-long-forms');
@@ -389,7 +389,7 @@ describe('back/forward cache', () => {
       // Timers long enough that no debounced send can be in flight at the moment the page is left.
       server.pages.set('/idle-product', {
         body: '<form id="product-42"><input name="title" value="Desk"></form>',
-        serviceOptions: { debounceDelay: 60_000, syncInterval: 60_000 },
+        serviceOptions: NO_TIMED_SEND,
       });
       const page = await openPage(cachingContext, server, '/idle-product');
       await expectRestoredFromCache(page);
