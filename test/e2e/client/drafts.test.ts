@@ -10,6 +10,7 @@ import {
   everythingStored,
   FAST_OPTIONS,
   localKeys,
+  NO_TIMED_SEND,
   openPage,
   productForm,
   recordStatuses,
@@ -308,7 +309,9 @@ describe('the stored layout', () => {
   // Drafts outlive the script that wrote them: a new bundle must read what an older one stored.
   // The bundle shortens internal property names, and this pins every persisted shape against that.
   it('keeps fields, metas, states, markers and the outbox in the documented format', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    // No timed send: a debounce passing before the markers are read would turn them into the outbox.
+    server.pages.set('/product-untimed', { body: productForm(), serviceOptions: NO_TIMED_SEND });
+    const page = await openPage(await contextFor(user), server, '/product-untimed');
     server.unavailable = true;
     try {
       await page.fill('[name=title]', 'Lamp');

@@ -5,6 +5,12 @@ import type { AutosaveTestServer, TestPage } from '../../support/autosave-test-s
 /** Short timers so tests do not wait the production 2 s / 30 s. */
 export const FAST_OPTIONS = { debounceDelay: 150, syncInterval: 1000 };
 
+/**
+ * Neither the debounce nor the interval sends during a test: only what the test does (an event, a
+ * call) sends, however slowly a loaded machine runs it.
+ */
+export const NO_TIMED_SEND = { debounceDelay: 60_000, syncInterval: 60_000 };
+
 /** Values typed into excluded fields; none may ever appear in storage or on the network. */
 export const SECRETS = {
   password: 'secret-password-1',

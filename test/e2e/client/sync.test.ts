@@ -8,7 +8,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SIGNOUT_KEY } from '../../../src/client/local-store.js';
 import { AutosaveTestServer } from '../../support/autosave-test-server.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
-import { localKeys, openPage, recordStatuses, registerPages, signedInContext, statusOf } from './fixtures.js';
+import {
+  localKeys,
+  NO_TIMED_SEND,
+  openPage,
+  recordStatuses,
+  registerPages,
+  signedInContext,
+  statusOf,
+} from './fixtures.js';
 
 let browser: Browser;
 let server: AutosaveTestServer;
@@ -88,9 +96,6 @@ describe('closing and crashing', () => {
     expect(await next.isChecked('[name=agree]')).toBe(true);
   });
 });
-
-/** Neither the debounce nor the interval sends during a test: only the event under test does. */
-const NO_TIMED_SEND = { debounceDelay: 60_000, syncInterval: 60_000 };
 
 /** The one-field product page, its service sending as `serviceOptions` say. */
 async function openTitlePage(pathname: string, serviceOptions: typeof NO_TIMED_SEND): Promise<Page> {
