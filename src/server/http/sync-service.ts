@@ -307,6 +307,7 @@ export async function applySyncUnits(
   }
 
   const upserts: NewDraftRow[] = [];
+  const deletes: DraftKey[] = [];
   for (const [objectId, { userId, change, at }] of finalDrafts) {
     if (change.data !== null) {
       upserts.push({
@@ -318,19 +319,19 @@ export async function applySyncUnits(
         saved_at: new Date(change.savedAt).toISOString(),
         updated_at: at,
       });
-    } else if (stored.has(objectId)) {
-      await db
-        .deleteFrom('drafts')
-        .where('user_id', '=', userId)
-        .where('kind', '=', change.kind)
-        .where('key', '=', change.key)
-        .execute();
-    }
+    } else if (stored.has(objectId)) deletes.push({ user_id: userId, kind: change.kind, key: change.key });
   }
-  // In the one lock order, as the persistence manager's batches write theirs.
-  upserts.sort(
-    (a, b) => compareKeys(a.user_id, b.user_id) || compareKeys(a.kind, b.kind) || compareKeys(a.key, b.key),
-  );
+  // Deletes (a draft cleared after its submit: rare) and upserts each in the one lock order, as the
+  // persistence manager's batches write theirs, so two PostgreSQL processes never wait on each other.
+  for (const draft of deletes.sort(inLockOrder)) {
+    await db
+      .deleteFrom('drafts')
+      .where('user_id', '=', draft.user_id)
+      .where('kind', '=', draft.kind)
+      .where('key', '=', draft.key)
+      .execute();
+  }
+  upserts.sort(inLockOrder);
   await upsertDrafts(db, upserts);
   await persistence.changeTracker.trackChanges(tracked);
   await writeClients(db, clients);
@@ -433,6 +434,18 @@ async function readDrafts(
     }
   }
   return drafts;
+}
+
+/** A draft's primary key. */
+interface DraftKey {
+  readonly user_id: number;
+  readonly kind: string;
+  readonly key: string;
+}
+
+/** The one order drafts are locked in: user, kind, key. */
+function inLockOrder(a: DraftKey, b: DraftKey): number {
+  return compareKeys(a.user_id, b.user_id) || compareKeys(a.kind, b.kind) || compareKeys(a.key, b.key);
 }
 
 /** Most rows one drafts or clients insert carries (7 and 4 parameters a row). */

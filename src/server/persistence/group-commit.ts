@@ -53,6 +53,11 @@ interface Unit<P> {
   readonly reject: (error: unknown) => void;
 }
 
+/** How a batch is applied unless `applyTogether` takes it: alone, or one by one in savepoints. */
+function modeBefore(batch: readonly unknown[]): BatchMode {
+  return batch.length === 1 ? 'lone' : 'separately';
+}
+
 export class GroupCommitter<P = never> {
   readonly #context: TransactionContext;
   readonly #maxBatch: number;
@@ -110,7 +115,7 @@ export class GroupCommitter<P = never> {
       // would hold one request.
       await new Promise((resolve) => setImmediate(resolve));
       batch = this.#queue.splice(0, this.#maxBatch);
-      mode = batch.length === 1 ? 'lone' : 'separately';
+      mode = modeBefore(batch);
       try {
         await scope.enter(async () => {
           // A lone unit needs no savepoint: its failure rolls back the whole transaction anyway.
@@ -145,7 +150,7 @@ export class GroupCommitter<P = never> {
       // The shared transaction could not open or commit: no unit of it is durable.
       if (batch.length === 0) {
         batch = this.#queue.splice(0, this.#maxBatch);
-        mode = batch.length === 1 ? 'lone' : 'separately';
+        mode = modeBefore(batch);
       }
       this.#onBatch?.(batch.length, 'failed', mode);
       for (const unit of batch) unit.reject(error);
