@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { createPersistence } from '../src/server/persistence/index.js';
+import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, printResult, round } from './support.js';
 

@@ -8,8 +8,8 @@
  * ratio shows the cost of coordination more than the gain of a second machine.
  */
 
-import { createUser } from '../src/server/http/index.js';
-import { createPersistence } from '../src/server/persistence/index.js';
+import { createUser } from '../packages/steadfast/src/http/index.js';
+import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { checkConsistency } from '../test/crash/consistency.js';
 import { LoadDriver, SyncClient } from '../test/crash/sync-load.js';
 import { isPostgresAvailable } from '../test/support/databases.js';

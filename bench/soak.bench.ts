@@ -11,9 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { SYNC_PATH } from '../src/protocol/constants.js';
-import { createUser } from '../src/server/http/index.js';
-import { createPersistence } from '../src/server/persistence/index.js';
+import { createUser } from '../packages/steadfast/src/http/index.js';
+import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
+import { SYNC_PATH } from '../packages/steadfast/src/protocol/constants.js';
 import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
 import { createTestDatabase, printResult, round } from './support.js';
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { createPersistence } from '../src/server/persistence/index.js';
+import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, opsPerSecond, printResult, round } from './support.js';
 

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { createPersistence } from '../src/server/persistence/index.js';
+import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { productValues } from '../test/support/persistence-fixtures.js';
 import {
   benchEngines,

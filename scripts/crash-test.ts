@@ -5,10 +5,10 @@
  * records, drafts and the ActivityLog agree. Prints the counts; exits 1 on any problem.
  */
 import { z } from 'zod';
+import { parseCliArguments } from '../packages/steadfast/src/cli/cli-arguments.js';
+import { usageError } from '../packages/steadfast/src/cli/cli-database.js';
 import { runCrashTest } from '../test/crash/crash-run.js';
 import { isPostgresAvailable } from '../test/support/databases.js';
-import { parseCliArguments } from './cli-arguments.js';
-import { usageError } from './cli-database.js';
 
 const USAGE = 'usage: npm run test:crash -- [--sqlite <kills>] [--postgres <kills>]';
 const values = parseCliArguments(

@@ -5,9 +5,13 @@
  * every acknowledged mutation present exactly once and in order.
  */
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../src/server/db/index.js';
-import { DRAFT_MODEL } from '../../src/server/http/sync-service.js';
-import { createPersistence, REDACTED, verifyActivityLog } from '../../src/server/persistence/index.js';
+import type { Database } from '../../packages/steadfast/src/db/index.js';
+import {
+  createPersistence,
+  REDACTED,
+  verifyActivityLog,
+} from '../../packages/steadfast/src/persistence/index.js';
+import { DRAFT_MODEL } from '../../packages/steadfast/src/sync/sync-service.js';
 import type { EngineName } from '../support/databases.js';
 import type { SyncClientState } from './sync-load.js';
 

@@ -4,8 +4,8 @@
  * and hold every acknowledged change exactly once. Used by `npm run test:crash` (many kills) and
  * test/crash/crash.test.ts (a few, inside `npm test`).
  */
-import { createUser } from '../../src/server/http/index.js';
-import { createPersistence } from '../../src/server/persistence/index.js';
+import { createUser } from '../../packages/steadfast/src/http/index.js';
+import { createPersistence } from '../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, type EngineName } from '../support/databases.js';
 import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../support/server-process.js';
 import { checkConsistency } from './consistency.js';

@@ -7,7 +7,7 @@
  * mutation was applied how many times.
  */
 import { randomUUID } from 'node:crypto';
-import { SYNC_PATH } from '../../src/protocol/constants.js';
+import { SYNC_PATH } from '../../packages/steadfast/src/protocol/constants.js';
 import { sleep, type WebClient } from '../support/server-process.js';
 
 export interface SyncClientState {

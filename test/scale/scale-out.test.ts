@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYNC_PATH } from '../../src/protocol/constants.js';
-import { createUser } from '../../src/server/http/index.js';
-import { createPersistence } from '../../src/server/persistence/index.js';
+import { createUser } from '../../packages/steadfast/src/http/index.js';
+import { createPersistence } from '../../packages/steadfast/src/persistence/index.js';
+import { SYNC_PATH } from '../../packages/steadfast/src/protocol/constants.js';
 import { checkConsistency } from '../crash/consistency.js';
 import { LoadDriver, SyncClient } from '../crash/sync-load.js';
 import { createTestDatabase, isPostgresAvailable, type TestDatabase } from '../support/databases.js';

@@ -14,17 +14,24 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../../src/protocol/constants.js';
+import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../../packages/steadfast/src/protocol/constants.js';
 import {
   type ChangeResult,
   type Draft,
   type SyncChange,
   type SyncResponse,
   syncRequestSchema,
-} from '../../src/protocol/sync.js';
+} from '../../packages/steadfast/src/protocol/sync.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BUNDLE_PATH = path.join(root, 'dist', 'auto-save-service.js');
+export const BUNDLE_PATH = path.join(
+  root,
+  'packages',
+  'steadfast',
+  'dist',
+  'browser',
+  'auto-save-service.js',
+);
 
 export interface TestPage {
   /** HTML put inside <body>, after a `[data-autosave-status]` element. */

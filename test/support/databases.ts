@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { type OpenedDatabase, openDatabase } from '../../src/server/db/index.js';
+import { type OpenedDatabase, openDatabase } from '../../packages/steadfast/src/db/index.js';
 
 export const ADMIN_PG_URL = process.env.STEADFAST_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

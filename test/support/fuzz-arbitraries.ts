@@ -1,6 +1,6 @@
 /** fast-check generators shared by the parser fuzz tests: the text an attacker or a damaged store sends. */
 import fc from 'fast-check';
-import { MAX_STORED_INTEGER } from '../../src/protocol/constants.js';
+import { MAX_STORED_INTEGER } from '../../packages/steadfast/src/protocol/constants.js';
 
 /** Text that breaks naive parsers: unicode, lone surrogates, NUL, prototype keys, numbers past range. */
 export const nastyText = fc.oneof(

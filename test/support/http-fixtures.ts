@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../src/server/db/index.js';
+import type { Database } from '../../packages/steadfast/src/db/index.js';
 import {
   createExpressRouter,
   createUser,
@@ -14,8 +14,8 @@ import {
   type SteadfastPluginOptions,
   signIn,
   steadfastPlugin,
-} from '../../src/server/http/index.js';
-import { createPersistence, type Persistence } from '../../src/server/persistence/index.js';
+} from '../../packages/steadfast/src/http/index.js';
+import { createPersistence, type Persistence } from '../../packages/steadfast/src/persistence/index.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../src/server/db/index.js';
-import type { Persistence } from '../../src/server/persistence/index.js';
+import type { Database } from '../../packages/steadfast/src/db/index.js';
+import type { Persistence } from '../../packages/steadfast/src/persistence/index.js';
 
 let skuCounter = 0;
 

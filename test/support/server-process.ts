@@ -1,5 +1,5 @@
 /**
- * The real app as a separate process (`node --import tsx src/app/main.ts`), for tests that kill
+ * The real app as a separate process (`node --import tsx examples/business-app/src/main.ts`), for tests that kill
  * it, restart it, or run two of it on one database; plus a small HTTP client over node:http that
  * keeps a cookie jar, reads the CSRF token from `<meta name="csrf-token">` like the pages' script,
  * and can choose its source address (each 127.0.0.x is its own IP to per-IP rate limits).
@@ -72,7 +72,7 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     if (this.#child) throw new Error('server process already running');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/business-app/src/main.ts'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,

@@ -6,10 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import { buildApp } from '../../../src/app/build-app.js';
-import { seedDatabase } from '../../../src/app/seed.js';
-import { createUser } from '../../../src/server/http/index.js';
-import type { Persistence } from '../../../src/server/persistence/index.js';
+import { buildApp } from '../../../examples/business-app/src/build-app.js';
+import { seedDatabase } from '../../../examples/business-app/src/seed.js';
+import { createUser } from '../../../packages/steadfast/src/http/index.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, type EngineName, type TestDatabase } from '../../support/databases.js';
 
 export const OTHER_USER = { username: 'olga', displayName: 'Olga Ops', password: 'olga-password' } as const;

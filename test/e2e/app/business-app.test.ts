@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYNC_PATH } from '../../../src/protocol/constants.js';
+import { SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
 import {
   draftFieldKeys,

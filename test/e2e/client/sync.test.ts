@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SIGNOUT_KEY } from '../../../src/client/local-store.js';
+import { SIGNOUT_KEY } from '../../../packages/steadfast/src/client/local-store.js';
 import { AutosaveTestServer } from '../../support/autosave-test-server.js';
 import { collectConsole, launchBrowser, waitUntil } from '../../support/browser.js';
 import {

@@ -1,10 +1,10 @@
 /** The business app over a test database, seeded like a first development start. */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { type BuildAppOptions, buildApp } from '../../../src/app/build-app.js';
-import { seedDatabase } from '../../../src/app/seed.js';
-import { createUser } from '../../../src/server/http/index.js';
-import type { Persistence } from '../../../src/server/persistence/index.js';
+import { type BuildAppOptions, buildApp } from '../../../examples/business-app/src/build-app.js';
+import { seedDatabase } from '../../../examples/business-app/src/seed.js';
+import { createUser } from '../../../packages/steadfast/src/http/index.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import type { TestDatabase } from '../../support/databases.js';
 
 export const TEST_SESSION_SECRET = 'test-session-secret-that-is-long-enough-000';

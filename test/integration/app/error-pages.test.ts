@@ -93,7 +93,7 @@ describeEachDatabase('business app: rate-limit page', (current) => {
 
 describe('page error texts', () => {
   it('never shows a server fault’s own message to the user', async () => {
-    const { pageErrorText } = await import('../../../src/app/page-errors.js');
+    const { pageErrorText } = await import('../../../examples/business-app/src/page-errors.js');
     expect(pageErrorText(500, 'internal_error', 'secret stack detail').message).not.toContain('secret');
     expect(pageErrorText(400, 'invalid_request', 'name: too long').message).toBe('name: too long');
   });

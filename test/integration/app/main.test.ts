@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const MAIN = resolve('src/app/main.ts');
+const MAIN = resolve('examples/business-app/src/main.ts');
 /**
  * Node runs main.ts itself, with tsx as a loader: signals reach the app's handlers directly. The
  * tsx CLI (today's `npm start`) relays them to a child with a 30 ms handshake and SIGKILLs the
@@ -55,7 +55,7 @@ async function startMain(cwd: string): Promise<StartedProcess> {
   }
 }
 
-describe('npm start (src/app/main.ts)', () => {
+describe('npm start (examples/business-app/src/main.ts)', () => {
   const directory = mkdtempSync(join(tmpdir(), 'steadfast-main-'));
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/app/config.js';
-import { seedDatabase } from '../../../src/app/seed.js';
-import { createPersistence } from '../../../src/server/persistence/index.js';
+import { ConfigError, parseConfig } from '../../../examples/business-app/src/config.js';
+import { seedDatabase } from '../../../examples/business-app/src/seed.js';
+import { createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('business app: seed', (current) => {

@@ -3,9 +3,9 @@
  * retry and add nothing, not crash the process.
  */
 import { expect, it } from 'vitest';
-import { seedDatabase } from '../../../src/app/seed.js';
-import { openDatabase } from '../../../src/server/db/index.js';
-import { createPersistence, verifyActivityLog } from '../../../src/server/persistence/index.js';
+import { seedDatabase } from '../../../examples/business-app/src/seed.js';
+import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
+import { createPersistence, verifyActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('seeding from two processes at once', (current) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../../src/app/build-app.js';
+import { buildApp } from '../../../examples/business-app/src/build-app.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import { TEST_SESSION_SECRET, useSeededApp } from './app-fixture.js';
 import { PageClient } from './page-client.js';

@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { DatabaseUrlError, parseDatabaseUrl, pendingMigrations } from '../../../src/server/db/index.js';
+import {
+  DatabaseUrlError,
+  parseDatabaseUrl,
+  pendingMigrations,
+} from '../../../packages/steadfast/src/db/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('openDatabase', (current) => {

@@ -34,10 +34,10 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../../../src/protocol/constants.js';
-import { ACTIVITY_PATH } from '../../../src/server/http/activity-route.js';
-import { createExpressRouter } from '../../../src/server/http/index.js';
-import { ACTIVITY_ACTIONS } from '../../../src/server/persistence/index.js';
+import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
+import { createExpressRouter } from '../../../packages/steadfast/src/http/index.js';
+import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
+import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import {
   anyChange,

@@ -5,10 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { GroupCommitter } from '../../../src/server/http/index.js';
-import { DRAFT_MODEL } from '../../../src/server/http/sync-service.js';
-import { verifyActivityLog } from '../../../src/server/persistence/activity-integrity.js';
-import { createPersistence, type Persistence } from '../../../src/server/persistence/index.js';
+import { GroupCommitter } from '../../../packages/steadfast/src/http/index.js';
+import { verifyActivityLog } from '../../../packages/steadfast/src/persistence/activity-integrity.js';
+import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { DRAFT_MODEL } from '../../../packages/steadfast/src/sync/sync-service.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import {
   buildTestApp,

@@ -13,11 +13,11 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVITY_MODELS } from '../../../src/app/routes/activity-routes.js';
-import { CURRENCIES, PAGE_SIZES, THEMES } from '../../../src/app/settings.js';
-import { DRAFTS_PATH } from '../../../src/protocol/constants.js';
-import { ACTIVITY_PATH } from '../../../src/server/http/activity-route.js';
-import { ACTIVITY_ACTIONS, createPersistence } from '../../../src/server/persistence/index.js';
+import { ACTIVITY_MODELS } from '../../../examples/business-app/src/routes/activity-routes.js';
+import { CURRENCIES, PAGE_SIZES, THEMES } from '../../../examples/business-app/src/settings.js';
+import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
+import { ACTIVITY_ACTIONS, createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { isoDateTime } from '../../support/fuzz-arbitraries.js';
 import {

@@ -13,8 +13,8 @@ import {
   signOut,
   steadfastPlugin,
   verifyPassword,
-} from '../../../src/server/http/index.js';
-import { createPersistence, type Persistence } from '../../../src/server/persistence/index.js';
+} from '../../../packages/steadfast/src/http/index.js';
+import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   buildTestApp,

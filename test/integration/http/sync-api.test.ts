@@ -3,8 +3,8 @@
  * Fastify plugin through inject, the Express router over a real socket) on both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../src/server/db/index.js';
-import { createPersistence, verifyActivityLog } from '../../../src/server/persistence/index.js';
+import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
+import { createPersistence, verifyActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   type ApiHarness,

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPersistence } from '../../../src/server/persistence/index.js';
+import { createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { anyChange, anyScalar, hostileString } from '../../support/fuzz-arbitraries.js';
 import {

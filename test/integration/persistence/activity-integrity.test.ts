@@ -6,7 +6,7 @@ import {
   type Persistence,
   pruneActivityLog,
   verifyActivityLog,
-} from '../../../src/server/persistence/index.js';
+} from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { createProduct } from '../../support/persistence-fixtures.js';
 
@@ -103,9 +103,13 @@ describeEachDatabase('activity log tamper evidence', (current) => {
 
   it('npm run activity:verify exits 1 naming the altered entry, 0 when intact', async () => {
     const { url } = current();
-    const ok = await run(process.execPath, ['--import', 'tsx', 'scripts/activity-verify.ts'], {
-      env: { ...process.env, DATABASE_URL: url },
-    });
+    const ok = await run(
+      process.execPath,
+      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-verify.ts'],
+      {
+        env: { ...process.env, DATABASE_URL: url },
+      },
+    );
     expect(ok.stdout).toMatch(/ok: \d+ entries in \d+ chains verified/);
 
     const { entries } = await productWithHistory(2);
@@ -116,9 +120,13 @@ describeEachDatabase('activity log tamper evidence', (current) => {
       .set({ actor: 'mallory' })
       .where('id', '=', victim.id)
       .execute();
-    const failed = await run(process.execPath, ['--import', 'tsx', 'scripts/activity-verify.ts'], {
-      env: { ...process.env, DATABASE_URL: url },
-    }).catch((error: { code: number; stdout: string }) => error);
+    const failed = await run(
+      process.execPath,
+      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-verify.ts'],
+      {
+        env: { ...process.env, DATABASE_URL: url },
+      },
+    ).catch((error: { code: number; stdout: string }) => error);
     expect('code' in failed ? failed.code : 0).toBe(1);
     expect(failed.stdout).toContain(`entry ${victim.id} was altered`);
   });
@@ -128,7 +136,7 @@ describe('activity:prune command line', () => {
   it('refuses a missing or malformed --before', async () => {
     const failed = await run(
       process.execPath,
-      ['--import', 'tsx', 'scripts/activity-prune.ts', '--before', 'yesterday'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-prune.ts', '--before', 'yesterday'],
       {
         env: { ...process.env, DATABASE_URL: 'sqlite::memory:' },
       },
@@ -138,7 +146,7 @@ describe('activity:prune command line', () => {
     // A mistyped option is a usage error naming it, not a stack trace.
     const mistyped = await run(
       process.execPath,
-      ['--import', 'tsx', 'scripts/activity-prune.ts', '--befor', '2026-01-01'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-prune.ts', '--befor', '2026-01-01'],
       { env: { ...process.env, DATABASE_URL: 'sqlite::memory:' } },
     ).catch((error: { code: number; stderr: string }) => error);
     expect('code' in mistyped ? mistyped.code : 0).toBe(2);

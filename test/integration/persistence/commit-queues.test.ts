@@ -4,9 +4,12 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter, type UnitOutcome } from '../../../src/server/persistence/group-commit.js';
-import { SaveBatcher } from '../../../src/server/persistence/save-batcher.js';
-import { TransactionContext } from '../../../src/server/persistence/transaction-context.js';
+import {
+  GroupCommitter,
+  type UnitOutcome,
+} from '../../../packages/steadfast/src/persistence/group-commit.js';
+import { SaveBatcher } from '../../../packages/steadfast/src/persistence/save-batcher.js';
+import { TransactionContext } from '../../../packages/steadfast/src/persistence/transaction-context.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
 /** Rejects when `promise` has not settled within `ms`: a stranded caller fails the test, not the run. */

@@ -8,7 +8,7 @@ import {
   UnknownModelError,
   ValidationError,
   VerificationError,
-} from '../../../src/server/persistence/index.js';
+} from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { installFault } from '../../support/faults.js';
 import { createProduct, productValues, snapshotTables } from '../../support/persistence-fixtures.js';
@@ -383,7 +383,7 @@ describeEachDatabase('persistence manager', (current) => {
         { id: product.id, name: 'Second' },
       ]);
       expect(results.map((r) => r.version)).toEqual([2, 3]);
-      const report = await import('../../../src/server/persistence/index.js').then((m) =>
+      const report = await import('../../../packages/steadfast/src/persistence/index.js').then((m) =>
         m.verifyActivityLog(current().opened.db, persistence.registry),
       );
       expect(report.problems).toEqual([]);
@@ -426,7 +426,7 @@ describeEachDatabase('persistence manager', (current) => {
       await persistence.autoDelete('Product', product.id);
       const result = await persistence.revert('Product', product.id, 1);
       expect(result.record).toMatchObject({ id: product.id, name: 'Phoenix', version: 3 });
-      const report = await import('../../../src/server/persistence/index.js').then((m) =>
+      const report = await import('../../../packages/steadfast/src/persistence/index.js').then((m) =>
         m.verifyActivityLog(current().opened.db, persistence.registry),
       );
       expect(report.problems).toEqual([]);

@@ -3,9 +3,9 @@
  * come back in row order, for any row count across its power-of-two chunks, on both engines.
  */
 import { expect, it } from 'vitest';
-import { ReusableInsert } from '../../../src/server/db/reusable-insert.js';
-import type { NewActivityLogRow } from '../../../src/server/db/schema.js';
-import { ENTRY_COLUMNS } from '../../../src/server/persistence/change-tracker.js';
+import { ReusableInsert } from '../../../packages/steadfast/src/db/reusable-insert.js';
+import type { NewActivityLogRow } from '../../../packages/steadfast/src/db/schema.js';
+import { ENTRY_COLUMNS } from '../../../packages/steadfast/src/persistence/change-tracker.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
 function entry(model: string, n: number): NewActivityLogRow {

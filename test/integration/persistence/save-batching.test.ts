@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../src/server/db/index.js';
+import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
 import {
   ConflictError,
   createPersistence,
@@ -13,7 +13,7 @@ import {
   ValidationError,
   VerificationError,
   verifyActivityLog,
-} from '../../../src/server/persistence/index.js';
+} from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import { createProduct, productValues } from '../../support/persistence-fixtures.js';
 

@@ -1,6 +1,6 @@
 /** TransactionContext.openScope: a transaction opened and ended from outside (Fastify hooks). */
 import { beforeAll, expect, it } from 'vitest';
-import { createPersistence, type Persistence } from '../../../src/server/persistence/index.js';
+import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { productValues, snapshotTables } from '../../support/persistence-fixtures.js';
 

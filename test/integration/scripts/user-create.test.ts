@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { verifyPassword } from '../../../src/server/http/index.js';
+import { verifyPassword } from '../../../packages/steadfast/src/http/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 
 function runUserCreate(url: string, args: string[], stdin: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/user-create.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: url },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'examples/business-app/scripts/user-create.ts', ...args],
+      {
+        env: { ...process.env, DATABASE_URL: url },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -6,9 +6,9 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, DEFAULT_REQUEST_TIMEOUT_MS } from '../../../src/app/build-app.js';
-import { seedDatabase } from '../../../src/app/seed.js';
-import { SYNC_PATH } from '../../../src/protocol/constants.js';
+import { buildApp, DEFAULT_REQUEST_TIMEOUT_MS } from '../../../examples/business-app/src/build-app.js';
+import { seedDatabase } from '../../../examples/business-app/src/seed.js';
+import { SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import { useSeededApp } from '../app/app-fixture.js';
 import { BrowserLikeClient } from './browser-like-client.js';
@@ -88,7 +88,7 @@ describe('security: slow-loris bodies', () => {
       requestTimeoutMs: TIMEOUT_MS,
     }));
     await seedDatabase(
-      (await import('../../../src/server/persistence/index.js')).createPersistence({
+      (await import('../../../packages/steadfast/src/persistence/index.js')).createPersistence({
         db: database.opened.db,
       }),
       {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SYNC_PATH } from '../../../src/protocol/constants.js';
+import { SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { useSeededApp } from '../app/app-fixture.js';
 import { BrowserLikeClient } from './browser-like-client.js';

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { SESSION_COOKIE_NAME } from '../../../src/server/http/index.js';
+import { SESSION_COOKIE_NAME } from '../../../packages/steadfast/src/http/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { useSeededApp } from '../app/app-fixture.js';
 import { BrowserLikeClient } from './browser-like-client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter } from '../../../src/client/backoff.js';
+import { backoffDelay, parseRetryAfter } from '../../../packages/steadfast/src/client/backoff.js';
 
 const policy = { baseMs: 1000, maxMs: 60_000 };
 

@@ -23,9 +23,9 @@ describe('the built browser script', () => {
       mappings: string;
       names: string[];
     };
-    expect(map.sources).toContain('../src/client/auto-save-service.ts');
+    expect(map.sources).toContain('../../src/client/auto-save-service.ts');
     for (const source of map.sources) {
-      expect(source).toMatch(/^\.\.\/src\/(client|protocol)\//);
+      expect(source).toMatch(/^\.\.\/\.\.\/src\/(client|protocol)\//);
       expect(existsSync(path.resolve(path.dirname(BUNDLE_PATH), source))).toBe(true);
     }
     // Original names survive in the map, so a stack trace can be read in the source's own terms.

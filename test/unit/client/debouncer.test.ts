@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Debouncer } from '../../../src/client/debouncer.js';
+import { Debouncer } from '../../../packages/steadfast/src/client/debouncer.js';
 
 describe('Debouncer', () => {
   beforeEach(() => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exclusionReason, type FieldTraits } from '../../../src/client/exclusion-rules.js';
+import { exclusionReason, type FieldTraits } from '../../../packages/steadfast/src/client/exclusion-rules.js';
 
 const text: FieldTraits = { tag: 'input', type: 'text', autocomplete: '', name: 'title', optedOut: false };
 

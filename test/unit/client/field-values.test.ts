@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameFieldValue } from '../../../src/client/field-values.js';
+import { sameFieldValue } from '../../../packages/steadfast/src/client/field-values.js';
 
 /** The comparison a restore uses to tell the fields a draft changes (and a stale draft's notice lists). */
 describe('sameFieldValue', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveFormKey, isSyncableKey } from '../../../src/client/form-key.js';
+import { deriveFormKey, isSyncableKey } from '../../../packages/steadfast/src/client/form-key.js';
 
 const page = 'https://shop.example/products/42/edit?tab=2';
 

@@ -1,5 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LocalStore, type StorageProblem, scopePrefix } from '../../../src/client/local-store.js';
+import {
+  LocalStore,
+  type StorageProblem,
+  scopePrefix,
+} from '../../../packages/steadfast/src/client/local-store.js';
 import { MemoryStorage } from './memory-storage.js';
 
 const HOUR = 60 * 60 * 1000;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../../src/client/logger.js';
+import { createLogger } from '../../../packages/steadfast/src/client/logger.js';
 
 function sink() {
   return { debug: vi.fn(), log: vi.fn(), warn: vi.fn(), error: vi.fn() };

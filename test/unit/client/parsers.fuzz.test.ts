@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/client/backoff.js';
-import { type FieldValue, parseFieldValue } from '../../../src/client/field-values.js';
-import { deriveFormKey, isSyncableKey } from '../../../src/client/form-key.js';
-import { LocalStore, scopePrefix } from '../../../src/client/local-store.js';
-import { SyncQueue } from '../../../src/client/sync-queue.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../packages/steadfast/src/client/backoff.js';
+import { type FieldValue, parseFieldValue } from '../../../packages/steadfast/src/client/field-values.js';
+import { deriveFormKey, isSyncableKey } from '../../../packages/steadfast/src/client/form-key.js';
+import { LocalStore, scopePrefix } from '../../../packages/steadfast/src/client/local-store.js';
+import { SyncQueue } from '../../../packages/steadfast/src/client/sync-queue.js';
 import { nastyText as anyText, urlishText } from '../../support/fuzz-arbitraries.js';
 import { MemoryStorage } from './memory-storage.js';
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { LocalStore } from '../../../src/client/local-store.js';
+import { LocalStore } from '../../../packages/steadfast/src/client/local-store.js';
 import {
   type ChangeDataReader,
   reconcileWithExpected,
   renumber,
   SyncQueue,
   takeWithinBytes,
-} from '../../../src/client/sync-queue.js';
-import type { SyncChange } from '../../../src/protocol/sync.js';
+} from '../../../packages/steadfast/src/client/sync-queue.js';
+import type { SyncChange } from '../../../packages/steadfast/src/protocol/sync.js';
 import { MemoryStorage } from './memory-storage.js';
 
 const CLIENT = '5b0f4a4e-2d64-4b8a-9a52-8f7c1f1e2a10';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedMemo } from '../../../src/server/http/bounded-memo.js';
+import { BoundedMemo } from '../../../packages/steadfast/src/http/bounded-memo.js';
 
 describe('BoundedMemo', () => {
   it('keeps at most its capacity, forgetting the oldest first', () => {

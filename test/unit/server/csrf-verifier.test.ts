@@ -5,7 +5,7 @@
 import Tokens from '@fastify/csrf';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CsrfVerifier } from '../../../src/server/http/csrf-verifier.js';
+import { CsrfVerifier } from '../../../packages/steadfast/src/http/csrf-verifier.js';
 
 const tokens = Tokens();
 

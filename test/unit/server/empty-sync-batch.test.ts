@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { syncRequestSchema } from '../../../src/protocol/sync.js';
-import { asEmptySyncBatch } from '../../../src/server/http/sync-service.js';
+import { syncRequestSchema } from '../../../packages/steadfast/src/protocol/sync.js';
+import { asEmptySyncBatch } from '../../../packages/steadfast/src/sync/sync-service.js';
 
 const clientIds = fc.oneof(
   fc.uuid(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareKeys } from '../../../src/server/persistence/lock-order.js';
+import { compareKeys } from '../../../packages/steadfast/src/persistence/lock-order.js';
 
 describe('compareKeys (the lock order of batched writes)', () => {
   it('orders numbers by value, not as text', () => {

@@ -6,12 +6,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/app/config.js';
-import { parseRecordId, parseVersion, readProductInput } from '../../../src/app/product-form.js';
-import { isStorableText } from '../../../src/protocol/storable-text.js';
-import { DatabaseUrlError } from '../../../src/server/db/errors.js';
-import { parseDatabaseUrl } from '../../../src/server/db/open-database.js';
-import { parseSessionUser } from '../../../src/server/http/session-user.js';
+import { ConfigError, parseConfig } from '../../../examples/business-app/src/config.js';
+import {
+  parseRecordId,
+  parseVersion,
+  readProductInput,
+} from '../../../examples/business-app/src/product-form.js';
+import { DatabaseUrlError } from '../../../packages/steadfast/src/db/errors.js';
+import { parseDatabaseUrl } from '../../../packages/steadfast/src/db/open-database.js';
+import { parseSessionUser } from '../../../packages/steadfast/src/http/session-user.js';
+import { isStorableText } from '../../../packages/steadfast/src/protocol/storable-text.js';
 import { nastyText } from '../../support/fuzz-arbitraries.js';
 
 const anyValue = fc.oneof(

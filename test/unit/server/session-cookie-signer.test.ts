@@ -5,7 +5,7 @@
 import { Signer } from '@fastify/cookie';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionCookieSigner } from '../../../src/server/http/session-cookie-signer.js';
+import { SessionCookieSigner } from '../../../packages/steadfast/src/http/session-cookie-signer.js';
 
 const SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
 

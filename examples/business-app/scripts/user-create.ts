@@ -1,0 +1,51 @@
+/**
+ * `npm run user:create -- --username alice --name "Alice Smith"`: creates a user, reading the
+ * password from standard input (never from the command line, where `ps` would show it). The
+ * creation goes through the persistence manager, so it is logged (the hash as "[changed]").
+ *
+ *   printf '%s\n' 'a long passphrase' | npm run user:create -- --username alice --name Alice
+ */
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { parseCliArguments } from '../../../packages/steadfast/src/cli/cli-arguments.js';
+import { openCliDatabase, usageError } from '../../../packages/steadfast/src/cli/cli-database.js';
+import { createUser } from '../../../packages/steadfast/src/http/index.js';
+import { createPersistence, ValidationError } from '../../../packages/steadfast/src/persistence/index.js';
+
+const MIN_PASSWORD_LENGTH = 10;
+
+const USAGE = 'usage: npm run user:create -- --username <name> [--name "Display Name"]';
+const values = parseCliArguments({ username: { type: 'string' }, name: { type: 'string' } }, USAGE);
+const args = z
+  .object({ username: z.string().min(1, '--username is required'), name: z.string().min(1).optional() })
+  .safeParse(values);
+if (!args.success) usageError(`${USAGE}  (${args.error.issues[0]?.message})`);
+
+if (process.stdin.isTTY) process.stderr.write(`Password for ${args.data.username} (then Enter): `);
+const lines = createInterface({ input: process.stdin, terminal: false });
+const password = await new Promise<string>((resolve) => {
+  lines.once('line', (line) => resolve(line));
+  lines.once('close', () => resolve(''));
+});
+lines.close();
+if (password.length < MIN_PASSWORD_LENGTH) {
+  usageError(`the password (read from standard input) must be at least ${MIN_PASSWORD_LENGTH} characters`);
+}
+
+const database = await openCliDatabase();
+try {
+  const persistence = createPersistence({ db: database.db });
+  const user = await persistence.runAs('user:create', () =>
+    createUser(persistence, {
+      username: args.data.username,
+      displayName: args.data.name ?? args.data.username,
+      password,
+    }),
+  );
+  console.log(`created user ${user.username} (id ${user.id})`);
+} catch (error) {
+  if (error instanceof ValidationError) usageError(`cannot create the user: ${error.message}`);
+  throw error;
+} finally {
+  await database.close();
+}

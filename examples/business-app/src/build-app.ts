@@ -1,0 +1,159 @@
+/**
+ * `buildApp(options)`: the business app as a Fastify instance over an already opened database.
+ * It opens nothing and listens nowhere, so tests build it over their own database and `inject`.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { OpenedDatabase } from '../../../packages/steadfast/src/db/index.js';
+import { fastifyErrorHandler, steadfastPlugin } from '../../../packages/steadfast/src/http/index.js';
+import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { pageErrorHandler } from './page-errors.js';
+import { registerActivityRoutes } from './routes/activity-routes.js';
+import { registerLoginRoutes } from './routes/login-routes.js';
+import { registerProductRoutes } from './routes/product-routes.js';
+import type { RouteDependencies } from './routes/route-dependencies.js';
+import { registerSettingsRoutes } from './routes/settings-routes.js';
+import { registerStatusRoutes } from './routes/status-routes.js';
+import { viewHelpers } from './view-helpers.js';
+
+const appDirectory = dirname(fileURLToPath(import.meta.url));
+export const VIEWS_DIRECTORY = resolve(appDirectory, '..', 'views');
+export const PUBLIC_DIRECTORY = resolve(appDirectory, '..', 'public');
+/** Where `npm run build` writes `auto-save-service.js`. */
+export const CLIENT_BUNDLE_DIRECTORY = resolve(
+  appDirectory,
+  '..',
+  '..',
+  '..',
+  'packages',
+  'steadfast',
+  'dist',
+  'browser',
+);
+
+export interface BuildAppOptions {
+  readonly database: OpenedDatabase;
+  /** Signs session cookies; at least 32 characters. */
+  readonly sessionSecret: string;
+  /** Caches compiled templates and sends HSTS. */
+  readonly production?: boolean;
+  /** Passed to the session cookie; 'auto' sets Secure only on https requests. */
+  readonly secureCookies?: boolean | 'auto';
+  /** The login page names the demo account (development only). */
+  readonly showDemoLogin?: boolean;
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Directory holding `auto-save-service.js`; defaults to the build's `dist/`. */
+  readonly clientBundleDirectory?: string;
+  /**
+   * A request (headers and body) not fully received within this many ms is answered 408 and its
+   * connection closed. Without it a client sending its body a byte at a time holds a socket
+   * forever (slow loris). Default 30 s.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Requests a minute: sync per user, sign-in per address (defaults 300 and 10). */
+  readonly rateLimits?: { readonly syncPerMinute?: number; readonly loginPerMinute?: number };
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly persistence: Persistence;
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
+  const production = options.production ?? false;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Behind a reverse proxy the client's IP (logged with every change) is in X-Forwarded-For.
+    trustProxy: production,
+    requestTimeout,
+    // Node 20 enforces the request timeout only when it is given to http.createServer (Fastify
+    // sets it on the server afterwards, which Node's connection checker ignores), and checks on
+    // this interval (30 s by default): both here, so the timeout holds within a second.
+    http: { requestTimeout, connectionsCheckingInterval: 1000 },
+  });
+  const persistence = createPersistence({
+    db: options.database.db,
+    logger: { info: (message) => app.log.info(message) },
+    onCommitError: (error) => app.log.error({ err: error }, 'after-commit callback failed'),
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        // Scripts come only from this origin (the auto-save bundle); inline scripts and inline
+        // event handlers stay blocked.
+        'script-src': ["'self'"],
+        'form-action': ["'self'"],
+        // Over plain http on a LAN address this would send every asset to https and break it.
+        'upgrade-insecure-requests': production ? [] : null,
+      },
+    },
+    hsts: production,
+  });
+
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ autoEscape: true }) },
+    root: VIEWS_DIRECTORY,
+    production,
+    defaultContext: { helpers: viewHelpers },
+  });
+
+  const bundleDirectory = options.clientBundleDirectory ?? CLIENT_BUNDLE_DIRECTORY;
+  if (!existsSync(join(bundleDirectory, 'auto-save-service.js'))) {
+    app.log.warn(`${bundleDirectory}/auto-save-service.js is missing: run "npm run build"`);
+  }
+  await app.register(fastifyStatic, {
+    // The stylesheet and icon, then the bundled browser service: one URL prefix for both.
+    root: [PUBLIC_DIRECTORY, bundleDirectory],
+    prefix: '/assets/',
+    index: false,
+    maxAge: production ? '1h' : 0,
+  });
+
+  await app.register(steadfastPlugin, {
+    database: options.database,
+    persistence,
+    sessionSecret: options.sessionSecret,
+    secureCookies: options.secureCookies ?? 'auto',
+    limits: { ...options.rateLimits },
+  });
+
+  const dependencies: RouteDependencies = {
+    database: options.database,
+    persistence,
+    showDemoLogin: options.showDemoLogin ?? false,
+  };
+  // The pages in a scope of their own, whose errors are answered as pages (page-errors.ts); the
+  // API routes of the Steadfast plugin keep its JSON error handler.
+  const answerPageError = pageErrorHandler(persistence);
+  await app.register(async (pages) => {
+    pages.setErrorHandler(answerPageError);
+    registerLoginRoutes(pages, dependencies);
+    registerProductRoutes(pages, dependencies);
+    registerSettingsRoutes(pages, dependencies);
+    registerActivityRoutes(pages, dependencies);
+    registerStatusRoutes(pages, dependencies);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const notFound = Object.assign(
+      new Error(`${request.method} ${request.url} is not a page or route here`),
+      {
+        statusCode: 404,
+      },
+    );
+    if (request.url.startsWith('/api/')) return fastifyErrorHandler(notFound, request, reply);
+    return answerPageError(notFound, request, reply);
+  });
+
+  await app.ready();
+  return { app, persistence };
+}

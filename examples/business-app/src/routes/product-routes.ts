@@ -1,0 +1,384 @@
+/**
+ * Products: the searchable list, new and edit forms saved through autoSave with the version the
+ * form was loaded at, the conflict page when someone saved first, and the history with revert.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ProductRow } from '../../../../packages/steadfast/src/db/index.js';
+import {
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+} from '../../../../packages/steadfast/src/persistence/index.js';
+import { resolveActorNames } from '../actor-names.js';
+import {
+  EMPTY_PRODUCT_INPUT,
+  type FieldErrors,
+  isProductField,
+  PRODUCT_FIELDS,
+  type ProductFormInput,
+  parseRecordId,
+  parseVersion,
+  productInputFromRecord,
+  readProductInput,
+  validateProductInput,
+} from '../product-form.js';
+import { findProduct, listProducts, productFormKey } from '../products.js';
+import { renderPage, setFlash } from '../render.js';
+import { readUserPreferences } from '../settings.js';
+import { fieldLabel } from '../view-helpers.js';
+import type { RouteDependencies } from './route-dependencies.js';
+
+const HISTORY_PAGE_SIZE = 20;
+const MAX_SEARCH_LENGTH = 100;
+
+interface ProductParams {
+  id: string;
+}
+interface RevertParams extends ProductParams {
+  version: string;
+}
+
+function queryText(query: unknown, name: string): string {
+  const value = query && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+export function registerProductRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
+  const { persistence } = dependencies;
+  const signedIn = { preHandler: app.requireUser };
+  const signedInWrite = { preHandler: [app.requireUser, app.csrfProtection] };
+
+  const currentUserId = (request: FastifyRequest): number => {
+    // requireUser ran first; a missing user here is a wiring bug, not a user error.
+    if (!request.user) throw new Error('route reached without a signed-in user');
+    return request.user.id;
+  };
+
+  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+    renderPage(
+      persistence,
+      request,
+      reply,
+      'not-found',
+      { message: 'There is no such product. It may have been deleted, or the link is wrong.' },
+      { title: 'Not found', status: 404, nav: 'products' },
+    );
+
+  const renderForm = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: {
+      product: ProductRow | null;
+      input: ProductFormInput;
+      version: number | null;
+      errors: FieldErrors;
+      status?: number;
+    },
+  ) =>
+    renderPage(
+      persistence,
+      request,
+      reply,
+      'product-form',
+      {
+        product: form.product,
+        input: form.input,
+        version: form.version,
+        errors: form.errors,
+        formKey: productFormKey(form.product ? form.product.id : 'new'),
+        action: form.product ? `/products/${form.product.id}` : '/products',
+      },
+      {
+        title: form.product ? `Edit ${form.product.name}` : 'New product',
+        nav: 'products',
+        status: form.status,
+      },
+    );
+
+  app.get('/products', signedIn, async (request, reply) => {
+    const search = queryText(request.query, 'q').trim().slice(0, MAX_SEARCH_LENGTH);
+    const page = Number.parseInt(queryText(request.query, 'page'), 10);
+    const { values: preferences } = await readUserPreferences(persistence, currentUserId(request));
+    const result = await listProducts(persistence, {
+      search,
+      page: Number.isFinite(page) ? page : 1,
+      pageSize: preferences.pageSize,
+    });
+    return renderPage(
+      persistence,
+      request,
+      reply,
+      'products-list',
+      { search, ...result },
+      { title: 'Products', nav: 'products' },
+    );
+  });
+
+  app.get('/products/new', signedIn, async (request, reply) =>
+    renderForm(request, reply, { product: null, input: EMPTY_PRODUCT_INPUT, version: null, errors: {} }),
+  );
+
+  app.post('/products', signedInWrite, async (request, reply) => {
+    const input = readProductInput(request.body);
+    const validation = validateProductInput(input);
+    if (!validation.ok) {
+      return renderForm(request, reply, {
+        product: null,
+        input,
+        version: null,
+        errors: validation.errors,
+        status: 422,
+      });
+    }
+    try {
+      const { record } = await persistence.autoSave('Product', { ...validation.values });
+      const id = Number(record.id);
+      setFlash(request, { message: `Created ${String(record.name)}.`, clearKeys: [productFormKey('new')] });
+      return reply.redirect(`/products/${id}/history`, 303);
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        return renderForm(request, reply, {
+          product: null,
+          input,
+          version: null,
+          errors: validationErrorToFields(error),
+          status: 422,
+        });
+      }
+      throw error;
+    }
+  });
+
+  app.get<{ Params: ProductParams }>('/products/:id/edit', signedIn, async (request, reply) => {
+    const id = parseRecordId(request.params.id);
+    const product = id === undefined ? undefined : await findProduct(persistence, id);
+    if (!product) return notFound(request, reply);
+    return renderForm(request, reply, {
+      product,
+      input: productInputFromRecord(product),
+      version: Number(product.version),
+      errors: {},
+    });
+  });
+
+  app.post<{ Params: ProductParams }>('/products/:id', signedInWrite, async (request, reply) => {
+    const id = parseRecordId(request.params.id);
+    const product = id === undefined ? undefined : await findProduct(persistence, id);
+    if (id === undefined || !product) return notFound(request, reply);
+    const input = readProductInput(request.body);
+    const loadedVersion = parseVersion((request.body as Record<string, unknown> | undefined)?.version);
+    if (loadedVersion === undefined) {
+      // Without the version the form was loaded at, a save could silently overwrite a newer one.
+      return renderForm(request, reply, {
+        product,
+        input,
+        version: Number(product.version),
+        errors: {
+          form: 'The form did not say which version it was loaded from. Check the values and save again.',
+        },
+        status: 400,
+      });
+    }
+    const validation = validateProductInput(input);
+    if (!validation.ok) {
+      return renderForm(request, reply, {
+        product,
+        input,
+        version: loadedVersion,
+        errors: validation.errors,
+        status: 422,
+      });
+    }
+    try {
+      const result = await persistence.autoSave('Product', {
+        id,
+        version: loadedVersion,
+        ...validation.values,
+      });
+      setFlash(request, {
+        message: result.changed
+          ? `Saved ${String(result.record.name)} (version ${result.version}).`
+          : 'Nothing changed.',
+        clearKeys: [productFormKey(id)],
+      });
+      return reply.redirect(`/products/${id}/history`, 303);
+    } catch (error) {
+      if (error instanceof ConflictError) return renderConflict(request, reply, id, input, error);
+      if (error instanceof ValidationError) {
+        return renderForm(request, reply, {
+          product,
+          input,
+          version: loadedVersion,
+          errors: validationErrorToFields(error),
+          status: 422,
+        });
+      }
+      throw error;
+    }
+  });
+
+  /**
+   * Someone saved first. Both versions side by side; the form keeps what this user typed and now
+   * carries the newer version, so saving again is a deliberate choice, never a silent overwrite.
+   */
+  async function renderConflict(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: number,
+    input: ProductFormInput,
+    error: ConflictError,
+  ) {
+    const current = error.current;
+    if (current === undefined || error.currentVersion === undefined) {
+      return renderPage(
+        persistence,
+        request,
+        reply,
+        'not-found',
+        { message: 'Someone deleted this product while you were editing it. Your changes were not saved.' },
+        { title: 'Product deleted', status: 409, nav: 'products' },
+      );
+    }
+    const theirs = productInputFromRecord(current as unknown as ProductRow);
+    const { entries } = await persistence.activityLog.query({
+      model: 'Product',
+      objectId: String(id),
+      limit: 1,
+    });
+    const latest = entries[0];
+    const names = await resolveActorNames(persistence, latest ? [latest.actor] : []);
+    const differing = PRODUCT_FIELDS.filter((field) => String(input[field]) !== String(theirs[field]));
+    return renderPage(
+      persistence,
+      request,
+      reply,
+      'product-conflict',
+      {
+        productId: id,
+        theirs,
+        yours: input,
+        differing,
+        fields: PRODUCT_FIELDS,
+        loadedVersion: error.expectedVersion ?? null,
+        currentVersion: error.currentVersion,
+        savedBy: latest ? (names.get(latest.actor) ?? latest.actor) : null,
+        savedAt: latest?.time ?? null,
+        formKey: productFormKey(id),
+        action: `/products/${id}`,
+        input,
+        version: error.currentVersion,
+        errors: {},
+      },
+      { title: 'Someone else saved this product', status: 409, nav: 'products' },
+    );
+  }
+
+  app.get<{ Params: ProductParams }>('/products/:id/history', signedIn, async (request, reply) => {
+    const id = parseRecordId(request.params.id);
+    const product = id === undefined ? undefined : await findProduct(persistence, id);
+    if (id === undefined || !product) return notFound(request, reply);
+    const cursor = queryText(request.query, 'cursor');
+    const { entries, nextCursor } = await persistence.activityLog.query({
+      model: 'Product',
+      objectId: String(id),
+      limit: HISTORY_PAGE_SIZE,
+      cursor: /^[1-9]\d{0,15}$/.test(cursor) ? cursor : undefined,
+    });
+    const names = await resolveActorNames(
+      persistence,
+      entries.map((entry) => entry.actor),
+    );
+    return renderPage(
+      persistence,
+      request,
+      reply,
+      'product-history',
+      {
+        product,
+        currentVersion: Number(product.version),
+        entries: entries.map((entry) => ({ ...entry, actorName: names.get(entry.actor) ?? entry.actor })),
+        nextCursor,
+        firstPage: cursor === '',
+      },
+      { title: `History of ${product.name}`, nav: 'products' },
+    );
+  });
+
+  /** Step one of a revert: what would change, and a button to confirm. Changes nothing. */
+  const renderRevertConfirmation = async (
+    request: FastifyRequest<{ Params: RevertParams }>,
+    reply: FastifyReply,
+    notice: string | null,
+    status = 200,
+  ) => {
+    const id = parseRecordId(request.params.id);
+    const version = parseVersion(request.params.version);
+    const product = id === undefined ? undefined : await findProduct(persistence, id);
+    if (id === undefined || version === undefined || !product) return notFound(request, reply);
+    const entry = await persistence.activityLog.entryAtVersion('Product', String(id), version);
+    if (!entry || entry.action === 'delete') return notFound(request, reply);
+    const current = productInputFromRecord(product);
+    const target = productInputFromRecord(entry.snapshot as unknown as ProductRow);
+    const changes = PRODUCT_FIELDS.filter((field) => String(current[field]) !== String(target[field])).map(
+      (field) => ({ field, before: current[field], after: target[field] }),
+    );
+    return renderPage(
+      persistence,
+      request,
+      reply,
+      'product-revert',
+      { product, targetVersion: version, currentVersion: Number(product.version), changes, notice },
+      { title: `Revert ${product.name} to version ${version}`, nav: 'products', status },
+    );
+  };
+
+  app.get<{ Params: RevertParams }>('/products/:id/revert/:version', signedIn, (request, reply) =>
+    renderRevertConfirmation(request, reply, null),
+  );
+
+  app.post<{ Params: RevertParams }>(
+    '/products/:id/revert/:version',
+    signedInWrite,
+    async (request, reply) => {
+      const id = parseRecordId(request.params.id);
+      const version = parseVersion(request.params.version);
+      const expectedVersion = parseVersion(
+        (request.body as Record<string, unknown> | undefined)?.expectedVersion,
+      );
+      if (id === undefined || version === undefined) return notFound(request, reply);
+      if (expectedVersion === undefined) {
+        return renderRevertConfirmation(request, reply, 'Please confirm the revert on this page.', 400);
+      }
+      try {
+        const result = await persistence.revert('Product', id, version, { expectedVersion });
+        setFlash(request, {
+          message: `Reverted to the values of version ${version}; the product is now at version ${result.version}.`,
+          clearKeys: [],
+        });
+        return reply.redirect(`/products/${id}/history`, 303);
+      } catch (error) {
+        if (error instanceof ConflictError) {
+          return renderRevertConfirmation(
+            request,
+            reply,
+            'Someone changed this product after you opened this page. Review the changes below and confirm again.',
+            409,
+          );
+        }
+        if (error instanceof NotFoundError) return notFound(request, reply);
+        throw error;
+      }
+    },
+  );
+}
+
+function validationErrorToFields(error: ValidationError): FieldErrors {
+  const field = error.field;
+  if (field && isProductField(field)) {
+    // The manager's messages read "Product: sku is already taken" or "sku: is required"; the form
+    // shows them beside the field, so the field names itself in words.
+    const detail = error.message.replace(/^Product: /, '').replace(new RegExp(`^${field}:? `), '');
+    return { [field]: `${fieldLabel(field)} ${detail}` };
+  }
+  return { form: error.message };
+}

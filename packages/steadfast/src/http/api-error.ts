@@ -1,0 +1,55 @@
+/**
+ * Errors the HTTP layer raises itself, each carrying one stable code of the protocol
+ * (`API_ERROR_CODES`), so the error handler maps code → status in one place.
+ */
+import { API_ERROR_CODES, type ApiErrorCode } from '../protocol/constants.js';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    /** Extra fields of the JSON body, e.g. `expectedMutationId` for `mutation_gap`. */
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.status = API_ERROR_CODES[code];
+  }
+}
+
+/** A body that is not valid for its schema; `field` is the dotted path of the first bad value. */
+export class InvalidRequestError extends ApiError {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super('invalid_request', message, field ? { field } : {});
+  }
+}
+
+/** The next mutation id of a client is not the one the server expects: nothing was applied. */
+export class MutationGapError extends ApiError {
+  constructor(
+    readonly expectedMutationId: number,
+    received: number,
+  ) {
+    super('mutation_gap', `expected mutation ${expectedMutationId} next, got ${received}`, {
+      expectedMutationId,
+    });
+  }
+}
+
+/** No signed-in session. One wording for the Fastify plugin and the Express router. */
+export class UnauthenticatedError extends ApiError {
+  constructor() {
+    super('unauthenticated', 'Sign in first.');
+  }
+}
+
+/** A state-changing request without the session's CSRF token, or with a wrong one. */
+export class InvalidCsrfTokenError extends ApiError {
+  constructor() {
+    super('csrf_invalid', 'Invalid CSRF token.');
+  }
+}

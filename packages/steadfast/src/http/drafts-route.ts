@@ -1,0 +1,11 @@
+/** `GET /api/autosave/drafts/` (all of the user's drafts and states) and `?key=…` (one key). */
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { DRAFTS_PATH } from '../protocol/constants.js';
+import { listDrafts } from '../sync/drafts-service.js';
+
+export function registerDraftsRoute(app: FastifyInstance, routeOptions: RouteShorthandOptions = {}): void {
+  app.get(DRAFTS_PATH, { ...routeOptions, onRequest: [app.requireUser] }, async (request) => {
+    const user = request.user as NonNullable<FastifyRequest['user']>;
+    return listDrafts(app.persistence, user, request.query);
+  });
+}

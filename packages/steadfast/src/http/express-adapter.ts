@@ -1,0 +1,211 @@
+/**
+ * The same API for Express apps: `createExpressRouter` serves sync, drafts, activity, health and
+ * metrics over the same framework-free services as the Fastify plugin. Sessions are the plugin's:
+ * the signed session cookie is checked with the same secret against the same `sessions` table, and
+ * the CSRF token against the session's secret, so a user signed in through a Fastify app (or any
+ * process sharing the database) is signed in here too. Pass `authenticate` to use your own.
+ *
+ * @example
+ * app.use(createExpressRouter({ database, persistence, sessionSecret: process.env.SESSION_SECRET }))
+ */
+import { fastifyCookie } from '@fastify/cookie';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { OpenedDatabase } from '../db/open-database.js';
+import type { Database } from '../db/schema.js';
+import type { Persistence } from '../persistence/create-persistence.js';
+import { CSRF_HEADER, DRAFTS_PATH, MAX_SYNC_BODY_BYTES, SYNC_PATH } from '../protocol/constants.js';
+import { queryActivity } from '../sync/activity-service.js';
+import { listDrafts } from '../sync/drafts-service.js';
+import { checkHealth } from '../sync/health-service.js';
+import { createMeteredSyncService, type RecordForKey } from '../sync/sync-service.js';
+import { ACTIVITY_PATH } from './activity-route.js';
+import { InvalidCsrfTokenError, UnauthenticatedError } from './api-error.js';
+import { CsrfVerifier } from './csrf-verifier.js';
+import { toApiError } from './error-handler.js';
+import { HEALTH_PATH } from './health-route.js';
+import { createMetrics } from './metrics.js';
+import { METRICS_PATH } from './metrics-route.js';
+import { SessionCookieSigner } from './session-cookie-signer.js';
+import { KyselySessionStore } from './session-store.js';
+import { parseSessionUser, type SessionUser } from './session-user.js';
+import { SESSION_COOKIE_NAME } from './steadfast-plugin.js';
+import { SyncRateLimit } from './sync-rate-limit.js';
+
+export interface ExpressRouterOptions {
+  readonly database: OpenedDatabase;
+  readonly persistence: Persistence;
+  /** The Fastify plugin's session secret (≥ 32 characters), to read its signed session cookie. */
+  readonly sessionSecret: string;
+  readonly cookieName?: string;
+  readonly limits?: { readonly syncBodyBytes?: number; readonly syncPerMinute?: number };
+  readonly routes?: {
+    readonly sync?: boolean;
+    readonly drafts?: boolean;
+    readonly activity?: boolean;
+    readonly health?: boolean;
+    readonly metrics?: boolean;
+  };
+  readonly recordForKey?: RecordForKey;
+  /**
+   * Your own authentication: the user, or null. Replaces the session-cookie lookup; CSRF is then
+   * also yours (`verifyCsrf`).
+   */
+  readonly authenticate?: (request: Request) => Promise<SessionUser | null> | SessionUser | null;
+  readonly verifyCsrf?: (request: Request) => Promise<boolean> | boolean;
+}
+
+export type SteadfastExpressRouter = Router & { readonly metrics: Registry };
+
+interface Authenticated {
+  readonly user: SessionUser;
+  readonly csrfSecret?: string;
+}
+
+const authKey = Symbol('steadfast.auth');
+type WithAuth = Request & { [authKey]?: Authenticated };
+
+export function createExpressRouter(options: ExpressRouterOptions): SteadfastExpressRouter {
+  if (typeof options.sessionSecret !== 'string' || options.sessionSecret.length < 32) {
+    throw new TypeError('createExpressRouter: sessionSecret must be at least 32 characters');
+  }
+  const { database, persistence } = options;
+  const routes = { sync: true, drafts: true, activity: true, health: true, metrics: true, ...options.routes };
+  const cookieName = options.cookieName ?? SESSION_COOKIE_NAME;
+  const signer = new SessionCookieSigner(options.sessionSecret);
+  const csrf = new CsrfVerifier();
+  const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const rateLimit = new SyncRateLimit(options.limits?.syncPerMinute ?? 300);
+  const { syncService } = createMeteredSyncService({
+    persistence,
+    dialect: database.dialect,
+    metrics,
+    recordForKey: options.recordForKey,
+  });
+
+  const loadSession = (sid: string) =>
+    new Promise<Record<string, unknown> | null>((resolve, reject) =>
+      store.get(sid, (error, session) =>
+        error ? reject(error) : resolve((session as Record<string, unknown> | null | undefined) ?? null),
+      ),
+    );
+
+  async function authenticate(request: Request): Promise<Authenticated | null> {
+    if (options.authenticate) {
+      const user = await options.authenticate(request);
+      return user ? { user } : null;
+    }
+    const raw = fastifyCookie.parse(request.headers.cookie ?? '')[cookieName];
+    if (!raw) return null;
+    const sid = signer.unsign(raw);
+    if (!sid) return null;
+    const session = await loadSession(sid);
+    const user = parseSessionUser(session?.user);
+    if (!user) return null;
+    const csrfSecret = typeof session?._csrf === 'string' ? session._csrf : undefined;
+    return { user, csrfSecret };
+  }
+
+  const requireUser = async (request: Request, _response: Response, next: NextFunction) => {
+    const auth = await authenticate(request);
+    if (!auth) throw new UnauthenticatedError();
+    (request as WithAuth)[authKey] = auth;
+    next();
+  };
+
+  const requireCsrf = async (request: Request, _response: Response, next: NextFunction) => {
+    const auth = (request as WithAuth)[authKey];
+    let valid: boolean;
+    if (options.verifyCsrf) valid = await options.verifyCsrf(request);
+    else {
+      const token = request.get(CSRF_HEADER);
+      valid = csrf.verify(auth?.csrfSecret, token);
+    }
+    if (!valid) throw new InvalidCsrfTokenError();
+    next();
+  };
+
+  const userOf = (request: Request): SessionUser => {
+    const auth = (request as WithAuth)[authKey];
+    if (!auth) throw new UnauthenticatedError();
+    return auth.user;
+  };
+
+  const router = express.Router() as SteadfastExpressRouter;
+  Object.defineProperty(router, 'metrics', { value: metrics.registry });
+
+  router.use((request, response, next) => {
+    const started = process.hrtime.bigint();
+    response.on('finish', () => {
+      const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      metrics.requests.inc({ method: request.method, route, status: String(response.statusCode) });
+      metrics.requestDuration.observe(
+        { method: request.method, route },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
+    next();
+  });
+
+  if (routes.sync) {
+    router.post(
+      SYNC_PATH,
+      requireUser,
+      requireCsrf,
+      (request, response, next) => {
+        const refusal = rateLimit.hit(userOf(request).id);
+        if (refusal) {
+          response.set('retry-after', String(refusal.retryAfterSeconds));
+          throw refusal.error;
+        }
+        if (!request.is('application/json')) {
+          throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });
+        }
+        next();
+      },
+      express.json({ limit: options.limits?.syncBodyBytes ?? MAX_SYNC_BODY_BYTES, strict: false }),
+      async (request, response) => {
+        const result = await syncService.sync(userOf(request), request.body, {
+          requestId: request.get('x-request-id') ?? undefined,
+          ip: request.ip,
+        });
+        response.json(result);
+      },
+    );
+  }
+  if (routes.drafts) {
+    router.get(DRAFTS_PATH, requireUser, async (request, response) => {
+      response.json(await listDrafts(persistence, userOf(request), request.query));
+    });
+  }
+  if (routes.activity) {
+    router.get(ACTIVITY_PATH, requireUser, async (request, response) => {
+      response.json(await queryActivity(persistence, request.query, userOf(request)));
+    });
+  }
+  if (routes.health) {
+    router.get(HEALTH_PATH, async (_request, response) => {
+      const report = await checkHealth(database);
+      if (report.status !== 'ok') response.status(503).set('retry-after', '5');
+      response.json(report);
+    });
+  }
+  if (routes.metrics) {
+    router.get(METRICS_PATH, async (_request, response) => {
+      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+
+  // Express 5 hands rejected async handlers here; body-parser errors carry `status` and `type`.
+  router.use((error: unknown, _request: Request, response: Response, next: NextFunction) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const { status, body, headers } = toApiError(error);
+    response.status(status).set(headers).json(body);
+  });
+  return router;
+}

@@ -1,0 +1,53 @@
+/**
+ * Steadfast's HTTP layer: the Fastify plugin (first-class host), the Express router over the same
+ * core services, sign-in, the error mapping and the metrics.
+ */
+
+export { type GroupCommitOptions, GroupCommitter } from '../persistence/group-commit.js';
+export { queryActivity } from '../sync/activity-service.js';
+export { listDrafts } from '../sync/drafts-service.js';
+export { checkHealth, type HealthReport } from '../sync/health-service.js';
+export {
+  applySyncBatch,
+  createSyncService,
+  DRAFT_MODEL,
+  defaultRecordForKey,
+  draftObjectId,
+  type RecordForKey,
+  type RecordRef,
+  type SyncService,
+} from '../sync/sync-service.js';
+export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
+export {
+  type ApiErrorResponse,
+  fastifyErrorHandler,
+  invalidRequest,
+  RETRY_AFTER_SECONDS,
+  toApiError,
+} from './error-handler.js';
+export {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from './express-adapter.js';
+export { createMetrics, type SteadfastMetrics } from './metrics.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export type { RequestSession, SessionHandle } from './session-plugin.js';
+export {
+  KyselySessionStore,
+  type SessionLookup,
+  type SessionStoreOptions,
+  type StoredSession,
+} from './session-store.js';
+export type { SessionUser } from './session-user.js';
+export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
+export {
+  type LoginRateLimit,
+  parseSteadfastOptions,
+  SESSION_COOKIE_NAME,
+  SteadfastOptionsError,
+  type SteadfastPluginOptions,
+  type SteadfastServices,
+  steadfastPlugin,
+  wantsJson,
+} from './steadfast-plugin.js';

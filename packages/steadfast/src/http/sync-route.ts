@@ -1,0 +1,50 @@
+/**
+ * `POST /api/autosave/sync/`: signed in (401), CSRF token in `x-csrf-token` (403), rate limit per
+ * user (429), body limit (413), then the sync service. The first three run in one onRequest hook,
+ * before the body is read, so a stranger cannot make the server read a megabyte. The route opts
+ * out of the per-request transaction: the group commit writes it, and answers only after its commit.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { CSRF_HEADER, SYNC_PATH } from '../protocol/constants.js';
+import { InvalidCsrfTokenError } from './api-error.js';
+import { CsrfVerifier } from './csrf-verifier.js';
+import type { ResolvedSteadfastOptions } from './steadfast-plugin.js';
+import { SyncRateLimit } from './sync-rate-limit.js';
+
+export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfastOptions): void {
+  // The checks the Express router makes, with the same CsrfVerifier and SyncRateLimit, in one
+  // callback hook: every sync pays for them, and as app.requireUser, app.csrfProtection and
+  // @fastify/rate-limit's async hook they cost three hook calls, a hash, four promises and three
+  // response headers a request (CPU profile of bench/http-overhead.bench.ts).
+  const csrf = new CsrfVerifier();
+  const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
+  const guard = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const user = request.user;
+    if (!user) {
+      app.requireUser(request, reply, done);
+      return;
+    }
+    if (!csrf.verify(request.session?._csrf, request.headers[CSRF_HEADER])) {
+      done(new InvalidCsrfTokenError());
+      return;
+    }
+    const refusal = rateLimit.hit(user.id);
+    if (refusal) {
+      reply.header('retry-after', String(refusal.retryAfterSeconds));
+      done(refusal.error);
+      return;
+    }
+    done();
+  };
+
+  app.post(
+    SYNC_PATH,
+    { bodyLimit: options.limits.syncBodyBytes, onRequest: guard, config: { transaction: false } },
+    // Not an async function: the service's promise is the answer, without a second one around it.
+    (request) => {
+      // The guard let only signed-in users through.
+      const user = request.user as NonNullable<FastifyRequest['user']>;
+      return app.steadfast.syncService.sync(user, request.body, { requestId: request.id, ip: request.ip });
+    },
+  );
+}

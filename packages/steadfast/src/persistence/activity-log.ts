@@ -1,0 +1,108 @@
+/**
+ * Reading the ActivityLog: filtered by model, object, actor, action and time range, newest first,
+ * with cursor paging (keyset on id, so page N costs the same as page 1 however long the log is).
+ */
+import { z } from 'zod';
+import type { ActivityLogRow } from '../db/schema.js';
+import { MAX_STORED_INTEGER } from '../protocol/constants.js';
+import { isStorableText } from '../protocol/storable-text.js';
+import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
+import { ValidationError } from './errors.js';
+import type { TransactionContext } from './transaction-context.js';
+
+export const MAX_PAGE_SIZE = 200;
+
+/** A text filter: only text a database can hold (PostgreSQL fails a query carrying NUL, a 500). */
+const textFilter = (max: number) =>
+  z.string().min(1).max(max).refine(isStorableText, 'must not contain a NUL character or broken Unicode');
+
+export const activityQuerySchema = z.strictObject({
+  model: textFilter(100).optional(),
+  objectId: textFilter(200).optional(),
+  actor: textFilter(200).optional(),
+  action: z.enum([...ACTIVITY_ACTIONS]).optional(),
+  /** Inclusive lower bound, ISO-8601. */
+  from: z.iso.datetime({ offset: true }).optional(),
+  /** Exclusive upper bound, ISO-8601. */
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  /** The `nextCursor` of the previous page. */
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'not a cursor this API gave out')
+    .optional(),
+});
+export type ActivityQuery = z.input<typeof activityQuerySchema>;
+
+export interface ActivityPage {
+  readonly entries: readonly ActivityEntry[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/**
+ * Who is reading: entries of a private model (a user's drafts) are shown only to their owner,
+ * whose user id prefixes the object id (`<userId>:…`).
+ */
+export interface ActivityViewer {
+  readonly viewerId: string;
+  readonly privateModels: readonly string[];
+}
+
+export class ActivityLog {
+  constructor(private readonly context: TransactionContext) {}
+
+  /**
+   * Entries matching every given filter, newest first.
+   *
+   * @example const { entries, nextCursor } = await activityLog.query({ model: 'Product', objectId: '42', limit: 20 })
+   */
+  async query(query: ActivityQuery = {}, viewer?: ActivityViewer): Promise<ActivityPage> {
+    const parsed = activityQuerySchema.safeParse(query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.');
+      throw new ValidationError(`${field || 'query'}: ${issue?.message ?? 'invalid'}`, field);
+    }
+    const q = parsed.data;
+    const limit = q.limit ?? 50;
+    let select = this.context.executor().selectFrom('activity_log').selectAll();
+    if (q.model !== undefined) select = select.where('model', '=', q.model);
+    if (q.objectId !== undefined) select = select.where('object_id', '=', q.objectId);
+    if (q.actor !== undefined) select = select.where('actor', '=', q.actor);
+    if (q.action !== undefined) select = select.where('action', '=', q.action);
+    if (q.from !== undefined) select = select.where('created_at', '>=', new Date(q.from).toISOString());
+    if (q.to !== undefined) select = select.where('created_at', '<', new Date(q.to).toISOString());
+    if (q.cursor !== undefined) select = select.where('id', '<', Number(q.cursor));
+    if (viewer && viewer.privateModels.length > 0) {
+      const ownPrefix = `${viewer.viewerId}:%`;
+      select = select.where((eb) =>
+        eb.or([eb('model', 'not in', [...viewer.privateModels]), eb('object_id', 'like', ownPrefix)]),
+      );
+    }
+    const rows = (await select
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute()) as ActivityLogRow[];
+    const page = rows.slice(0, limit).map(toActivityEntry);
+    const last = page.at(-1);
+    return { entries: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+  }
+
+  /** The entry that recorded `version` of a record, if the log still holds it. */
+  async entryAtVersion(model: string, objectId: string, version: number): Promise<ActivityEntry | undefined> {
+    // Out of the column's range: PostgreSQL would fail the comparison instead of finding nothing.
+    if (!Number.isSafeInteger(version) || version > MAX_STORED_INTEGER) return undefined;
+    const row = (await this.context
+      .executor()
+      .selectFrom('activity_log')
+      .selectAll()
+      .where('model', '=', model)
+      .where('object_id', '=', objectId)
+      .where('version', '=', version)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst()) as ActivityLogRow | undefined;
+    return row ? toActivityEntry(row) : undefined;
+  }
+}

@@ -1,0 +1,26 @@
+/** Querying the ActivityLog from a query string: filters validated, newest first, cursor paged. */
+
+import { invalidRequest } from '../http/error-handler.js';
+import type { SessionUser } from '../http/session-user.js';
+import { type ActivityPage, type ActivityViewer, activityQuerySchema } from '../persistence/activity-log.js';
+import type { Persistence } from '../persistence/create-persistence.js';
+import { DRAFT_MODEL } from './sync-service.js';
+
+/** A user's drafts are theirs alone: other users' Draft entries never reach them through the log. */
+export function activityViewer(user: SessionUser): ActivityViewer {
+  return { viewerId: String(user.id), privateModels: [DRAFT_MODEL] };
+}
+
+/**
+ * @example await queryActivity(persistence, { model: 'Product', limit: '20' }, request.user)
+ */
+export async function queryActivity(
+  persistence: Persistence,
+  query: unknown,
+  /** The reader (required, so no route can forget it): other users' drafts stay out of the answer. */
+  user: SessionUser,
+): Promise<ActivityPage> {
+  const parsed = activityQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) throw invalidRequest(parsed.error, 'query');
+  return persistence.activityLog.query(parsed.data, activityViewer(user));
+}
