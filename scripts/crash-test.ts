@@ -4,17 +4,25 @@
  * checking after every restart that each acknowledged change is present exactly once and that
  * records, drafts and the ActivityLog agree. Prints the counts; exits 1 on any problem.
  */
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseCliArguments } from '../packages/steadfast/src/cli/cli-arguments.js';
-import { usageError } from '../packages/steadfast/src/cli/cli-database.js';
 import { runCrashTest } from '../test/crash/crash-run.js';
 import { isPostgresAvailable } from '../test/support/databases.js';
 
 const USAGE = 'usage: npm run test:crash -- [--sqlite <kills>] [--postgres <kills>]';
-const values = parseCliArguments(
-  { sqlite: { type: 'string', default: '20' }, postgres: { type: 'string', default: '10' } },
-  USAGE,
-);
+function usageError(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+let values: Record<string, unknown> = {};
+try {
+  values = parseArgs({
+    options: { sqlite: { type: 'string', default: '20' }, postgres: { type: 'string', default: '10' } },
+    strict: true,
+  }).values;
+} catch (error) {
+  usageError(`${USAGE}  (${error instanceof Error ? error.message : String(error)})`);
+}
 const kills = z.coerce.number().int().min(0).max(1000);
 const counts = z.object({ sqlite: kills, postgres: kills }).safeParse(values);
 if (!counts.success)

@@ -6,16 +6,30 @@
  *   printf '%s\n' 'a long passphrase' | npm run user:create -- --username alice --name Alice
  */
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createUser } from 'steadfast/fastify';
+import { createPersistence, openDatabase, ValidationError } from 'steadfast/persistence';
 import { z } from 'zod';
-import { parseCliArguments } from '../../../packages/steadfast/src/cli/cli-arguments.js';
-import { openCliDatabase, usageError } from '../../../packages/steadfast/src/cli/cli-database.js';
-import { createUser } from '../../../packages/steadfast/src/http/index.js';
-import { createPersistence, ValidationError } from '../../../packages/steadfast/src/persistence/index.js';
+import { DEFAULT_DATABASE_URL } from '../src/config.js';
+
+/** Prints a usage error and exits 2, the shell's convention for bad arguments. */
+function usageError(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
 
 const MIN_PASSWORD_LENGTH = 10;
 
 const USAGE = 'usage: npm run user:create -- --username <name> [--name "Display Name"]';
-const values = parseCliArguments({ username: { type: 'string' }, name: { type: 'string' } }, USAGE);
+let values: Record<string, unknown> = {};
+try {
+  values = parseArgs({
+    options: { username: { type: 'string' }, name: { type: 'string' } },
+    strict: true,
+  }).values;
+} catch (error) {
+  usageError(`${USAGE}  (${error instanceof Error ? error.message : String(error)})`);
+}
 const args = z
   .object({ username: z.string().min(1, '--username is required'), name: z.string().min(1).optional() })
   .safeParse(values);
@@ -32,7 +46,7 @@ if (password.length < MIN_PASSWORD_LENGTH) {
   usageError(`the password (read from standard input) must be at least ${MIN_PASSWORD_LENGTH} characters`);
 }
 
-const database = await openCliDatabase();
+const database = await openDatabase(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
 try {
   const persistence = createPersistence({ db: database.db });
   const user = await persistence.runAs('user:create', () =>

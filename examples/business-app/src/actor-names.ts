@@ -2,7 +2,7 @@
  * The log stores actors as user ids (or a script's name); pages show people's names. One query
  * per page, for the ids on it.
  */
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import type { Persistence } from 'steadfast/persistence';
 import { reader } from './database-reader.js';
 
 /** Names for actors that are not users. */

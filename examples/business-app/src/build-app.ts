@@ -2,17 +2,16 @@
  * `buildApp(options)`: the business app as a Fastify instance over an already opened database.
  * It opens nothing and listens nowhere, so tests build it over their own database and `inject`.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { OpenedDatabase } from '../../../packages/steadfast/src/db/index.js';
-import { fastifyErrorHandler, steadfastPlugin } from '../../../packages/steadfast/src/http/index.js';
-import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { browserScriptDirectory, fastifyErrorHandler, steadfastPlugin } from 'steadfast/fastify';
+import type { OpenedDatabase } from 'steadfast/persistence';
+import { createPersistence, type Persistence } from 'steadfast/persistence';
 import { pageErrorHandler } from './page-errors.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
@@ -25,17 +24,6 @@ import { viewHelpers } from './view-helpers.js';
 const appDirectory = dirname(fileURLToPath(import.meta.url));
 export const VIEWS_DIRECTORY = resolve(appDirectory, '..', 'views');
 export const PUBLIC_DIRECTORY = resolve(appDirectory, '..', 'public');
-/** Where `npm run build` writes `auto-save-service.js`. */
-export const CLIENT_BUNDLE_DIRECTORY = resolve(
-  appDirectory,
-  '..',
-  '..',
-  '..',
-  'packages',
-  'steadfast',
-  'dist',
-  'browser',
-);
 
 export interface BuildAppOptions {
   readonly database: OpenedDatabase;
@@ -48,8 +36,6 @@ export interface BuildAppOptions {
   /** The login page names the demo account (development only). */
   readonly showDemoLogin?: boolean;
   readonly logger?: FastifyServerOptions['logger'];
-  /** Directory holding `auto-save-service.js`; defaults to the build's `dist/`. */
-  readonly clientBundleDirectory?: string;
   /**
    * A request (headers and body) not fully received within this many ms is answered 408 and its
    * connection closed. Without it a client sending its body a byte at a time holds a socket
@@ -107,13 +93,10 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     defaultContext: { helpers: viewHelpers },
   });
 
-  const bundleDirectory = options.clientBundleDirectory ?? CLIENT_BUNDLE_DIRECTORY;
-  if (!existsSync(join(bundleDirectory, 'auto-save-service.js'))) {
-    app.log.warn(`${bundleDirectory}/auto-save-service.js is missing: run "npm run build"`);
-  }
   await app.register(fastifyStatic, {
-    // The stylesheet and icon, then the bundled browser service: one URL prefix for both.
-    root: [PUBLIC_DIRECTORY, bundleDirectory],
+    // The stylesheet and icon, then the library's prebuilt browser service: one URL prefix for
+    // both. browserScriptDirectory() throws, naming the fix, when the library was never built.
+    root: [PUBLIC_DIRECTORY, browserScriptDirectory()],
     prefix: '/assets/',
     index: false,
     maxAge: production ? '1h' : 0,

@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/app.db';
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  DATABASE_URL: z.string().min(1).default('sqlite:./data/app.db'),
+  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
   // The session cookie's HMAC wants a long secret; failing here names the variable.
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../../packages/steadfast/src/db/index.js';
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import type { Database, Persistence } from 'steadfast/persistence';
 
 /**
  * The executor to read with: the request's open transaction when there is one. Reading through

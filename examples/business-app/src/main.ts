@@ -4,10 +4,8 @@
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then close the database.
  */
 import { resolve } from 'node:path';
-import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
-import { createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { createPersistence, openDatabase } from 'steadfast/persistence';
 import { buildApp } from './build-app.js';
-import { ensureClientBundle } from './client-bundle.js';
 import { parseConfig } from './config.js';
 import { DEMO_USER, seedDatabase } from './seed.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
@@ -17,7 +15,6 @@ const REPEATED_SIGNAL_GRACE_MS = 2000;
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  ensureClientBundle({ buildIfMissing: !config.production });
   const sessionSecret = config.sessionSecret ?? loadOrCreateSessionSecret(SESSION_SECRET_FILE);
   const database = await openDatabase(config.databaseUrl);
 

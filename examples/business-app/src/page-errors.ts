@@ -5,8 +5,8 @@
  * browser service, scripts, tests) still get the JSON answer, with the same status and headers.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fastifyErrorHandler, toApiError } from '../../../packages/steadfast/src/http/index.js';
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { fastifyErrorHandler, toApiError } from 'steadfast/fastify';
+import type { Persistence } from 'steadfast/persistence';
 import { renderPage } from './render.js';
 
 interface PageErrorText {

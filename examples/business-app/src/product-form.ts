@@ -3,9 +3,10 @@
  * and as the page shows it back. Validation here gives per-field messages for the form; the
  * persistence manager validates again, and its ValidationError (a taken SKU) maps to a field too.
  */
+
+import type { ProductRow } from 'steadfast/persistence';
+import { isStorableText } from 'steadfast/protocol';
 import { z } from 'zod';
-import type { ProductRow } from '../../../packages/steadfast/src/db/index.js';
-import { isStorableText } from '../../../packages/steadfast/src/protocol/storable-text.js';
 
 export const PRODUCT_FIELDS = [
   'sku',

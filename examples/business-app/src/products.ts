@@ -1,9 +1,7 @@
 /** Reading products for the pages: the searchable, paged list and single records. */
 import { sql } from 'kysely';
-import type { ProductRow } from '../../../packages/steadfast/src/db/index.js';
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
-import { MAX_STORED_INTEGER } from '../../../packages/steadfast/src/protocol/constants.js';
-import { isStorableText } from '../../../packages/steadfast/src/protocol/storable-text.js';
+import type { Persistence, ProductRow } from 'steadfast/persistence';
+import { isStorableText, MAX_STORED_INTEGER } from 'steadfast/protocol';
 import { reader } from './database-reader.js';
 
 export interface ProductListQuery {

@@ -4,7 +4,7 @@
  * draft keys to clear after an accepted submit.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import type { Persistence } from 'steadfast/persistence';
 import {
   DEFAULT_APP_SETTINGS,
   DEFAULT_USER_PREFERENCES,

@@ -3,12 +3,8 @@
  * log shows where every record came from. Idempotent: it adds only what is missing, so a restart
  * never duplicates anything.
  */
-import { createUser } from '../../../packages/steadfast/src/http/index.js';
-import {
-  isStorageUnavailable,
-  type Persistence,
-  ValidationError,
-} from '../../../packages/steadfast/src/persistence/index.js';
+import { createUser } from 'steadfast/fastify';
+import { isStorageUnavailable, type Persistence, ValidationError } from 'steadfast/persistence';
 import { reader } from './database-reader.js';
 import { appSettingId, DEFAULT_APP_SETTINGS } from './settings.js';
 

@@ -2,8 +2,9 @@
  * App configuration (`app.<name>`) and each user's preferences (`user.<id>.<name>`), stored as
  * Setting records so every change goes through autoSave and is logged like any other record.
  */
+
+import type { Persistence } from 'steadfast/persistence';
 import { z } from 'zod';
-import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { reader } from './database-reader.js';
 
 export const CURRENCIES = ['USD', 'EUR', 'GBP', 'CHF', 'JPY', 'CAD', 'AUD', 'SEK'] as const;

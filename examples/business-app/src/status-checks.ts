@@ -4,12 +4,13 @@
  */
 
 import {
+  hashEntry,
   type OpenedDatabase,
+  type Persistence,
   pendingMigrations,
   pingDatabase,
-} from '../../../packages/steadfast/src/db/index.js';
-import { hashEntry, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
-import { DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
+} from 'steadfast/persistence';
+import { DRAFTS_PATH } from 'steadfast/protocol';
 import { reader } from './database-reader.js';
 
 export type ComponentState = 'active' | 'down';

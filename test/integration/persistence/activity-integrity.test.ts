@@ -105,7 +105,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
     const { url } = current();
     const ok = await run(
       process.execPath,
-      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-verify.ts'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/main.ts', 'activity', 'verify'],
       {
         env: { ...process.env, DATABASE_URL: url },
       },
@@ -122,7 +122,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
       .execute();
     const failed = await run(
       process.execPath,
-      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-verify.ts'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/main.ts', 'activity', 'verify'],
       {
         env: { ...process.env, DATABASE_URL: url },
       },
@@ -136,7 +136,7 @@ describe('activity:prune command line', () => {
   it('refuses a missing or malformed --before', async () => {
     const failed = await run(
       process.execPath,
-      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-prune.ts', '--before', 'yesterday'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/main.ts', 'activity', 'prune', '--before', 'yesterday'],
       {
         env: { ...process.env, DATABASE_URL: 'sqlite::memory:' },
       },
@@ -146,11 +146,11 @@ describe('activity:prune command line', () => {
     // A mistyped option is a usage error naming it, not a stack trace.
     const mistyped = await run(
       process.execPath,
-      ['--import', 'tsx', 'packages/steadfast/src/cli/activity-prune.ts', '--befor', '2026-01-01'],
+      ['--import', 'tsx', 'packages/steadfast/src/cli/main.ts', 'activity', 'prune', '--befor', '2026-01-01'],
       { env: { ...process.env, DATABASE_URL: 'sqlite::memory:' } },
     ).catch((error: { code: number; stderr: string }) => error);
     expect('code' in mistyped ? mistyped.code : 0).toBe(2);
-    expect(mistyped.stderr).toMatch(/usage: npm run activity:prune.*Unknown option '--befor'/);
+    expect(mistyped.stderr).toMatch(/Unknown option '--befor'[\s\S]*usage: steadfast/);
     expect(mistyped.stderr).not.toMatch(/at .*parse_args/);
   });
 });

@@ -1,12 +1,9 @@
 /** `/activity`: the whole ActivityLog, newest first, filtered by model, user, action and date. */
 import type { FastifyInstance } from 'fastify';
+import { activityViewer } from 'steadfast/fastify';
+import { ACTIVITY_ACTIONS, type ActivityQuery } from 'steadfast/persistence';
+import { isStorableText } from 'steadfast/protocol';
 import { z } from 'zod';
-import {
-  ACTIVITY_ACTIONS,
-  type ActivityQuery,
-} from '../../../../packages/steadfast/src/persistence/index.js';
-import { isStorableText } from '../../../../packages/steadfast/src/protocol/storable-text.js';
-import { activityViewer } from '../../../../packages/steadfast/src/sync/activity-service.js';
 import { listActorChoices, resolveActorNames } from '../actor-names.js';
 import { renderPage } from '../render.js';
 import type { RouteDependencies } from './route-dependencies.js';

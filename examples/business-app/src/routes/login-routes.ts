@@ -1,6 +1,6 @@
 /** `/login` and `/logout` (DESIGN.md "Sign-in and tokens"). */
 import type { FastifyInstance } from 'fastify';
-import { signIn, signOut } from '../../../../packages/steadfast/src/http/index.js';
+import { signIn, signOut } from 'steadfast/fastify';
 import { renderPage } from '../render.js';
 import type { RouteDependencies } from './route-dependencies.js';
 

@@ -3,12 +3,8 @@
  * form was loaded at, the conflict page when someone saved first, and the history with revert.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ProductRow } from '../../../../packages/steadfast/src/db/index.js';
-import {
-  ConflictError,
-  NotFoundError,
-  ValidationError,
-} from '../../../../packages/steadfast/src/persistence/index.js';
+import type { ProductRow } from 'steadfast/persistence';
+import { ConflictError, NotFoundError, ValidationError } from 'steadfast/persistence';
 import { resolveActorNames } from '../actor-names.js';
 import {
   EMPTY_PRODUCT_INPUT,

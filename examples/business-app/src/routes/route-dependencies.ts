@@ -1,5 +1,4 @@
-import type { OpenedDatabase } from '../../../../packages/steadfast/src/db/index.js';
-import type { Persistence } from '../../../../packages/steadfast/src/persistence/index.js';
+import type { OpenedDatabase, Persistence } from 'steadfast/persistence';
 
 /** What every page group is built from; passed in, so tests give their own database. */
 export interface RouteDependencies {

@@ -3,8 +3,8 @@
  * saved through autoSave with the versions it was loaded at, so every change is logged.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ConflictError } from 'steadfast/persistence';
 import type { z } from 'zod';
-import { ConflictError } from '../../../../packages/steadfast/src/persistence/index.js';
 import { parseVersion } from '../product-form.js';
 import { renderPage, setFlash } from '../render.js';
 import {

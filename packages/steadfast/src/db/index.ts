@@ -1,7 +1,9 @@
 export type { DialectName } from './dialect-name.js';
 export { DatabaseUrlError } from './errors.js';
 export {
-  migrateToLatest,
+  type MigrationStatus,
+  migrateSteadfast,
+  migrationStatus,
   type OpenDatabaseOptions,
   type OpenedDatabase,
   openDatabase,

@@ -158,8 +158,3 @@ export class StaticMigrationProvider implements MigrationProvider {
     return migrationsFor(this.dialect);
   }
 }
-
-/** Names of every migration this build knows, in order: `/health` compares them with the database's. */
-export function knownMigrationNames(dialect: DialectName): string[] {
-  return Object.keys(migrationsFor(dialect)).sort();
-}

@@ -9,7 +9,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DialectName } from './dialect-name.js';
 import { DatabaseUrlError } from './errors.js';
-import { knownMigrationNames, StaticMigrationProvider } from './migrations.js';
+import { StaticMigrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -80,7 +80,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   };
   if (options.migrate ?? true) {
     try {
-      await migrateToLatest(opened);
+      await migrateSteadfast(opened);
     } catch (error) {
       await db.destroy();
       throw error;
@@ -112,22 +112,37 @@ function openPostgres(connectionString: string, options: OpenDatabaseOptions): K
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-export async function migrateToLatest(opened: Pick<OpenedDatabase, 'db' | 'dialect'>): Promise<void> {
+/** Applies Steadfast's pending migrations; returns the names applied, in order. */
+export async function migrateSteadfast(opened: Pick<OpenedDatabase, 'db' | 'dialect'>): Promise<string[]> {
   const migrator = new Migrator({
     db: opened.db,
     provider: new StaticMigrationProvider(opened.dialect),
   });
-  const { error } = await migrator.migrateToLatest();
+  const { error, results = [] } = await migrator.migrateToLatest();
   if (error) throw error;
+  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+export interface MigrationStatus {
+  readonly applied: readonly string[];
+  readonly pending: readonly string[];
+}
+
+/** Which of Steadfast's migrations the database has applied, and which it has not. */
+export async function migrationStatus(
+  opened: Pick<OpenedDatabase, 'db' | 'dialect'>,
+): Promise<MigrationStatus> {
+  const migrator = new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.dialect) });
+  const migrations = await migrator.getMigrations();
+  return {
+    applied: migrations.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+    pending: migrations.filter((m) => m.executedAt === undefined).map((m) => m.name),
+  };
 }
 
 /** Migrations this build knows that the database has not applied; empty when current. */
 export async function pendingMigrations(opened: Pick<OpenedDatabase, 'db' | 'dialect'>): Promise<string[]> {
-  const migrator = new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.dialect) });
-  const applied = new Set(
-    (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name),
-  );
-  return knownMigrationNames(opened.dialect).filter((name) => !applied.has(name));
+  return [...(await migrationStatus(opened)).pending];
 }
 
 /** A cheap round trip proving the database answers. */

@@ -8,7 +8,7 @@
  * @example
  * app.use(createExpressRouter({ database, persistence, sessionSecret: process.env.SESSION_SECRET }))
  */
-import { fastifyCookie } from '@fastify/cookie';
+import { parseCookie } from 'cookie';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
@@ -27,10 +27,9 @@ import { toApiError } from './error-handler.js';
 import { HEALTH_PATH } from './health-route.js';
 import { createMetrics } from './metrics.js';
 import { METRICS_PATH } from './metrics-route.js';
-import { SessionCookieSigner } from './session-cookie-signer.js';
+import { SESSION_COOKIE_NAME, SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
-import { SESSION_COOKIE_NAME } from './steadfast-plugin.js';
 import { SyncRateLimit } from './sync-rate-limit.js';
 
 export interface ExpressRouterOptions {
@@ -97,7 +96,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
       const user = await options.authenticate(request);
       return user ? { user } : null;
     }
-    const raw = fastifyCookie.parse(request.headers.cookie ?? '')[cookieName];
+    const raw = parseCookie(request.headers.cookie ?? '')[cookieName];
     if (!raw) return null;
     const sid = signer.unsign(raw);
     if (!sid) return null;

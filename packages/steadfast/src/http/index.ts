@@ -32,6 +32,7 @@ export {
 } from './express-adapter.js';
 export { createMetrics, type SteadfastMetrics } from './metrics.js';
 export { hashPassword, verifyPassword } from './passwords.js';
+export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 export type { RequestSession, SessionHandle } from './session-plugin.js';
 export {
   KyselySessionStore,
@@ -44,7 +45,6 @@ export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {
   type LoginRateLimit,
   parseSteadfastOptions,
-  SESSION_COOKIE_NAME,
   SteadfastOptionsError,
   type SteadfastPluginOptions,
   type SteadfastServices,

@@ -45,13 +45,13 @@ import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
 import { createMetrics, type SteadfastMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser, type SessionUser } from './session-user.js';
 import { registerSyncRoute } from './sync-route.js';
 import { registerTransactionMiddleware } from './transaction-middleware.js';
 
-export const SESSION_COOKIE_NAME = 'sid';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

@@ -1,11 +1,74 @@
-export * from './activity-entry.js';
-export * from './activity-integrity.js';
-export * from './activity-log.js';
-export * from './builtin-models.js';
-export * from './change-tracker.js';
-export * from './clock.js';
-export * from './create-persistence.js';
-export * from './errors.js';
-export * from './model-registry.js';
-export * from './persistence-manager.js';
-export * from './transaction-context.js';
+/**
+ * `steadfast/persistence`: the persistence manager (verified, versioned saves with a hash-chained
+ * ActivityLog written in the same transaction), its models and errors, and the database helpers
+ * (open, migrate, verify and prune the log).
+ */
+
+export type { DialectName } from '../db/dialect-name.js';
+export { DatabaseUrlError } from '../db/errors.js';
+export {
+  type MigrationStatus,
+  migrateSteadfast,
+  migrationStatus,
+  type OpenDatabaseOptions,
+  type OpenedDatabase,
+  openDatabase,
+  parseDatabaseUrl,
+  pendingMigrations,
+  pingDatabase,
+} from '../db/open-database.js';
+export type { ActivityLogRow, Database, DraftRow, ProductRow, SettingRow, UserRow } from '../db/schema.js';
+export {
+  ACTIVITY_ACTIONS,
+  type ActivityAction,
+  type ActivityEntry,
+  type FieldChanges,
+  hashEntry,
+} from './activity-entry.js';
+export {
+  type ChainProblem,
+  type ChainReport,
+  type PruneResult,
+  pruneActivityLog,
+  verifyActivityLog,
+} from './activity-integrity.js';
+export {
+  ActivityLog,
+  type ActivityPage,
+  type ActivityQuery,
+  type ActivityViewer,
+  activityQuerySchema,
+  MAX_PAGE_SIZE,
+} from './activity-log.js';
+export { builtinModels, productModel, settingModel, userModel } from './builtin-models.js';
+export { ChangeTracker, type TrackedChange } from './change-tracker.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  createPersistence,
+  type Persistence,
+  type PersistenceOptions,
+  type RevertOptions,
+} from './create-persistence.js';
+export {
+  ConflictError,
+  isStorageUnavailable,
+  NotFoundError,
+  PersistenceError,
+  type PersistenceErrorCode,
+  StorageUnavailableError,
+  UnknownModelError,
+  ValidationError,
+  VerificationError,
+} from './errors.js';
+export { type ModelDefinition, ModelRegistry, REDACTED } from './model-registry.js';
+export {
+  type DeleteResult,
+  type PersistenceHooks,
+  type PersistenceLogger,
+  PersistenceManager,
+  type RecordValues,
+  type SaveOptions,
+  type SaveResult,
+  type StoredRecord,
+} from './persistence-manager.js';
+export { type Actor, type Executor, SYSTEM_ACTOR, TransactionContext } from './transaction-context.js';

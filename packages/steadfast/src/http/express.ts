@@ -1,0 +1,21 @@
+/**
+ * `steadfast/express`: the Express router over the same services as the Fastify plugin. It loads
+ * no Fastify code.
+ */
+
+export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
+export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
+export {
+  BROWSER_SCRIPT_NAME,
+  BrowserScriptMissingError,
+  browserScriptDirectory,
+  DEFAULT_BROWSER_SCRIPT_PATH,
+  type ServeBrowserScriptOptions,
+} from './browser-script.js';
+export {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from './express-adapter.js';
+export { browserScriptRouter } from './express-browser-script.js';
+export type { SessionUser } from './session-user.js';

@@ -1,0 +1,34 @@
+/**
+ * `steadfast/fastify`: the Fastify plugin (sessions or the app's own sign-in, CSRF, the per-request
+ * transaction, the sync, drafts, activity, health and metrics routes) and what an app's own routes
+ * use beside it.
+ */
+// The decorations an app's routes use (`app.csrfProtection`, `reply.generateCsrf()`, `request.session`)
+// are declared by these modules; referencing them here carries the declarations into the entry's types.
+/// <reference types="@fastify/csrf-protection" preserve="true" />
+/// <reference types="@fastify/cookie" preserve="true" />
+
+export { activityViewer } from '../sync/activity-service.js';
+export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
+export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
+export {
+  BROWSER_SCRIPT_NAME,
+  BrowserScriptMissingError,
+  browserScriptDirectory,
+  DEFAULT_BROWSER_SCRIPT_PATH,
+  type ServeBrowserScriptOptions,
+} from './browser-script.js';
+export { type ApiErrorResponse, fastifyErrorHandler, toApiError } from './error-handler.js';
+export { registerBrowserScript } from './fastify-browser-script.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
+export type { RequestSession, SessionHandle } from './session-plugin.js';
+export type { SessionUser } from './session-user.js';
+export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
+export {
+  type LoginRateLimit,
+  SteadfastOptionsError,
+  type SteadfastPluginOptions,
+  steadfastPlugin,
+  wantsJson,
+} from './steadfast-plugin.js';
