@@ -19,10 +19,10 @@ import {
   mergeThreeWay,
   resolveConflicts,
   sameJsonValue,
-} from '../../../src/protocol/three-way-merge.js';
+} from '../../../packages/steadfast/src/protocol/three-way-merge.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SOURCE = path.join(root, 'src', 'protocol', 'three-way-merge.ts');
+const SOURCE = path.join(root, 'packages', 'steadfast', 'src', 'protocol', 'three-way-merge.ts');
 
 const has = (values: FieldValues, field: string) => Object.hasOwn(values, field);
 const at = (values: FieldValues, field: string) => (has(values, field) ? values[field] : undefined);
@@ -378,10 +378,11 @@ describe('mergeThreeWay: properties', () => {
  * agreeing on a merge sent between them.
  */
 function productionMangledProperties(): RegExp {
-  const script = readFileSync(path.join(root, 'scripts', 'build-client.ts'), 'utf8');
+  const script = readFileSync(path.join(root, 'packages', 'steadfast', 'scripts', 'build-client.ts'), 'utf8');
   const list = /INTERNAL_PROPERTIES = new RegExp\(\s*`\^\(\$\{\[([\s\S]*?)\]\.join/.exec(script)?.[1];
   const names = [...(list ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1]);
-  if (names.length < 10) throw new Error('could not read INTERNAL_PROPERTIES from scripts/build-client.ts');
+  if (names.length < 10)
+    throw new Error('could not read INTERNAL_PROPERTIES from packages/steadfast/scripts/build-client.ts');
   return new RegExp(`^(${names.join('|')})$`);
 }
 

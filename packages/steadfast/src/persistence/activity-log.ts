@@ -6,8 +6,10 @@ import { z } from 'zod';
 import type { ActivityLogRow } from '../db/schema.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import { isStorableText } from '../protocol/storable-text.js';
+import type { FieldValues } from '../protocol/three-way-merge.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
 import { ValidationError } from './errors.js';
+import { REDACTED } from './model-registry.js';
 import type { TransactionContext } from './transaction-context.js';
 
 export const MAX_PAGE_SIZE = 200;
@@ -47,6 +49,33 @@ export interface ActivityPage {
 export interface ActivityViewer {
   readonly viewerId: string;
   readonly privateModels: readonly string[];
+}
+
+/**
+ * A record's tracked fields at one version, rebuilt from the log (`recordAt`):
+ * - `found`: its fields as saved at that version, secret fields left out;
+ * - `deleted`: that version is the record's deletion (the entry holds its last state);
+ * - `pruned`: the version is older than the record's checkpoint, so `activity prune` removed it;
+ * - `unknown`: the record never had that version (or never existed).
+ */
+export type RecordAtVersion =
+  | {
+      readonly status: 'found';
+      readonly version: number;
+      /** JSON values, as the snapshot holds them: the base `mergeThreeWay` takes. */
+      readonly values: FieldValues;
+      readonly entry: ActivityEntry;
+    }
+  | { readonly status: 'deleted'; readonly version: number; readonly entry: ActivityEntry }
+  | { readonly status: 'pruned'; readonly version: number; readonly checkpoint: ActivityEntry }
+  | { readonly status: 'unknown'; readonly version: number };
+
+export interface RecordAtOptions {
+  /**
+   * The model's secret fields (`registry.get(model).secretFields`): left out of the values. Without
+   * them, every field the snapshot holds as `"[changed]"` is left out, the mark of a redacted field.
+   */
+  readonly secretFields?: readonly string[];
 }
 
 export class ActivityLog {
@@ -104,5 +133,50 @@ export class ActivityLog {
       .limit(1)
       .executeTakeFirst()) as ActivityLogRow | undefined;
     return row ? toActivityEntry(row) : undefined;
+  }
+
+  /**
+   * The record's tracked fields as they were at `version`, rebuilt from the entry that saved it
+   * (each entry's snapshot is the record's full state after it). Secret fields are left out of
+   * `values`, not given as their redacted mark; the `entry` is as logged (a secret only as its mark),
+   * for the server's own use.
+   *
+   * @example
+   * const base = await activityLog.recordAt('Product', '42', draft.baseVersion)
+   * if (base.status === 'found') mergeThreeWay(base.values, draft.data, current)
+   */
+  async recordAt(
+    model: string,
+    objectId: string,
+    version: number,
+    options: RecordAtOptions = {},
+  ): Promise<RecordAtVersion> {
+    const entry = await this.entryAtVersion(model, objectId, version);
+    if (entry?.action === 'delete') return { status: 'deleted', version, entry };
+    if (entry) {
+      const { secretFields } = options;
+      // The snapshot was parsed from JSON text: its values are JSON values.
+      const values = Object.fromEntries(
+        Object.entries(entry.snapshot).filter(([field, value]) =>
+          secretFields ? !secretFields.includes(field) : value !== REDACTED,
+        ),
+      ) as FieldValues;
+      return { status: 'found', version, values, entry };
+    }
+    if (!Number.isSafeInteger(version) || version > MAX_STORED_INTEGER) return { status: 'unknown', version };
+    // Pruning keeps one entry per record, the checkpoint, as the oldest: anything before it is gone.
+    const oldest = (await this.context
+      .executor()
+      .selectFrom('activity_log')
+      .selectAll()
+      .where('model', '=', model)
+      .where('object_id', '=', objectId)
+      .orderBy('id', 'asc')
+      .limit(1)
+      .executeTakeFirst()) as ActivityLogRow | undefined;
+    const checkpoint = oldest && toActivityEntry(oldest);
+    return checkpoint?.checkpoint && version >= 1 && version < checkpoint.version
+      ? { status: 'pruned', version, checkpoint }
+      : { status: 'unknown', version };
   }
 }
