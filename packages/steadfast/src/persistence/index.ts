@@ -39,6 +39,8 @@ export {
   type ActivityViewer,
   activityQuerySchema,
   MAX_PAGE_SIZE,
+  type RecordAtOptions,
+  type RecordAtVersion,
 } from './activity-log.js';
 export { builtinModels, productModel, settingModel, userModel } from './builtin-models.js';
 export { ChangeTracker, type TrackedChange } from './change-tracker.js';

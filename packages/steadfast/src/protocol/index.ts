@@ -41,3 +41,14 @@ export {
   syncRequestSchema,
   syncResponseSchema,
 } from './sync.js';
+export {
+  type ConflictChoice,
+  type FieldValues,
+  type JsonFieldValue,
+  type MergeConflict,
+  type MergeOptions,
+  type MergeResult,
+  mergeThreeWay,
+  resolveConflicts,
+  sameJsonValue,
+} from './three-way-merge.js';
