@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
+import { createAppPersistence } from '../examples/business-app/src/app-database.js';
 import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, printResult, round } from './support.js';
 
@@ -40,7 +40,7 @@ await bare.listen({ port: 0, host: '127.0.0.1' });
 const barePort = (bare.server.address() as AddressInfo).port;
 
 const database = await createTestDatabase('sqlite');
-const persistence = createPersistence({ db: database.opened.db });
+const persistence = createAppPersistence({ db: database.opened.db });
 const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
 const session = await signInAs(app, await createTestUser(persistence, 'overhead'));
 await app.listen({ port: 0, host: '127.0.0.1' });

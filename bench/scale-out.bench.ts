@@ -8,8 +8,8 @@
  * ratio shows the cost of coordination more than the gain of a second machine.
  */
 
+import { createAppPersistence } from '../examples/business-app/src/app-database.js';
 import { createUser } from '../packages/steadfast/src/http/index.js';
-import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { checkConsistency } from '../test/crash/consistency.js';
 import { LoadDriver, SyncClient } from '../test/crash/sync-load.js';
 import { isPostgresAvailable } from '../test/support/databases.js';
@@ -24,7 +24,7 @@ async function measure(processes: number): Promise<{ perSecond: number; problems
   const database = await createTestDatabase('postgres');
   const servers: ServerProcess[] = [];
   try {
-    const persistence = createPersistence({ db: database.opened.db });
+    const persistence = createAppPersistence({ db: database.opened.db });
     const users = [];
     for (let i = 0; i < 8; i += 1) {
       users.push(

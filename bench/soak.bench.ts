@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { createAppPersistence } from '../examples/business-app/src/app-database.js';
 import { createUser } from '../packages/steadfast/src/http/index.js';
-import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
 import { SYNC_PATH } from '../packages/steadfast/src/protocol/constants.js';
 import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
 import { createTestDatabase, printResult, round } from './support.js';
@@ -56,7 +56,7 @@ interface Cycle {
 }
 
 const database = await createTestDatabase('sqlite');
-const persistence = createPersistence({ db: database.opened.db });
+const persistence = createAppPersistence({ db: database.opened.db });
 process.stderr.write(`soak: creating ${USERS} users\n`);
 const users = [];
 for (let i = 0; i < USERS; i += 1) {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
+import { createAppPersistence } from '../examples/business-app/src/app-database.js';
 import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, opsPerSecond, printResult, round } from './support.js';
 
@@ -34,7 +34,7 @@ const singleCommitsPerSec = await opsPerSecond(3000, async () => {
     .execute();
 });
 
-const persistence = createPersistence({ db });
+const persistence = createAppPersistence({ db });
 const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
 const session = await signInAs(app, await createTestUser(persistence, 'bench'));
 await app.listen({ port: 0, host: '127.0.0.1' });
@@ -65,7 +65,7 @@ const groups = await app.metrics.getSingleMetricAsString('steadfast_group_commit
 const groupSum = Number(/_sum (\d+)/.exec(groups)?.[1] ?? 0);
 const groupCount = Number(/_count (\d+)/.exec(groups)?.[1] ?? 0);
 const { clients } = await db
-  .selectFrom('client_mutations')
+  .selectFrom('steadfast_sync_clients')
   .select((eb) => eb.fn.countAll<number>().as('clients'))
   .executeTakeFirstOrThrow();
 await app.close();

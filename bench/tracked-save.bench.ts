@@ -7,8 +7,9 @@
  * log_query_growth: the newest 50 entries of one record with 1,000 and with 1,000,000 log rows.
  */
 import { performance } from 'node:perf_hooks';
-import { sql } from 'kysely';
-import { createPersistence } from '../packages/steadfast/src/persistence/index.js';
+import { type Kysely, sql } from 'kysely';
+import { createAppPersistence } from '../examples/business-app/src/app-database.js';
+import type { AppDatabase } from '../examples/business-app/src/schema.js';
 import { productValues } from '../test/support/persistence-fixtures.js';
 import {
   benchEngines,
@@ -53,7 +54,7 @@ async function trackedSave(engine: EngineName) {
   const database = await createTestDatabase(engine);
   try {
     const { db } = database.opened;
-    const persistence = createPersistence({ db });
+    const persistence = createAppPersistence({ db });
     const ids: number[] = [];
     for (let i = 0; i < PRODUCTS; i += 1) {
       ids.push(Number((await persistence.autoSave('Product', productValues())).record.id));
@@ -71,7 +72,7 @@ async function trackedSave(engine: EngineName) {
     // transaction, with no read, no verification, no hashing. autoSave against it is the overhead
     // that is ours; plain against it is what durably writing a log row costs on this machine.
     const sampleEntry = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .selectAll()
       .where('model', '=', 'Product')
       .orderBy('id', 'desc')
@@ -81,13 +82,13 @@ async function trackedSave(engine: EngineName) {
     let floorVersion = 0;
     const floorUpdate = (id: number) =>
       db.transaction().execute(async (trx) => {
-        await trx
+        await (trx as unknown as Kysely<AppDatabase>)
           .updateTable('products')
           .set({ quantity: ++quantity, updated_at: new Date().toISOString(), version: sql`version + 1` })
           .where('id', '=', id)
           .execute();
         await trx
-          .insertInto('activity_log')
+          .insertInto('steadfast_activity_log')
           .values({ ...entryRow, model: 'BenchFloor', object_id: String(id), version: ++floorVersion })
           .execute();
       });
@@ -162,20 +163,20 @@ async function logQueryGrowth(engine: EngineName) {
 async function logOfSize(engine: EngineName, total: number) {
   const database = await createTestDatabase(engine);
   const { db } = database.opened;
-  const persistence = createPersistence({ db });
+  const persistence = createAppPersistence({ db });
   const target = Number((await persistence.autoSave('Product', productValues())).record.id);
   for (let v = 0; v < 60; v += 1) await persistence.autoSave('Product', { id: target, quantity: v + 1 });
   const add = total - 61;
   const now = new Date().toISOString();
   if (engine === 'sqlite') {
     await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${add})
-      insert into activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
+      insert into steadfast_activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
       select ${now}, 'bench', 'update', 'Product', cast(1000000 + (i % 50000) as text), '{}', '{}', i, 'x' from n`.execute(
       db,
     );
     await sql`analyze`.execute(db);
   } else {
-    await sql`insert into activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
+    await sql`insert into steadfast_activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
       select ${now}, 'bench', 'update', 'Product', (1000000 + (i % 50000))::text, '{}', '{}', i, 'x'
       from generate_series(1, ${add}::int) as i`.execute(db);
     await sql`analyze activity_log`.execute(db);

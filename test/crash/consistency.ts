@@ -5,12 +5,9 @@
  * every acknowledged mutation present exactly once and in order.
  */
 import { type Kysely, sql } from 'kysely';
+import { createAppPersistence } from '../../examples/business-app/src/app-database.js';
 import type { Database } from '../../packages/steadfast/src/db/index.js';
-import {
-  createPersistence,
-  REDACTED,
-  verifyActivityLog,
-} from '../../packages/steadfast/src/persistence/index.js';
+import { REDACTED, verifyActivityLog } from '../../packages/steadfast/src/persistence/index.js';
 import { DRAFT_MODEL } from '../../packages/steadfast/src/sync/sync-service.js';
 import type { EngineName } from '../support/databases.js';
 import type { SyncClientState } from './sync-load.js';
@@ -53,7 +50,7 @@ export async function checkConsistency(
     const verdict = result.rows.map((row) => row.integrity_check).join('; ');
     if (verdict !== 'ok') problems.push(`sqlite integrity_check: ${verdict}`);
   }
-  const { registry } = createPersistence({ db });
+  const { registry } = createAppPersistence({ db });
   const chain = await verifyActivityLog(db, registry);
   if (!chain.ok) {
     for (const problem of chain.problems.slice(0, 5)) problems.push(`activity chain: ${problem.reason}`);
@@ -61,7 +58,7 @@ export async function checkConsistency(
 
   // The last entry of every chain, and every Draft entry (for the per-mutation check below).
   const rows = (await db
-    .selectFrom('activity_log')
+    .selectFrom('steadfast_activity_log')
     .select(['id', 'model', 'object_id', 'action', 'snapshot', 'changes'])
     .orderBy('id')
     .execute()) as LogRow[];
@@ -71,7 +68,7 @@ export async function checkConsistency(
   let recordsChecked = 0;
   for (const definition of registry.all()) {
     const records = (await db
-      .selectFrom(definition.table as 'products')
+      .selectFrom(definition.table as 'steadfast_users')
       .selectAll()
       .execute()) as unknown as Record<string, unknown>[];
     const present = new Set<string>();
@@ -109,7 +106,7 @@ export async function checkConsistency(
   }
 
   // Drafts: the row equals the last Draft entry's snapshot; a deleted draft has no row.
-  const drafts = await db.selectFrom('drafts').selectAll().execute();
+  const drafts = await db.selectFrom('steadfast_drafts').selectAll().execute();
   const draftIds = new Set<string>();
   for (const draft of drafts) {
     const objectId = `${Number(draft.user_id)}:${draft.kind}:${draft.key}`;
@@ -131,14 +128,14 @@ export async function checkConsistency(
     const [model, objectId] = key.split('\u0000') as [string, string];
     // A deleting sync logs the draft's last state with every field going to null.
     if (model === DRAFT_MODEL && !draftIds.has(objectId) && !isDeletion(entry.changes)) {
-      problems.push(`draft ${objectId} is logged (entry ${entry.id}) but missing from drafts`);
+      problems.push(`draft ${objectId} is logged (entry ${entry.id}) but missing from steadfast_drafts`);
     }
   }
 
   // The load's clients: mutations 1..N applied exactly once, in order, N ≥ every acknowledged id.
   let appliedMutations = 0;
   let acknowledgedMutations = 0;
-  const clientRows = await db.selectFrom('client_mutations').selectAll().execute();
+  const clientRows = await db.selectFrom('steadfast_sync_clients').selectAll().execute();
   const lastApplied = new Map(clientRows.map((row) => [row.client_id, Number(row.last_mutation_id)]));
   const draftEntries = rows.filter((row) => row.model === DRAFT_MODEL && row.action === 'sync');
   for (const client of clients) {

@@ -4,8 +4,9 @@
  * and hold every acknowledged change exactly once. Used by `npm run test:crash` (many kills) and
  * test/crash/crash.test.ts (a few, inside `npm test`).
  */
+
+import { createAppPersistence } from '../../examples/business-app/src/app-database.js';
 import { createUser } from '../../packages/steadfast/src/http/index.js';
-import { createPersistence } from '../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, type EngineName } from '../support/databases.js';
 import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../support/server-process.js';
 import { checkConsistency } from './consistency.js';
@@ -42,7 +43,7 @@ export async function runCrashTest(options: CrashRunOptions): Promise<CrashRunRe
   const log = options.log ?? (() => {});
   const [minLoad, maxLoad] = options.loadWindowMs ?? [300, 2500];
   const database = await createTestDatabase(options.engine);
-  const persistence = createPersistence({ db: database.opened.db });
+  const persistence = createAppPersistence({ db: database.opened.db });
   const users = [];
   for (const name of ['ann', 'ben', 'cat']) {
     users.push(await createUser(persistence, { username: name, displayName: name, password: PASSWORD }));

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../examples/business-app/src/app-database.js';
 import { createUser } from '../../packages/steadfast/src/http/index.js';
-import { createPersistence } from '../../packages/steadfast/src/persistence/index.js';
 import { SYNC_PATH } from '../../packages/steadfast/src/protocol/constants.js';
 import { checkConsistency } from '../crash/consistency.js';
 import { LoadDriver, SyncClient } from '../crash/sync-load.js';
@@ -25,7 +25,7 @@ describe('scale-out: two processes on one PostgreSQL', async () => {
   beforeAll(async () => {
     if (!available) return;
     database = await createTestDatabase('postgres');
-    const persistence = createPersistence({ db: database.opened.db });
+    const persistence = createAppPersistence({ db: database.opened.db });
     for (const name of ['ann', 'ben']) {
       users.push(await createUser(persistence, { username: name, displayName: name, password: PASSWORD }));
     }
@@ -113,7 +113,7 @@ describe('scale-out: two processes on one PostgreSQL', async () => {
       }
     }
     const entries = await database.opened.db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select('snapshot')
       .where('model', '=', 'Draft')
       .where('object_id', '=', `${user.id}:form:race`)

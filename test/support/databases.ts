@@ -10,9 +10,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { openAppDatabase } from '../../examples/business-app/src/app-database.js';
+import type { AppDatabase } from '../../examples/business-app/src/schema.js';
 import { type OpenedDatabase, openDatabase } from '../../packages/steadfast/src/db/index.js';
+import type { Database } from '../../packages/steadfast/src/db/schema.js';
+
+/**
+ * A test database: Steadfast's tables with its sessions and the demo's own (products, settings),
+ * which most tests save through. `db` is typed with both, and is still the OpenedDatabase the
+ * library and the demo take.
+ */
+export type TestOpenedDatabase = OpenedDatabase & { readonly db: Kysely<AppDatabase> & Kysely<Database> };
 
 export const ADMIN_PG_URL = process.env.STEADFAST_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -22,7 +33,7 @@ export interface TestDatabase {
   readonly engine: EngineName;
   /** The URL another process can open the same database with. */
   readonly url: string;
-  readonly opened: OpenedDatabase;
+  readonly opened: TestOpenedDatabase;
 }
 
 let pgAvailable: Promise<boolean> | undefined;
@@ -49,6 +60,11 @@ export function isPostgresAvailable(): Promise<boolean> {
   return pgAvailable;
 }
 
+/** With `migrate: false`, nothing is created: a test of the migrations themselves. */
+function openTestDatabase(url: string, options: { migrate?: boolean }): Promise<OpenedDatabase> {
+  return options.migrate === false ? openDatabase(url, { migrate: false }) : openAppDatabase(url);
+}
+
 /** A new, empty, migrated database of the given engine. `drop()` removes it. */
 export async function createTestDatabase(
   engine: EngineName,
@@ -57,7 +73,7 @@ export async function createTestDatabase(
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'steadfast-test-'));
     const url = `sqlite:${join(dir, 'test.db')}`;
-    const opened = await openDatabase(url, options);
+    const opened = (await openTestDatabase(url, options)) as TestOpenedDatabase;
     return {
       engine,
       url,
@@ -79,7 +95,7 @@ export async function createTestDatabase(
   const parsed = new URL(ADMIN_PG_URL);
   parsed.pathname = `/${name}`;
   const url = parsed.toString();
-  const opened = await openDatabase(url, options);
+  const opened = (await openTestDatabase(url, options)) as TestOpenedDatabase;
   return {
     engine,
     url,

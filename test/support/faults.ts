@@ -13,7 +13,7 @@ export async function installFault(database: TestDatabase, kind: FaultKind): Pro
   const { db } = database.opened;
   if (database.engine === 'sqlite') {
     if (kind === 'log-insert-fails') {
-      await sql`create trigger fault_log before insert on activity_log
+      await sql`create trigger fault_log before insert on steadfast_activity_log
         begin select raise(abort, 'injected: log write failed'); end`.execute(db);
       return async () => void (await sql`drop trigger fault_log`.execute(db));
     }
@@ -31,11 +31,11 @@ export async function installFault(database: TestDatabase, kind: FaultKind): Pro
   if (kind === 'log-insert-fails') {
     await sql`create or replace function fault_log() returns trigger language plpgsql as $$
       begin raise exception 'injected: log write failed'; end $$`.execute(db);
-    await sql`create trigger fault_log before insert on activity_log for each row execute function fault_log()`.execute(
+    await sql`create trigger fault_log before insert on steadfast_activity_log for each row execute function fault_log()`.execute(
       db,
     );
     return async () => {
-      await sql`drop trigger fault_log on activity_log`.execute(db);
+      await sql`drop trigger fault_log on steadfast_activity_log`.execute(db);
     };
   }
   await sql`create or replace function fault_tamper() returns trigger language plpgsql as $$

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
+import { createAppPersistence } from '../../examples/business-app/src/app-database.js';
 import type { Database } from '../../packages/steadfast/src/db/index.js';
 import {
   createExpressRouter,
@@ -15,7 +16,7 @@ import {
   signIn,
   steadfastPlugin,
 } from '../../packages/steadfast/src/http/index.js';
-import { createPersistence, type Persistence } from '../../packages/steadfast/src/persistence/index.js';
+import type { Persistence } from '../../packages/steadfast/src/persistence/index.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
@@ -122,7 +123,7 @@ export async function buildTestApp(
   setup?: (app: FastifyInstance) => void,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  const persistence = options.persistence ?? createPersistence({ db: database.opened.db });
+  const persistence = options.persistence ?? createAppPersistence({ db: database.opened.db });
   await app.register(steadfastPlugin, {
     database: database.opened,
     persistence,
@@ -197,7 +198,7 @@ export async function fastifyHarness(
   database: TestDatabase,
   options: HarnessOptions = {},
 ): Promise<ApiHarness> {
-  const persistence = createPersistence({ db: database.opened.db });
+  const persistence = createAppPersistence({ db: database.opened.db });
   const app = await buildTestApp(database, { ...options, persistence });
   return { adapter: 'fastify', client: injectClient(app), app, persistence, close: () => app.close() };
 }
@@ -207,7 +208,7 @@ export async function expressHarness(
   database: TestDatabase,
   options: HarnessOptions = {},
 ): Promise<ApiHarness> {
-  const persistence = createPersistence({ db: database.opened.db });
+  const persistence = createAppPersistence({ db: database.opened.db });
   const app = await buildTestApp(database, { ...options, persistence });
   const server = express();
   server.use(
@@ -237,14 +238,14 @@ export async function expressHarness(
 /** Row counts and a digest of every table a sync could touch, to prove a rejected request changed nothing. */
 export async function databaseFingerprint(db: Kysely<Database>): Promise<string> {
   const drafts = await db
-    .selectFrom('drafts')
+    .selectFrom('steadfast_drafts')
     .selectAll()
     .orderBy('user_id')
     .orderBy('kind')
     .orderBy('key')
     .execute();
-  const clients = await db.selectFrom('client_mutations').selectAll().orderBy('client_id').execute();
-  const log = await db.selectFrom('activity_log').select(['id', 'hash']).orderBy('id').execute();
+  const clients = await db.selectFrom('steadfast_sync_clients').selectAll().orderBy('client_id').execute();
+  const log = await db.selectFrom('steadfast_activity_log').select(['id', 'hash']).orderBy('id').execute();
   return JSON.stringify({ drafts, clients, log });
 }
 
@@ -255,12 +256,12 @@ export async function databaseFingerprint(db: Kysely<Database>): Promise<string>
  */
 export async function syncTablesChecksum(db: Kysely<Database>): Promise<string> {
   const result = await sql<Record<string, unknown>>`select
-    (select count(*) from drafts) as drafts,
-    (select coalesce(sum(length(data)), 0) from drafts) as draft_bytes,
-    (select count(*) from client_mutations) as clients,
-    (select coalesce(sum(last_mutation_id), 0) from client_mutations) as mutation_sum,
-    (select count(*) from activity_log) as log,
-    (select coalesce(max(id), 0) from activity_log) as log_max`.execute(db);
+    (select count(*) from steadfast_drafts) as drafts,
+    (select coalesce(sum(length(data)), 0) from steadfast_drafts) as draft_bytes,
+    (select count(*) from steadfast_sync_clients) as clients,
+    (select coalesce(sum(last_mutation_id), 0) from steadfast_sync_clients) as mutation_sum,
+    (select count(*) from steadfast_activity_log) as log,
+    (select coalesce(max(id), 0) from steadfast_activity_log) as log_max`.execute(db);
   return JSON.stringify(result.rows[0], (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 }
 

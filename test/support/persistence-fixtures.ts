@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../packages/steadfast/src/db/index.js';
+import type { AppDatabase } from '../../examples/business-app/src/schema.js';
 import type { Persistence } from '../../packages/steadfast/src/persistence/index.js';
 
 let skuCounter = 0;
@@ -25,8 +25,8 @@ export async function createProduct(persistence: Persistence, overrides: Record<
 }
 
 /** Everything a save could have touched, to compare before and after a failed one. */
-export async function snapshotTables(db: Kysely<Database>) {
+export async function snapshotTables(db: Kysely<AppDatabase>) {
   const products = await db.selectFrom('products').selectAll().orderBy('id').execute();
-  const log = await db.selectFrom('activity_log').selectAll().orderBy('id').execute();
+  const log = await db.selectFrom('steadfast_activity_log').selectAll().orderBy('id').execute();
   return { products, log };
 }

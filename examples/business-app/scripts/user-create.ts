@@ -8,8 +8,9 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createUser } from 'steadfast/fastify';
-import { createPersistence, openDatabase, ValidationError } from 'steadfast/persistence';
+import { ValidationError } from 'steadfast/persistence';
 import { z } from 'zod';
+import { createAppPersistence, openAppDatabase } from '../src/app-database.js';
 import { DEFAULT_DATABASE_URL } from '../src/config.js';
 
 /** Prints a usage error and exits 2, the shell's convention for bad arguments. */
@@ -46,9 +47,9 @@ if (password.length < MIN_PASSWORD_LENGTH) {
   usageError(`the password (read from standard input) must be at least ${MIN_PASSWORD_LENGTH} characters`);
 }
 
-const database = await openDatabase(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
+const database = await openAppDatabase(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
 try {
-  const persistence = createPersistence({ db: database.db });
+  const persistence = createAppPersistence({ db: database.db });
   const user = await persistence.runAs('user:create', () =>
     createUser(persistence, {
       username: args.data.username,

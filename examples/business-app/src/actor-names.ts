@@ -27,7 +27,7 @@ export async function resolveActorNames(
   }
   if (userIds.length > 0) {
     const users = await reader(persistence)
-      .selectFrom('users')
+      .selectFrom('steadfast_users')
       .select(['id', 'display_name', 'username'])
       .where('id', 'in', userIds)
       .execute();
@@ -43,7 +43,7 @@ export async function listActorChoices(
   persistence: Persistence,
 ): Promise<readonly { value: string; label: string }[]> {
   const users = await reader(persistence)
-    .selectFrom('users')
+    .selectFrom('steadfast_users')
     .select(['id', 'display_name', 'username'])
     .orderBy('display_name')
     .execute();

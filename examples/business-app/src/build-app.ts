@@ -10,8 +10,8 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { browserScriptDirectory, fastifyErrorHandler, steadfastPlugin } from 'steadfast/fastify';
-import type { OpenedDatabase } from 'steadfast/persistence';
-import { createPersistence, type Persistence } from 'steadfast/persistence';
+import type { OpenedDatabase, Persistence } from 'steadfast/persistence';
+import { createAppPersistence } from './app-database.js';
 import { pageErrorHandler } from './page-errors.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
@@ -66,7 +66,7 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     // this interval (30 s by default): both here, so the timeout holds within a second.
     http: { requestTimeout, connectionsCheckingInterval: 1000 },
   });
-  const persistence = createPersistence({
+  const persistence = createAppPersistence({
     db: options.database.db,
     logger: { info: (message) => app.log.info(message) },
     onCommitError: (error) => app.log.error({ err: error }, 'after-commit callback failed'),

@@ -4,7 +4,7 @@
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then close the database.
  */
 import { resolve } from 'node:path';
-import { createPersistence, openDatabase } from 'steadfast/persistence';
+import { createAppPersistence, openAppDatabase } from './app-database.js';
 import { buildApp } from './build-app.js';
 import { parseConfig } from './config.js';
 import { DEMO_USER, seedDatabase } from './seed.js';
@@ -16,9 +16,9 @@ const REPEATED_SIGNAL_GRACE_MS = 2000;
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const sessionSecret = config.sessionSecret ?? loadOrCreateSessionSecret(SESSION_SECRET_FILE);
-  const database = await openDatabase(config.databaseUrl);
+  const database = await openAppDatabase(config.databaseUrl);
 
-  const seedReport = await seedDatabase(createPersistence({ db: database.db }), {
+  const seedReport = await seedDatabase(createAppPersistence({ db: database.db }), {
     demoData: !config.production,
   });
 

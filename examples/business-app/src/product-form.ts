@@ -4,9 +4,9 @@
  * persistence manager validates again, and its ValidationError (a taken SKU) maps to a field too.
  */
 
-import type { ProductRow } from 'steadfast/persistence';
 import { isStorableText } from 'steadfast/protocol';
 import { z } from 'zod';
+import type { ProductRow } from './schema.js';
 
 export const PRODUCT_FIELDS = [
   'sku',

@@ -1,8 +1,9 @@
 /** Reading products for the pages: the searchable, paged list and single records. */
 import { sql } from 'kysely';
-import type { Persistence, ProductRow } from 'steadfast/persistence';
+import type { Persistence } from 'steadfast/persistence';
 import { isStorableText, MAX_STORED_INTEGER } from 'steadfast/protocol';
 import { reader } from './database-reader.js';
+import type { ProductRow } from './schema.js';
 
 export interface ProductListQuery {
   readonly search: string;

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Persistence } from 'steadfast/persistence';
+import { sessionUserOf } from './session-user.js';
 import {
   DEFAULT_APP_SETTINGS,
   DEFAULT_USER_PREFERENCES,
@@ -74,7 +75,7 @@ export async function renderPage(
   data: Readonly<Record<string, unknown>>,
   options: PageOptions,
 ): Promise<string> {
-  const user = request.user;
+  const user = sessionUserOf(request);
   const flash = user && options.flash !== false ? takeFlash(request) : undefined;
   let app = DEFAULT_APP_SETTINGS;
   let theme: Theme = DEFAULT_USER_PREFERENCES.theme;

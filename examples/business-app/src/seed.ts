@@ -148,7 +148,7 @@ function seedOnce(persistence: Persistence, options: SeedOptions): Promise<SeedR
 
       let demoUserCreated = false;
       const demo = await db
-        .selectFrom('users')
+        .selectFrom('steadfast_users')
         .select('id')
         .where('username', '=', DEMO_USER.username)
         .executeTakeFirst();

@@ -12,6 +12,7 @@ import {
 } from 'steadfast/persistence';
 import { DRAFTS_PATH } from 'steadfast/protocol';
 import { reader } from './database-reader.js';
+import { pendingAppMigrations } from './migrations.js';
 
 export type ComponentState = 'active' | 'down';
 
@@ -74,7 +75,11 @@ export async function checkSystemStatus(dependencies: StatusCheckDependencies): 
   );
   results.push(
     await runCheck('migrations', 'Migrations', timeoutMs, async () => {
-      const pending = await pendingMigrations(database);
+      // Steadfast's (its log, drafts and sessions) and the demo's own (products, settings).
+      const pending = [
+        ...(await pendingMigrations(database.db, { sessions: true })),
+        ...(await pendingAppMigrations(database.db)),
+      ];
       if (pending.length > 0) throw new Error(`${pending.length} pending: ${pending.join(', ')}`);
       return 'schema is at the newest migration';
     }),
@@ -89,7 +94,7 @@ export async function checkSystemStatus(dependencies: StatusCheckDependencies): 
   results.push(
     await runCheck('change-tracking', 'Change tracking', timeoutMs, async () => {
       const newest = await reader(persistence)
-        .selectFrom('activity_log')
+        .selectFrom('steadfast_activity_log')
         .selectAll()
         .orderBy('id', 'desc')
         .limit(1)

@@ -41,7 +41,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   running = await startApp('sqlite');
   const demo = await running.database.opened.db
-    .selectFrom('users')
+    .selectFrom('steadfast_users')
     .select('id')
     .where('username', '=', 'demo')
     .executeTakeFirstOrThrow();

@@ -21,7 +21,7 @@ beforeAll(async () => {
   server = await ServerProcess.start({ databaseUrl: database.url });
   browser = await launchBrowser();
   const demo = await database.opened.db
-    .selectFrom('users')
+    .selectFrom('steadfast_users')
     .select('id')
     .where('username', '=', 'demo')
     .executeTakeFirstOrThrow();
@@ -47,9 +47,9 @@ async function signedInContext(): Promise<{ context: BrowserContext; page: Page 
 
 async function serverDraftName(key: string): Promise<string | undefined> {
   const row = await database.opened.db
-    .selectFrom('drafts')
+    .selectFrom('steadfast_drafts')
     .select('data')
-    .where('user_id', '=', demoId)
+    .where('user_id', '=', String(demoId))
     .where('key', '=', key)
     .executeTakeFirst();
   return row ? (JSON.parse(row.data) as { name?: string }).name : undefined;
@@ -59,16 +59,16 @@ async function serverDraftName(key: string): Promise<string | undefined> {
 async function expectAppliedOnce(): Promise<void> {
   const db = database.opened.db;
   const entries = await db
-    .selectFrom('activity_log')
+    .selectFrom('steadfast_activity_log')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('model', '=', 'Draft')
     .where('action', '=', 'sync')
     .where('actor', '=', String(demoId))
     .executeTakeFirstOrThrow();
   const clients = await db
-    .selectFrom('client_mutations')
+    .selectFrom('steadfast_sync_clients')
     .select('last_mutation_id')
-    .where('user_id', '=', demoId)
+    .where('user_id', '=', String(demoId))
     .execute();
   const applied = clients.reduce((sum, row) => sum + Number(row.last_mutation_id), 0);
   expect(Number(entries.n)).toBe(applied);

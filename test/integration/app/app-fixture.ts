@@ -36,7 +36,7 @@ export function useSeededApp(
       createUser(persistence, { username: 'olga', displayName: 'Olga <Ops>', password }),
     );
     const demo = await current()
-      .opened.db.selectFrom('users')
+      .opened.db.selectFrom('steadfast_users')
       .select('id')
       .where('username', '=', 'demo')
       .executeTakeFirstOrThrow();

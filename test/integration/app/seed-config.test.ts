@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { ConfigError, parseConfig } from '../../../examples/business-app/src/config.js';
 import { seedDatabase } from '../../../examples/business-app/src/seed.js';
-import { createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('business app: seed', (current) => {
   it('creates the demo user, 36 products and default settings, logged as seed, once', async () => {
-    const persistence = createPersistence({ db: current().opened.db });
+    const persistence = createAppPersistence({ db: current().opened.db });
     const report = await seedDatabase(persistence, { demoData: true });
     expect(report).toEqual({ settingsCreated: 3, demoUserCreated: true, productsCreated: 36 });
     const { entries } = await persistence.activityLog.query({ actor: 'seed', limit: 200 });
@@ -23,10 +23,10 @@ describeEachDatabase('business app: seed', (current) => {
   it('never creates the demo user or demo products without demoData (production)', async () => {
     const database = await createTestDatabase(current().engine);
     try {
-      const persistence = createPersistence({ db: database.opened.db });
+      const persistence = createAppPersistence({ db: database.opened.db });
       const report = await seedDatabase(persistence, { demoData: false });
       expect(report).toEqual({ settingsCreated: 3, demoUserCreated: false, productsCreated: 0 });
-      const users = await database.opened.db.selectFrom('users').selectAll().execute();
+      const users = await database.opened.db.selectFrom('steadfast_users').selectAll().execute();
       expect(users).toEqual([]);
     } finally {
       await database.drop();

@@ -26,19 +26,27 @@ describeEachDatabase('business app: /status', (current) => {
   it('reports change tracking down when the newest log entry no longer matches its hash', async () => {
     const { db } = current().opened;
     const newest = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select(['id', 'actor'])
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirstOrThrow();
-    await db.updateTable('activity_log').set({ actor: 'mallory' }).where('id', '=', newest.id).execute();
+    await db
+      .updateTable('steadfast_activity_log')
+      .set({ actor: 'mallory' })
+      .where('id', '=', newest.id)
+      .execute();
     try {
       const response = await fixture().app.inject({ method: 'GET', url: '/status' });
       expect(response.statusCode).toBe(503);
       expect(componentState(response.body, 'change-tracking')).toBe('down');
       expect(componentState(response.body, 'database')).toBe('active');
     } finally {
-      await db.updateTable('activity_log').set({ actor: newest.actor }).where('id', '=', newest.id).execute();
+      await db
+        .updateTable('steadfast_activity_log')
+        .set({ actor: newest.actor })
+        .where('id', '=', newest.id)
+        .execute();
     }
   });
 });

@@ -9,10 +9,10 @@ import { describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('openDatabase', (current) => {
   it('migrates to the newest schema on open', async () => {
-    expect(await pendingMigrations(current().opened)).toEqual([]);
+    expect(await pendingMigrations(current().opened.db, { sessions: true })).toEqual([]);
     const { db } = current().opened;
     const count = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select(db.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     expect(count.n).toBe(0);

@@ -5,9 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { GroupCommitter } from '../../../packages/steadfast/src/http/index.js';
 import { verifyActivityLog } from '../../../packages/steadfast/src/persistence/activity-integrity.js';
-import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { DRAFT_MODEL } from '../../../packages/steadfast/src/sync/sync-service.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import {
@@ -27,7 +28,7 @@ describeEachDatabase('group commit', (current) => {
   let session: TestSession;
 
   beforeAll(async () => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
     app = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 10_000 } });
     session = await signInAs(app, await createTestUser(persistence, 'group'));
   });
@@ -51,9 +52,9 @@ describeEachDatabase('group commit', (current) => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(40);
     expect(statuses[20]).toBe(409);
     const drafts = await current()
-      .opened.db.selectFrom('drafts')
+      .opened.db.selectFrom('steadfast_drafts')
       .select('key')
-      .where('user_id', '=', session.user.id)
+      .where('user_id', '=', String(session.user.id))
       .where('key', 'like', 'group-%')
       .execute();
     expect(drafts).toHaveLength(40);
@@ -129,14 +130,14 @@ describeEachDatabase('group commit', (current) => {
 
     const { db } = current().opened;
     const draft = await db
-      .selectFrom('drafts')
+      .selectFrom('steadfast_drafts')
       .select('data')
-      .where('user_id', '=', session.user.id)
+      .where('user_id', '=', String(session.user.id))
       .where('key', '=', key)
       .executeTakeFirstOrThrow();
     expect(JSON.parse(draft.data)).toEqual({ n: 5 });
     const clients = await db
-      .selectFrom('client_mutations')
+      .selectFrom('steadfast_sync_clients')
       .select(['client_id', 'last_mutation_id'])
       .where('client_id', 'in', [clientId, other])
       .execute();
@@ -145,7 +146,7 @@ describeEachDatabase('group commit', (current) => {
       [other]: 2,
     });
     const entries = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select(['version', 'changes', 'actor'])
       .where('model', '=', DRAFT_MODEL)
       .where('object_id', '=', `${session.user.id}:form:${key}`)
@@ -180,17 +181,18 @@ describeEachDatabase('group commit', (current) => {
     expect(outcomes[1]).toMatchObject({ reason: { code: 'forbidden' } });
     const { db } = current().opened;
     const rows = await db
-      .selectFrom('drafts')
+      .selectFrom('steadfast_drafts')
       .select(['user_id', 'data'])
       .where('key', '=', key)
       .orderBy('user_id')
       .execute();
     expect(rows.map((r) => [r.user_id, JSON.parse(r.data).who])).toEqual([
-      [session.user.id, 'first'],
-      [second.user.id, 'second'],
+      // Drafts keep their owner's id as text: an app's own sign-in may name users by UUID.
+      [String(session.user.id), 'first'],
+      [String(second.user.id), 'second'],
     ]);
     const logged = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select('actor')
       .where('model', '=', DRAFT_MODEL)
       .where('object_id', 'like', `%:form:${key}`)
@@ -218,16 +220,16 @@ describeEachDatabase('group commit', (current) => {
     expect(await commitsBy('together')).toBe(together + 1);
     const { db } = current().opened;
     const { count } = await db
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('model', '=', DRAFT_MODEL)
       .where('object_id', 'like', `${session.user.id}:form:large-%`)
       .executeTakeFirstOrThrow();
     expect(Number(count)).toBe(5000);
     const drafts = await db
-      .selectFrom('drafts')
+      .selectFrom('steadfast_drafts')
       .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('user_id', '=', session.user.id)
+      .where('user_id', '=', String(session.user.id))
       .where('key', 'like', 'large-%')
       .executeTakeFirstOrThrow();
     expect(Number(drafts.count)).toBe(5000);
@@ -260,10 +262,10 @@ describeEachDatabase('group commit', (current) => {
       });
       expect(answered.status).toBeGreaterThanOrEqual(500);
       const { db } = current().opened;
-      const stored = await db.selectFrom('drafts').select('key').where('key', 'in', keys).execute();
+      const stored = await db.selectFrom('steadfast_drafts').select('key').where('key', 'in', keys).execute();
       expect(stored.map((r) => r.key).sort()).toEqual(keys.filter((_, i) => i !== 3).sort());
       const logged = await db
-        .selectFrom('activity_log')
+        .selectFrom('steadfast_activity_log')
         .select('object_id')
         .where('model', '=', DRAFT_MODEL)
         .where(
@@ -274,7 +276,7 @@ describeEachDatabase('group commit', (current) => {
         .execute();
       expect(logged).toHaveLength(5);
       const poisoned = await db
-        .selectFrom('client_mutations')
+        .selectFrom('steadfast_sync_clients')
         .select('client_id')
         .where('client_id', '=', bodies[3]?.clientId as string)
         .execute();
@@ -309,22 +311,22 @@ describeEachDatabase('group commit', (current) => {
 async function installDraftFault(database: TestDatabase): Promise<() => Promise<void>> {
   const { db } = database.opened;
   if (database.engine === 'sqlite') {
-    await sql`create trigger draft_poison before insert on drafts when new.data like '%poison%'
+    await sql`create trigger draft_poison before insert on steadfast_drafts when new.data like '%poison%'
       begin select raise(abort, 'injected: this draft cannot be written'); end`.execute(db);
     return async () => void (await sql`drop trigger draft_poison`.execute(db));
   }
   await sql`create or replace function draft_poison() returns trigger language plpgsql as $$
     begin if new.data like '%poison%' then raise exception 'injected: this draft cannot be written'; end if;
     return new; end $$`.execute(db);
-  await sql`create trigger draft_poison before insert on drafts for each row execute function draft_poison()`.execute(
+  await sql`create trigger draft_poison before insert on steadfast_drafts for each row execute function draft_poison()`.execute(
     db,
   );
-  return async () => void (await sql`drop trigger draft_poison on drafts`.execute(db));
+  return async () => void (await sql`drop trigger draft_poison on steadfast_drafts`.execute(db));
 }
 
 describeEachDatabase('closing the app', (current) => {
   it('waits for saves made outside a request to commit before it returns', async () => {
-    const persistence = createPersistence({ db: current().opened.db });
+    const persistence = createAppPersistence({ db: current().opened.db });
     const app = await buildTestApp(current(), { persistence });
     const { record } = await persistence.autoSave('Product', productValues());
     const pending = [1, 2, 3].map(() => persistence.autoSave('Product', productValues()));

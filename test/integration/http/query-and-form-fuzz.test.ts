@@ -13,10 +13,11 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { ACTIVITY_MODELS } from '../../../examples/business-app/src/routes/activity-routes.js';
 import { CURRENCIES, PAGE_SIZES, THEMES } from '../../../examples/business-app/src/settings.js';
 import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
-import { ACTIVITY_ACTIONS, createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
 import { DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { isoDateTime } from '../../support/fuzz-arbitraries.js';
@@ -236,7 +237,7 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
     const { db } = current().opened;
     // This file tests input handling, not durability: no fsync per commit.
     if (current().engine === 'sqlite') await sql`pragma synchronous = off`.execute(db);
-    const persistence = createPersistence({ db });
+    const persistence = createAppPersistence({ db });
     api = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 1_000_000 } });
     session = await signInAs(api, await createTestUser(persistence, 'qfuzz'));
     const synced = await api.inject({
@@ -276,8 +277,8 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       (select coalesce(sum(version), 0) from products) as product_versions,
       (select count(*) from settings) as settings,
       (select coalesce(sum(version), 0) from settings) as setting_versions,
-      (select count(*) from activity_log) as log,
-      (select coalesce(max(id), 0) from activity_log) as log_max`.execute(current().opened.db);
+      (select count(*) from steadfast_activity_log) as log,
+      (select coalesce(max(id), 0) from steadfast_activity_log) as log_max`.execute(current().opened.db);
     return JSON.stringify(result.rows[0], (_key, value) =>
       typeof value === 'bigint' ? Number(value) : value,
     );

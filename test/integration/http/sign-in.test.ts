@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import {
   hashPassword,
   KyselySessionStore,
@@ -14,7 +15,7 @@ import {
   steadfastPlugin,
   verifyPassword,
 } from '../../../packages/steadfast/src/http/index.js';
-import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   buildTestApp,
@@ -74,7 +75,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
   let persistence: Persistence;
 
   beforeAll(async () => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
     app = await buildTestApp(current(), { persistence }, (app) => {
       app.post('/test/logout', async (request) => {
         await signOut(request);
@@ -98,7 +99,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
     for (const damaged of ['{not json', '[]', 'null', '"text"', '{"__proto__":{"userId":1}}']) {
       const session = await signInAs(app, await createTestUser(persistence, `dora-${damaged.length}`));
       expect((await injectClient(app).request({ url: '/test/page', session })).status).toBe(200);
-      await current().opened.db.updateTable('sessions').set({ data: damaged }).execute();
+      await current().opened.db.updateTable('steadfast_sessions').set({ data: damaged }).execute();
       const response = await injectClient(app).request({ url: '/test/page', session });
       expect(response.status, `data ${damaged}`).toBe(signedOut);
     }
@@ -150,14 +151,14 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(fresh).toBeDefined();
     expect(fresh).not.toBe(plantedValue);
     const rows = await current()
-      .opened.db.selectFrom('sessions')
+      .opened.db.selectFrom('steadfast_sessions')
       .selectAll()
       .where('user_id', '=', user.id)
       .execute();
     expect(rows).toHaveLength(1);
     const plantedSid = decodeURIComponent(plantedValue.slice('sid='.length)).split('.')[0] as string;
     const old = await current()
-      .opened.db.selectFrom('sessions')
+      .opened.db.selectFrom('steadfast_sessions')
       .selectAll()
       .where('sid', '=', plantedSid)
       .execute();
@@ -214,7 +215,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
     });
     expect(out.status).toBe(200);
     const rows = await current()
-      .opened.db.selectFrom('sessions')
+      .opened.db.selectFrom('steadfast_sessions')
       .selectAll()
       .where('user_id', '=', session.user.id)
       .execute();
@@ -225,6 +226,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
 
   it('writes the session row only when its data changed, never on requests that merely read it', async () => {
     const store = app.steadfast.sessionStore;
+    if (!store) throw new Error('the demo uses Steadfast sessions');
     const writes = vi.spyOn(store, 'set');
     try {
       const session = await signInAs(app, await createTestUser(persistence, 'gil'));
@@ -252,7 +254,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
 
   it('refuses a session signed out on one app instance on another instance sharing the database', async () => {
     const other = await buildTestApp(current(), {
-      persistence: createPersistence({ db: current().opened.db }),
+      persistence: createAppPersistence({ db: current().opened.db }),
     });
     try {
       const session = await signInAs(app, await createTestUser(persistence, 'hana'));
@@ -304,7 +306,7 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(expired).toBeNull();
     expect(await store.sweep()).toBeGreaterThanOrEqual(1);
     const rows = await current()
-      .opened.db.selectFrom('sessions')
+      .opened.db.selectFrom('steadfast_sessions')
       .selectAll()
       .where('sid', '=', 'expiring-sid')
       .execute();

@@ -3,8 +3,9 @@
  * Fastify plugin through inject, the Express router over a real socket) on both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
-import { createPersistence, verifyActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
+import { verifyActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   type ApiHarness,
@@ -397,7 +398,7 @@ describeEachDatabase('sync API', (current) => {
     describe(`storage outage over ${adapter}`, () => {
       it('answers 503 with Retry-After when the database is unavailable', async () => {
         const second = await openDatabase(current().url);
-        const persistence = createPersistence({ db: second.db });
+        const persistence = createAppPersistence({ db: second.db });
         const app = await buildTestApp({ ...current(), opened: second }, { persistence });
         const dave = await signInAs(app, await createTestUser(persistence, 'dave'));
         let client = injectClient(app);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPersistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { anyChange, anyScalar, hostileString } from '../../support/fuzz-arbitraries.js';
 import {
@@ -59,7 +59,7 @@ describeEachDatabase('sync endpoint fuzz', (current) => {
     // This file tests input handling, not durability: without an fsync per commit, 5,000 bodies
     // fit in the time budget.
     if (current().engine === 'sqlite') await sql`pragma synchronous = off`.execute(current().opened.db);
-    const persistence = createPersistence({ db: current().opened.db });
+    const persistence = createAppPersistence({ db: current().opened.db });
     app = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 1_000_000 } });
     session = await signInAs(app, await createTestUser(persistence, 'fuzz'));
   });

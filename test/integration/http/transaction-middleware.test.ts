@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
   buildTestApp,
@@ -23,7 +24,7 @@ describeEachDatabase('transaction middleware', (current) => {
   const committed: string[] = [];
 
   beforeAll(async () => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
     app = await buildTestApp(current(), { persistence }, (app) => {
       app.post('/test/write', async () => {
         const { record } = await persistence.autoSave('Product', productValues({ name: 'Committed' }));

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import {
-  createPersistence,
   type Persistence,
   pruneActivityLog,
   verifyActivityLog,
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 describeEachDatabase('activity log tamper evidence', (current) => {
   let persistence: Persistence;
   beforeAll(() => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
   });
 
   async function productWithHistory(versions: number) {
@@ -44,7 +44,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
     if (!victim) throw new Error('no entry');
     const { db } = current().opened;
     await db
-      .updateTable('activity_log')
+      .updateTable('steadfast_activity_log')
       .set({ changes: JSON.stringify({ quantity: [0, 1] }) })
       .where('id', '=', victim.id)
       .execute();
@@ -53,7 +53,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
     expect(report.problems[0]?.entryId).toBe(victim.id);
     expect(report.problems[0]?.reason).toMatch(/altered/);
     // Put it back so later tests start from a verifying log.
-    await db.deleteFrom('activity_log').where('object_id', '=', victim.objectId).execute();
+    await db.deleteFrom('steadfast_activity_log').where('object_id', '=', victim.objectId).execute();
     await db.deleteFrom('products').where('id', '=', Number(victim.objectId)).execute();
   });
 
@@ -62,13 +62,13 @@ describeEachDatabase('activity log tamper evidence', (current) => {
     const { db } = current().opened;
     const [, second, third, fourth] = entries;
     if (!second || !third || !fourth) throw new Error('missing entries');
-    await db.deleteFrom('activity_log').where('id', '=', second.id).execute();
+    await db.deleteFrom('steadfast_activity_log').where('id', '=', second.id).execute();
     let report = await verifyActivityLog(db, persistence.registry);
     expect(report.problems[0]?.entryId).toBe(third.id);
     expect(report.problems[0]?.reason).toMatch(/removed/);
 
     await db
-      .deleteFrom('activity_log')
+      .deleteFrom('steadfast_activity_log')
       .where('object_id', '=', String(product.id))
       .where('id', '>', second.id)
       .execute();
@@ -78,7 +78,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
         (p) => p.objectId === String(product.id) && /newer entries were removed/.test(p.reason),
       ),
     ).toBe(true);
-    await db.deleteFrom('activity_log').where('object_id', '=', String(product.id)).execute();
+    await db.deleteFrom('steadfast_activity_log').where('object_id', '=', String(product.id)).execute();
     await db.deleteFrom('products').where('id', '=', product.id).execute();
   });
 
@@ -116,7 +116,7 @@ describeEachDatabase('activity log tamper evidence', (current) => {
     const victim = entries[0];
     if (!victim) throw new Error('no entry');
     await current()
-      .opened.db.updateTable('activity_log')
+      .opened.db.updateTable('steadfast_activity_log')
       .set({ actor: 'mallory' })
       .where('id', '=', victim.id)
       .execute();

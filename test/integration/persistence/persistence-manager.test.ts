@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import {
   ConflictError,
-  createPersistence,
   NotFoundError,
   type Persistence,
   type PersistenceHooks,
@@ -16,7 +16,7 @@ import { createProduct, productValues, snapshotTables } from '../../support/pers
 describeEachDatabase('persistence manager', (current) => {
   let persistence: Persistence;
   beforeAll(() => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
   });
 
   describe('autoSave', () => {
@@ -139,7 +139,7 @@ describeEachDatabase('persistence manager', (current) => {
       });
       expect(updated.entry?.changes.password_hash).toEqual(['[changed]', '[changed]']);
       const rows = await current()
-        .opened.db.selectFrom('activity_log')
+        .opened.db.selectFrom('steadfast_activity_log')
         .select(['changes', 'snapshot'])
         .execute();
       for (const row of rows) {
@@ -154,7 +154,7 @@ describeEachDatabase('persistence manager', (current) => {
     for (const step of steps) {
       it(`a failure at ${step} leaves record and log unchanged (create and update)`, async () => {
         const product = await createProduct(persistence);
-        const faulty = createPersistence({
+        const faulty = createAppPersistence({
           db: current().opened.db,
           hooks: {
             [step]: () => {
@@ -284,7 +284,7 @@ describeEachDatabase('persistence manager', (current) => {
 
   it('logs "[PERSISTENCE] Successfully saved <Model>" after a commit, never for a rolled-back save', async () => {
     const lines: string[] = [];
-    const logged = createPersistence({
+    const logged = createAppPersistence({
       db: current().opened.db,
       logger: { info: (line) => lines.push(line) },
     });
@@ -301,7 +301,7 @@ describeEachDatabase('persistence manager', (current) => {
 
   describe('group commit', () => {
     it('concurrent saves share commits yet fail alone: a save failing after its write rejects, the rest are saved and logged', async () => {
-      const poisoned = createPersistence({
+      const poisoned = createAppPersistence({
         db: current().opened.db,
         hooks: {
           afterWrite: (step) => {

@@ -4,9 +4,9 @@
  * it returned it, whichever path wrote it (single, batched, bulk, revert, in a transaction).
  */
 import { beforeAll, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import {
   type Clock,
-  createPersistence,
   type Persistence,
   pruneActivityLog,
   type RecordAtVersion,
@@ -42,7 +42,7 @@ describeEachDatabase('activityLog.recordAt', (current) => {
   let persistence: Persistence;
   const batchSizes: number[] = [];
   beforeAll(() => {
-    persistence = createPersistence({
+    persistence = createAppPersistence({
       db: current().opened.db,
       onSaveBatch: (size, outcome) => outcome === 'committed' && batchSizes.push(size),
     });
@@ -137,7 +137,7 @@ describeEachDatabase('activityLog.recordAt', (current) => {
 
   it('answers pruned for a version older than the checkpoint pruning kept; the kept versions still rebuild', async () => {
     const clock = manualClock('2001-01-01T00:00:00.000Z');
-    const old = createPersistence({ db: current().opened.db, clock });
+    const old = createAppPersistence({ db: current().opened.db, clock });
     const saved = new Map<number, Record<string, unknown>>();
     const first = await old.autoSave('Product', productValues({ quantity: 1 }));
     const id = first.record.id as number;

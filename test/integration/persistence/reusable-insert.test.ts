@@ -28,7 +28,11 @@ function entry(model: string, n: number): NewActivityLogRow {
 describeEachDatabase('ReusableInsert', (current) => {
   it('inserts any number of rows, each with its own values, and answers their ids in order', async () => {
     const { db } = current().opened;
-    const insert = new ReusableInsert<'activity_log', NewActivityLogRow>('activity_log', ENTRY_COLUMNS, 8);
+    const insert = new ReusableInsert<'steadfast_activity_log', NewActivityLogRow>(
+      'steadfast_activity_log',
+      ENTRY_COLUMNS,
+      8,
+    );
     // 0, one chunk, a chunk plus remainders, several full chunks: and the same sizes again, cached.
     for (const count of [0, 1, 8, 13, 31, 13]) {
       const model = `Reusable${count}x${Math.random().toString(36).slice(2, 8)}`;
@@ -37,7 +41,7 @@ describeEachDatabase('ReusableInsert', (current) => {
       expect(ids).toHaveLength(count);
       expect([...ids].sort((a, b) => a - b)).toEqual(ids);
       const stored = await db
-        .selectFrom('activity_log')
+        .selectFrom('steadfast_activity_log')
         .selectAll()
         .where('model', '=', model)
         .orderBy('id')
@@ -56,6 +60,6 @@ describeEachDatabase('ReusableInsert', (current) => {
   });
 
   it('refuses a chunk size that is not a power of two', () => {
-    expect(() => new ReusableInsert('activity_log', ENTRY_COLUMNS, 100)).toThrow(/power of two/);
+    expect(() => new ReusableInsert('steadfast_activity_log', ENTRY_COLUMNS, 100)).toThrow(/power of two/);
   });
 });

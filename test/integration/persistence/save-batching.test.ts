@@ -5,10 +5,10 @@
  */
 import { sql } from 'kysely';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
 import {
   ConflictError,
-  createPersistence,
   type Persistence,
   ValidationError,
   VerificationError,
@@ -55,7 +55,7 @@ describeEachDatabase('batched saves', (current) => {
   let batches: Array<{ size: number; outcome: BatchOutcome }>;
   let logged: string[];
   beforeAll(() => {
-    persistence = createPersistence({
+    persistence = createAppPersistence({
       db: current().opened.db,
       onSaveBatch: (size, outcome) => batches.push({ size, outcome }),
       logger: { info: (line) => logged.push(line) },
@@ -237,7 +237,7 @@ describeEachDatabase('batched saves', (current) => {
     // process. Its batches and ours read, write and commit the same records in between each other.
     const other = await openDatabase(current().url);
     try {
-      const elsewhere = createPersistence({ db: other.db });
+      const elsewhere = createAppPersistence({ db: other.db });
       const made = await products(4);
       const saves = [persistence, elsewhere].flatMap((side, s) =>
         Array.from({ length: 24 }, (_, i) =>
@@ -273,7 +273,7 @@ describeEachDatabase('batched saves', (current) => {
 
   describe('without batching', () => {
     it('batchSaves: false writes each save in a transaction of its own', async () => {
-      const unbatched = createPersistence({
+      const unbatched = createAppPersistence({
         db: current().opened.db,
         batchSaves: false,
         onSaveBatch: (size, outcome) => batches.push({ size, outcome }),

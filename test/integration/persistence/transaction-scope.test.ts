@@ -1,13 +1,14 @@
 /** TransactionContext.openScope: a transaction opened and ended from outside (Fastify hooks). */
 import { beforeAll, expect, it } from 'vitest';
-import { createPersistence, type Persistence } from '../../../packages/steadfast/src/persistence/index.js';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
+import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { productValues, snapshotTables } from '../../support/persistence-fixtures.js';
 
 describeEachDatabase('transaction scope', (current) => {
   let persistence: Persistence;
   beforeAll(() => {
-    persistence = createPersistence({ db: current().opened.db });
+    persistence = createAppPersistence({ db: current().opened.db });
   });
 
   it('joins saves made inside enter() to the transaction and commits them, then runs onCommit', async () => {

@@ -32,13 +32,17 @@ describeEachDatabase('npm run user:create', (current) => {
     expect(result.stdout).toMatch(/created user carol \(id \d+\)/);
     const { db } = current().opened;
     const user = await db
-      .selectFrom('users')
+      .selectFrom('steadfast_users')
       .selectAll()
       .where('username', '=', 'carol')
       .executeTakeFirstOrThrow();
     expect(user.display_name).toBe('Carol C');
     expect(await verifyPassword('a long passphrase', user.password_hash)).toBe(true);
-    const log = await db.selectFrom('activity_log').selectAll().where('model', '=', 'User').execute();
+    const log = await db
+      .selectFrom('steadfast_activity_log')
+      .selectAll()
+      .where('model', '=', 'User')
+      .execute();
     expect(log).toHaveLength(1);
     expect(log[0]?.actor).toBe('user:create');
     expect(log[0]?.changes).not.toContain(user.password_hash);

@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { buildApp, DEFAULT_REQUEST_TIMEOUT_MS } from '../../../examples/business-app/src/build-app.js';
 import { seedDatabase } from '../../../examples/business-app/src/seed.js';
 import { SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
@@ -87,14 +88,9 @@ describe('security: slow-loris bodies', () => {
       sessionSecret: 'slow-loris-session-secret-long-enough-000',
       requestTimeoutMs: TIMEOUT_MS,
     }));
-    await seedDatabase(
-      (await import('../../../packages/steadfast/src/persistence/index.js')).createPersistence({
-        db: database.opened.db,
-      }),
-      {
-        demoData: false,
-      },
-    );
+    await seedDatabase(createAppPersistence({ db: database.opened.db }), {
+      demoData: false,
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     port = typeof address === 'object' && address ? address.port : 0;

@@ -75,7 +75,7 @@ describeEachDatabase('security: sessions and CSRF', (current) => {
       const sid = victim.cookies.get(SESSION_COOKIE_NAME) ?? '';
       expect(sid).not.toContain(madeUp);
       const stored = await current()
-        .opened.db.selectFrom('sessions')
+        .opened.db.selectFrom('steadfast_sessions')
         .select('sid')
         .where('sid', 'like', `%${madeUp}%`)
         .execute();

@@ -22,14 +22,14 @@ describe('SyncRateLimit', () => {
   it('counts each user apart and words the refusal with the seconds to wait', () => {
     let now = 2_000_000;
     const limit = new SyncRateLimit(2, () => now);
-    expect([limit.hit(1), limit.hit(1), limit.hit(2)]).toEqual([null, null, null]);
+    expect([limit.hit('1'), limit.hit('1'), limit.hit('2')]).toEqual([null, null, null]);
     now += 30_000;
-    const refusal = limit.hit(1);
+    const refusal = limit.hit('1');
     expect(refusal?.retryAfterSeconds).toBe(30);
     expect(refusal?.error).toMatchObject({
       code: 'rate_limited',
       message: 'Too many requests; retry in 30 seconds.',
     });
-    expect(limit.hit(2)).toBeNull();
+    expect(limit.hit('2')).toBeNull();
   });
 });

@@ -3,7 +3,6 @@
  * form was loaded at, the conflict page when someone saved first, and the history with revert.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ProductRow } from 'steadfast/persistence';
 import { ConflictError, NotFoundError, ValidationError } from 'steadfast/persistence';
 import { resolveActorNames } from '../actor-names.js';
 import {
@@ -20,6 +19,8 @@ import {
 } from '../product-form.js';
 import { findProduct, listProducts, productFormKey } from '../products.js';
 import { renderPage, setFlash } from '../render.js';
+import type { ProductRow } from '../schema.js';
+import { signedInUserId } from '../session-user.js';
 import { readUserPreferences } from '../settings.js';
 import { fieldLabel } from '../view-helpers.js';
 import type { RouteDependencies } from './route-dependencies.js';
@@ -44,11 +45,7 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
   const signedIn = { preHandler: app.requireUser };
   const signedInWrite = { preHandler: [app.requireUser, app.csrfProtection] };
 
-  const currentUserId = (request: FastifyRequest): number => {
-    // requireUser ran first; a missing user here is a wiring bug, not a user error.
-    if (!request.user) throw new Error('route reached without a signed-in user');
-    return request.user.id;
-  };
+  const currentUserId = signedInUserId;
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     renderPage(

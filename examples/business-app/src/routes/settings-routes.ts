@@ -7,6 +7,7 @@ import { ConflictError } from 'steadfast/persistence';
 import type { z } from 'zod';
 import { parseVersion } from '../product-form.js';
 import { renderPage, setFlash } from '../render.js';
+import { signedInUserId } from '../session-user.js';
 import {
   type AppSettings,
   appSettingsSchema,
@@ -80,10 +81,7 @@ const PREFERENCE_FIELDS = ['pageSize', 'theme'] as const satisfies readonly (key
 export function registerSettingsRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
   const { persistence } = dependencies;
 
-  const userIdOf = (request: FastifyRequest): number => {
-    if (!request.user) throw new Error('route reached without a signed-in user');
-    return request.user.id;
-  };
+  const userIdOf = signedInUserId;
 
   const renderSettings = async (
     request: FastifyRequest,

@@ -20,6 +20,7 @@ const USAGE = `usage: steadfast <command> [options]
 commands:
   migrate                          create or update Steadfast's own tables (never the app's)
   migrate --status                 list Steadfast's migrations, applied and pending (exit 1 if any is pending)
+  migrate --sessions               also the tables of Steadfast's own sign-in (steadfast_users, steadfast_sessions)
   activity verify                  walk the ActivityLog's hash chains; names the first altered or removed entry (exit 1)
   activity prune --before <date>   remove entries older than the date (YYYY-MM-DD or ISO date-time),
                                    keeping a checkpoint per record so the rest still verifies
@@ -45,15 +46,15 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   migrate: {
-    options: { status: { type: 'boolean' } },
+    options: { status: { type: 'boolean' }, sessions: { type: 'boolean' } },
     async run(options, database) {
       if (options.status) {
-        const status = await migrationStatus(database);
+        const status = await migrationStatus(database.db, { sessions: options.sessions === true });
         for (const name of status.applied) console.log(`applied  ${name}`);
         for (const name of status.pending) console.log(`pending  ${name}`);
         return status.pending.length === 0 ? 0 : 1;
       }
-      const applied = await migrateSteadfast(database);
+      const applied = await migrateSteadfast(database.db, { sessions: options.sessions === true });
       console.log(
         applied.length === 0
           ? `Steadfast's tables are current on ${database.displayUrl}`

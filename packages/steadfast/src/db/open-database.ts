@@ -4,18 +4,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
-import type { DialectName } from './dialect-name.js';
+import { type DialectName, dialectOf } from './dialect-name.js';
 import { DatabaseUrlError } from './errors.js';
-import { StaticMigrationProvider } from './migrations.js';
+import { MIGRATION_TABLES, type MigrationSet, StaticMigrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface OpenDatabaseOptions {
-  /** Run pending migrations before returning (default true). */
+  /** Run Steadfast's pending migrations before returning (default true). */
   readonly migrate?: boolean;
+  /** Also create the tables of Steadfast's own sign-in (users, sessions) when migrating (default false). */
+  readonly sessions?: boolean;
   /** PostgreSQL pool size (default 10). */
   readonly poolSize?: number;
   /** SQLite busy timeout in ms (default 5000): how long a writer waits for another process's lock. */
@@ -30,10 +30,6 @@ export interface OpenedDatabase {
   /** Closes the pool or file; pending queries finish first. */
   close(): Promise<void>;
 }
-
-// pg returns int8 (bigint, count(*)) as strings; every int8 here (ids, counts, epoch ms)
-// fits in 2^53, so parse them as numbers once, for the whole process.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number.parseInt(value, 10));
 
 /** Parses `sqlite:<file>`, `sqlite::memory:` or `postgres://…` / `postgresql://…`. */
 export function parseDatabaseUrl(url: string): { dialect: DialectName; location: string } {
@@ -71,7 +67,8 @@ function redactUrl(url: string): string {
 
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   const { dialect, location } = parseDatabaseUrl(url);
-  const db = dialect === 'sqlite' ? openSqlite(location, options) : openPostgres(location, options);
+  const db =
+    dialect === 'sqlite' ? await openSqlite(location, options) : await openPostgres(location, options);
   const opened: OpenedDatabase = {
     db,
     dialect,
@@ -80,7 +77,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   };
   if (options.migrate ?? true) {
     try {
-      await migrateSteadfast(opened);
+      await migrateSteadfast(db, { sessions: options.sessions ?? false });
     } catch (error) {
       await db.destroy();
       throw error;
@@ -89,7 +86,10 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   return opened;
 }
 
-function openSqlite(location: string, options: OpenDatabaseOptions): Kysely<Database> {
+// The drivers are optional peer dependencies: each is loaded only when its engine is opened, so an
+// app on PostgreSQL never needs better-sqlite3 installed, nor the reverse.
+async function openSqlite(location: string, options: OpenDatabaseOptions): Promise<Kysely<Database>> {
+  const { default: SqliteDatabase } = await import('better-sqlite3');
   if (location !== ':memory:') mkdirSync(dirname(resolve(location)), { recursive: true });
   const file = new SqliteDatabase(location);
   // WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL on every commit,
@@ -101,26 +101,67 @@ function openSqlite(location: string, options: OpenDatabaseOptions): Kysely<Data
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
 }
 
-function openPostgres(connectionString: string, options: OpenDatabaseOptions): Kysely<Database> {
+async function openPostgres(
+  connectionString: string,
+  options: OpenDatabaseOptions,
+): Promise<Kysely<Database>> {
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
+    // pg returns int8 (bigint, count(*)) as strings; every int8 here (ids, counts, epoch ms) fits
+    // in 2^53. Parsed as numbers for this pool only: pg's global parsers belong to the app.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8
+          ? (value: string) => Number.parseInt(value, 10)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   });
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-/** Applies Steadfast's pending migrations; returns the names applied, in order. */
-export async function migrateSteadfast(opened: Pick<OpenedDatabase, 'db' | 'dialect'>): Promise<string[]> {
-  const migrator = new Migrator({
-    db: opened.db,
-    provider: new StaticMigrationProvider(opened.dialect),
+export interface MigrateOptions {
+  /** Also the tables of Steadfast's own sign-in (users, sessions); default false. */
+  readonly sessions?: boolean;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any app's Kysely instance, whatever its table types.
+type AnyKysely = Kysely<any>;
+
+function migratorFor(db: AnyKysely, set: MigrationSet): Migrator {
+  return new Migrator({
+    db,
+    provider: new StaticMigrationProvider(dialectOf(db), set),
+    ...MIGRATION_TABLES[set],
   });
-  const { error, results = [] } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+function setsOf(options: MigrateOptions): MigrationSet[] {
+  return options.sessions ? ['core', 'sessions'] : ['core'];
+}
+
+/**
+ * Applies Steadfast's pending migrations to the app's own database, creating only Steadfast's
+ * tables (all named `steadfast_*`, tracked in `steadfast_migration`, apart from the app's own
+ * migrations). Returns the names applied. Call it from the app's migration step, or run
+ * `npx steadfast migrate`.
+ *
+ * @example
+ * await migrateSteadfast(db)                      // the log, drafts and sync clients
+ * await migrateSteadfast(db, { sessions: true })  // and Steadfast's own users and sessions
+ */
+export async function migrateSteadfast(db: AnyKysely, options: MigrateOptions = {}): Promise<string[]> {
+  const applied: string[] = [];
+  for (const set of setsOf(options)) {
+    const { error, results = [] } = await migratorFor(db, set).migrateToLatest();
+    if (error) throw error;
+    applied.push(...results.filter((r) => r.status === 'Success').map((r) => r.migrationName));
+  }
+  return applied;
 }
 
 export interface MigrationStatus {
@@ -129,20 +170,20 @@ export interface MigrationStatus {
 }
 
 /** Which of Steadfast's migrations the database has applied, and which it has not. */
-export async function migrationStatus(
-  opened: Pick<OpenedDatabase, 'db' | 'dialect'>,
-): Promise<MigrationStatus> {
-  const migrator = new Migrator({ db: opened.db, provider: new StaticMigrationProvider(opened.dialect) });
-  const migrations = await migrator.getMigrations();
-  return {
-    applied: migrations.filter((m) => m.executedAt !== undefined).map((m) => m.name),
-    pending: migrations.filter((m) => m.executedAt === undefined).map((m) => m.name),
-  };
+export async function migrationStatus(db: AnyKysely, options: MigrateOptions = {}): Promise<MigrationStatus> {
+  const applied: string[] = [];
+  const pending: string[] = [];
+  for (const set of setsOf(options)) {
+    for (const migration of await migratorFor(db, set).getMigrations()) {
+      (migration.executedAt === undefined ? pending : applied).push(migration.name);
+    }
+  }
+  return { applied, pending };
 }
 
 /** Migrations this build knows that the database has not applied; empty when current. */
-export async function pendingMigrations(opened: Pick<OpenedDatabase, 'db' | 'dialect'>): Promise<string[]> {
-  return [...(await migrationStatus(opened)).pending];
+export async function pendingMigrations(db: AnyKysely, options: MigrateOptions = {}): Promise<string[]> {
+  return [...(await migrationStatus(db, options)).pending];
 }
 
 /** A cheap round trip proving the database answers. */

@@ -5,7 +5,7 @@
  * lexicographically, reads the same on SQLite and PostgreSQL, and avoids pg's local-time-zone
  * parsing of `timestamp`. Booleans are 0/1 integers for the same reason.
  */
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -26,32 +26,9 @@ export interface SessionsTable {
   expires_at: number;
 }
 
-export interface ProductsTable {
-  id: Generated<number>;
-  sku: string;
-  name: string;
-  description: string;
-  /** Decimal string such as "500.00": exact, never a float. */
-  price: string;
-  quantity: number;
-  category: string;
-  active: number;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface SettingsTable {
-  /** `app.<name>` for app configuration, `user.<userId>.<name>` for a user's preference. */
-  id: string;
-  /** The setting's value as JSON text. */
-  value: string;
-  version: number;
-  updated_at: string;
-}
-
 export interface DraftsTable {
-  user_id: number;
+  /** The owner's id as text: the app's own sign-in may use numbers, UUIDs or any other string. */
+  user_id: string;
   kind: string;
   key: string;
   /** JSON text. */
@@ -63,7 +40,8 @@ export interface DraftsTable {
 
 export interface ClientMutationsTable {
   client_id: string;
-  user_id: number;
+  /** The owner's id as text, like DraftsTable.user_id. */
+  user_id: string;
   last_mutation_id: number;
   updated_at: string;
 }
@@ -89,20 +67,25 @@ export interface ActivityLogTable {
   checkpoint: ColumnType<number, number | undefined, number>;
 }
 
-export interface Database {
-  users: UsersTable;
-  sessions: SessionsTable;
-  products: ProductsTable;
-  settings: SettingsTable;
-  drafts: DraftsTable;
-  client_mutations: ClientMutationsTable;
-  activity_log: ActivityLogTable;
+/**
+ * Steadfast's own tables, every name prefixed `steadfast_` so that none can collide with an
+ * app's. The app's tables are its own business: models name them at run time.
+ */
+export interface SteadfastTables {
+  steadfast_drafts: DraftsTable;
+  steadfast_sync_clients: ClientMutationsTable;
+  steadfast_activity_log: ActivityLogTable;
 }
 
+/** The tables of Steadfast's optional sign-in (users and database sessions), created only when used. */
+export interface SteadfastSessionTables {
+  steadfast_users: UsersTable;
+  steadfast_sessions: SessionsTable;
+}
+
+export interface Database extends SteadfastTables, SteadfastSessionTables {}
+
 export type UserRow = Selectable<UsersTable>;
-export type ProductRow = Selectable<ProductsTable>;
-export type SettingRow = Selectable<SettingsTable>;
 export type DraftRow = Selectable<DraftsTable>;
 export type ActivityLogRow = Selectable<ActivityLogTable>;
 export type NewActivityLogRow = Insertable<ActivityLogTable>;
-export type ProductUpdate = Updateable<ProductsTable>;

@@ -12,14 +12,14 @@ import { parseCookie } from 'cookie';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { OpenedDatabase } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
-import type { Persistence } from '../persistence/create-persistence.js';
-import { CSRF_HEADER, DRAFTS_PATH, MAX_SYNC_BODY_BYTES, SYNC_PATH } from '../protocol/constants.js';
+import { userModel } from '../persistence/user-model.js';
+import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../protocol/constants.js';
 import { queryActivity } from '../sync/activity-service.js';
 import { listDrafts } from '../sync/drafts-service.js';
 import { checkHealth } from '../sync/health-service.js';
-import { createMeteredSyncService, type RecordForKey } from '../sync/sync-service.js';
+import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
+import { createMeteredSyncService } from '../sync/sync-service.js';
 import { ACTIVITY_PATH } from './activity-route.js';
 import { InvalidCsrfTokenError, UnauthenticatedError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
@@ -27,61 +27,51 @@ import { toApiError } from './error-handler.js';
 import { HEALTH_PATH } from './health-route.js';
 import { createMetrics } from './metrics.js';
 import { METRICS_PATH } from './metrics-route.js';
-import { SESSION_COOKIE_NAME, SessionCookieSigner } from './session-cookie-signer.js';
+import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
-import { parseSessionUser, type SessionUser } from './session-user.js';
+import { parseSessionUser } from './session-user.js';
+import { parseSteadfastOptions, type SteadfastOptions } from './steadfast-options.js';
 import { SyncRateLimit } from './sync-rate-limit.js';
 
-export interface ExpressRouterOptions {
-  readonly database: OpenedDatabase;
-  readonly persistence: Persistence;
-  /** The Fastify plugin's session secret (≥ 32 characters), to read its signed session cookie. */
-  readonly sessionSecret: string;
-  readonly cookieName?: string;
-  readonly limits?: { readonly syncBodyBytes?: number; readonly syncPerMinute?: number };
-  readonly routes?: {
-    readonly sync?: boolean;
-    readonly drafts?: boolean;
-    readonly activity?: boolean;
-    readonly health?: boolean;
-    readonly metrics?: boolean;
-  };
-  readonly recordForKey?: RecordForKey;
-  /**
-   * Your own authentication: the user, or null. Replaces the session-cookie lookup; CSRF is then
-   * also yours (`verifyCsrf`).
-   */
-  readonly authenticate?: (request: Request) => Promise<SessionUser | null> | SessionUser | null;
-  readonly verifyCsrf?: (request: Request) => Promise<boolean> | boolean;
-}
+/** The router's options: the one options interface both adapters share (see steadfast-options.ts). */
+export type ExpressRouterOptions = SteadfastOptions<Request>;
 
-export type SteadfastExpressRouter = Router & { readonly metrics: Registry };
+export type SteadfastExpressRouter = Router & {
+  readonly metrics: Registry;
+  /** Waits for sync requests in flight and saves outside requests to commit; call before closing the database. */
+  close(): Promise<void>;
+};
 
 interface Authenticated {
-  readonly user: SessionUser;
+  readonly user: SignedInUser;
   readonly csrfSecret?: string;
 }
 
 const authKey = Symbol('steadfast.auth');
 type WithAuth = Request & { [authKey]?: Authenticated };
 
-export function createExpressRouter(options: ExpressRouterOptions): SteadfastExpressRouter {
-  if (typeof options.sessionSecret !== 'string' || options.sessionSecret.length < 32) {
-    throw new TypeError('createExpressRouter: sessionSecret must be at least 32 characters');
-  }
-  const { database, persistence } = options;
-  const routes = { sync: true, drafts: true, activity: true, health: true, metrics: true, ...options.routes };
-  const cookieName = options.cookieName ?? SESSION_COOKIE_NAME;
-  const signer = new SessionCookieSigner(options.sessionSecret);
+/**
+ * @example
+ * app.use(createExpressRouter({ persistence, authenticate: (req) => userFromMyCookie(req), verifyCsrf: (req) => checkMyToken(req) }))
+ */
+export function createExpressRouter(rawOptions: ExpressRouterOptions): SteadfastExpressRouter {
+  const options = parseSteadfastOptions<Request>(rawOptions, 'createExpressRouter');
+  const { persistence, routes } = options;
+  if (options.ownSessions && !persistence.registry.has(userModel.name))
+    persistence.registry.register(userModel);
+  const cookieName = options.cookieName;
+  const signer =
+    options.sessionSecret === undefined ? undefined : new SessionCookieSigner(options.sessionSecret);
   const csrf = new CsrfVerifier();
-  const store = new KyselySessionStore({ executor: () => database.db as Kysely<Database>, ttlMs: 0 });
+  const store = new KyselySessionStore({ executor: () => persistence.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
-  const rateLimit = new SyncRateLimit(options.limits?.syncPerMinute ?? 300);
-  const { syncService } = createMeteredSyncService({
+  const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
+  const { committer, syncService } = createMeteredSyncService({
     persistence,
-    dialect: database.dialect,
+    dialect: persistence.dialect,
     metrics,
     recordForKey: options.recordForKey,
+    maxBatch: options.groupCommit.maxBatch,
   });
 
   const loadSession = (sid: string) =>
@@ -97,7 +87,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
       return user ? { user } : null;
     }
     const raw = parseCookie(request.headers.cookie ?? '')[cookieName];
-    if (!raw) return null;
+    if (!raw || !signer) return null;
     const sid = signer.unsign(raw);
     if (!sid) return null;
     const session = await loadSession(sid);
@@ -126,7 +116,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
     next();
   };
 
-  const userOf = (request: Request): SessionUser => {
+  const userOf = (request: Request): SignedInUser => {
     const auth = (request as WithAuth)[authKey];
     if (!auth) throw new UnauthenticatedError();
     return auth.user;
@@ -134,6 +124,12 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
 
   const router = express.Router() as SteadfastExpressRouter;
   Object.defineProperty(router, 'metrics', { value: metrics.registry });
+  Object.defineProperty(router, 'close', {
+    value: async () => {
+      await committer.idle();
+      await persistence.idle();
+    },
+  });
 
   router.use((request, response, next) => {
     const started = process.hrtime.bigint();
@@ -154,7 +150,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
       requireUser,
       requireCsrf,
       (request, response, next) => {
-        const refusal = rateLimit.hit(userOf(request).id);
+        const refusal = rateLimit.hit(userKey(userOf(request)));
         if (refusal) {
           response.set('retry-after', String(refusal.retryAfterSeconds));
           throw refusal.error;
@@ -164,7 +160,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
         }
         next();
       },
-      express.json({ limit: options.limits?.syncBodyBytes ?? MAX_SYNC_BODY_BYTES, strict: false }),
+      express.json({ limit: options.limits.syncBodyBytes, strict: false }),
       async (request, response) => {
         const result = await syncService.sync(userOf(request), request.body, {
           requestId: request.get('x-request-id') ?? undefined,
@@ -186,7 +182,7 @@ export function createExpressRouter(options: ExpressRouterOptions): SteadfastExp
   }
   if (routes.health) {
     router.get(HEALTH_PATH, async (_request, response) => {
-      const report = await checkHealth(database);
+      const report = await checkHealth(persistence.db, { sessions: options.ownSessions });
       if (report.status !== 'ok') response.status(503).set('retry-after', '5');
       response.json(report);
     });

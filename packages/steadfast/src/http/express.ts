@@ -3,6 +3,7 @@
  * no Fastify code.
  */
 
+export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
 export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
 export {
@@ -19,3 +20,10 @@ export {
 } from './express-adapter.js';
 export { browserScriptRouter } from './express-browser-script.js';
 export type { SessionUser } from './session-user.js';
+export {
+  type Authenticate,
+  parseSteadfastOptions,
+  type SteadfastOptions,
+  SteadfastOptionsError,
+  type VerifyCsrf,
+} from './steadfast-options.js';

@@ -9,6 +9,7 @@
 /// <reference types="@fastify/cookie" preserve="true" />
 
 export { activityViewer } from '../sync/activity-service.js';
+export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
 export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
 export {
@@ -26,8 +27,14 @@ export type { RequestSession, SessionHandle } from './session-plugin.js';
 export type { SessionUser } from './session-user.js';
 export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {
-  type LoginRateLimit,
+  type Authenticate,
+  parseSteadfastOptions,
+  type SteadfastOptions,
   SteadfastOptionsError,
+  type VerifyCsrf,
+} from './steadfast-options.js';
+export {
+  type LoginRateLimit,
   type SteadfastPluginOptions,
   steadfastPlugin,
   wantsJson,

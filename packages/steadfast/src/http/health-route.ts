@@ -6,7 +6,7 @@ export const HEALTH_PATH = '/health';
 
 export function registerHealthRoute(app: FastifyInstance): void {
   app.get(HEALTH_PATH, async (_request, reply) => {
-    const report = await checkHealth(app.database);
+    const report = await checkHealth(app.persistence.db, { sessions: app.steadfast.options.ownSessions });
     if (report.status !== 'ok') reply.code(503).header('retry-after', '5');
     return report;
   });

@@ -7,14 +7,15 @@ export { type GroupCommitOptions, GroupCommitter } from '../persistence/group-co
 export { queryActivity } from '../sync/activity-service.js';
 export { listDrafts } from '../sync/drafts-service.js';
 export { checkHealth, type HealthReport } from '../sync/health-service.js';
+export type { SignedInUser } from '../sync/signed-in-user.js';
 export {
   applySyncBatch,
   createSyncService,
   DRAFT_MODEL,
-  defaultRecordForKey,
   draftObjectId,
   type RecordForKey,
   type RecordRef,
+  recordForKeyOfModels,
   type SyncService,
 } from '../sync/sync-service.js';
 export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
@@ -43,9 +44,14 @@ export {
 export type { SessionUser } from './session-user.js';
 export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {
-  type LoginRateLimit,
+  type Authenticate,
   parseSteadfastOptions,
+  type SteadfastOptions,
   SteadfastOptionsError,
+  type VerifyCsrf,
+} from './steadfast-options.js';
+export {
+  type LoginRateLimit,
   type SteadfastPluginOptions,
   type SteadfastServices,
   steadfastPlugin,

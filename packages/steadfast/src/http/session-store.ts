@@ -89,7 +89,7 @@ export class KyselySessionStore {
       return;
     }
     this.#executor()
-      .selectFrom('sessions')
+      .selectFrom('steadfast_sessions')
       .select('data')
       .where('sid', '=', sid)
       .where('expires_at', '>', this.#now())
@@ -111,7 +111,7 @@ export class KyselySessionStore {
       user_id: Number.isSafeInteger(userId) ? userId : null,
     };
     this.#executor()
-      .insertInto('sessions')
+      .insertInto('steadfast_sessions')
       .values(row)
       .onConflict((oc) =>
         oc.column('sid').doUpdateSet({ data: row.data, expires_at: row.expires_at, user_id: row.user_id }),
@@ -122,7 +122,7 @@ export class KyselySessionStore {
 
   destroy(sid: string, callback: Callback): void {
     this.#executor()
-      .deleteFrom('sessions')
+      .deleteFrom('steadfast_sessions')
       .where('sid', '=', sid)
       .execute()
       .then(() => callback(), callback);
@@ -131,7 +131,7 @@ export class KyselySessionStore {
   /** Deletes expired sessions; returns how many. */
   async sweep(): Promise<number> {
     const result = await this.#executor()
-      .deleteFrom('sessions')
+      .deleteFrom('steadfast_sessions')
       .where('expires_at', '<=', this.#now())
       .executeTakeFirst();
     return Number(result.numDeletedRows);

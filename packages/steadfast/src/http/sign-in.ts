@@ -5,6 +5,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Persistence } from '../persistence/create-persistence.js';
+import { userModel } from '../persistence/user-model.js';
 import { isStorableText } from '../protocol/storable-text.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { SessionUser } from './session-user.js';
@@ -36,7 +37,7 @@ export async function signIn(
     ? undefined
     : await persistence
         .executor()
-        .selectFrom('users')
+        .selectFrom('steadfast_users')
         .select(['id', 'username', 'display_name', 'password_hash'])
         .where('username', '=', name)
         .executeTakeFirst();
@@ -73,6 +74,7 @@ export interface NewUser {
  * @example const user = await createUser(persistence, { username: 'ada', displayName: 'Ada', password: 's3cret!' })
  */
 export async function createUser(persistence: Persistence, user: NewUser): Promise<SessionUser> {
+  if (!persistence.registry.has(userModel.name)) persistence.registry.register(userModel);
   const password_hash = await hashPassword(user.password);
   const { record } = await persistence.autoSave('User', {
     username: user.username,

@@ -14,7 +14,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrfProtection from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -25,16 +25,15 @@ import type {
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
 import { type OpenedDatabase, parseDatabaseUrl } from '../db/open-database.js';
 import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import type { GroupCommitter } from '../persistence/group-commit.js';
-import { MAX_SYNC_BODY_BYTES } from '../protocol/constants.js';
+import { userModel } from '../persistence/user-model.js';
+import type { SignedInUser } from '../sync/signed-in-user.js';
 import {
   type ClientMutationsRow,
   createMeteredSyncService,
-  type RecordForKey,
   type SyncService,
   type SyncUnit,
 } from '../sync/sync-service.js';
@@ -45,95 +44,28 @@ import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
 import { createMetrics, type SteadfastMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
-import { parseSessionUser, type SessionUser } from './session-user.js';
+import { parseSessionUser } from './session-user.js';
+import {
+  parseSteadfastOptions,
+  type ResolvedSteadfastOptions,
+  type SteadfastOptions,
+} from './steadfast-options.js';
 import { registerSyncRoute } from './sync-route.js';
 import { registerTransactionMiddleware } from './transaction-middleware.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-const optionsSchema = z.object({
-  database: z.custom<OpenedDatabase>(
-    (v) => isObject(v) && isObject(v.db) && (v.dialect === 'sqlite' || v.dialect === 'postgres'),
-    'database must be the object openDatabase() returns',
-  ),
-  persistence: z.custom<Persistence>(
-    (v) => isObject(v) && typeof v.autoSave === 'function' && isObject(v.context),
-    'persistence must be the object createPersistence() returns',
-  ),
-  sessionSecret: z
-    .string({ error: 'sessionSecret must be a string' })
-    .min(32, 'sessionSecret must be at least 32 characters'),
-  secureCookies: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-  sessionTtlMs: z
-    .number()
-    .int()
-    .positive()
-    .default(7 * DAY_MS),
-  cookieName: z
-    .string()
-    .regex(/^[\w.-]+$/)
-    .default(SESSION_COOKIE_NAME),
-  limits: z
-    .object({
-      syncBodyBytes: z.number().int().positive().default(MAX_SYNC_BODY_BYTES),
-      syncPerMinute: z.number().int().positive().default(300),
-      loginPerMinute: z.number().int().positive().default(10),
-    })
-    .prefault({}),
-  routes: z
-    .object({
-      sync: z.boolean().default(true),
-      drafts: z.boolean().default(true),
-      activity: z.boolean().default(true),
-      health: z.boolean().default(true),
-      metrics: z.boolean().default(true),
-    })
-    .prefault({}),
-  recordForKey: z
-    .custom<RecordForKey>((v) => typeof v === 'function', 'recordForKey must be a function')
-    .optional(),
-  groupCommit: z.object({ maxBatch: z.number().int().positive().default(256) }).prefault({}),
-  sweepIntervalMs: z
-    .number()
-    .int()
-    .positive()
-    .default(15 * 60 * 1000),
-  defaultMetrics: z.boolean().default(true),
-});
-
-export type SteadfastPluginOptions = z.input<typeof optionsSchema>;
-export type ResolvedSteadfastOptions = z.output<typeof optionsSchema>;
-
-/** Thrown at registration for options that cannot work; names every problem. */
-export class SteadfastOptionsError extends Error {
-  readonly code = 'invalid_steadfast_options';
-  override readonly name = 'SteadfastOptionsError';
-}
-
-export function parseSteadfastOptions(options: unknown): ResolvedSteadfastOptions {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`,
-    );
-    throw new SteadfastOptionsError(`steadfastPlugin options are invalid: ${problems.join('; ')}`);
-  }
-  return parsed.data;
-}
+/** The plugin's options: the one options interface both adapters share (see steadfast-options.ts). */
+export type SteadfastPluginOptions = SteadfastOptions<FastifyRequest>;
 
 /** Internals the routes share; `app.steadfast`. */
 export interface SteadfastServices {
-  readonly options: ResolvedSteadfastOptions;
+  readonly options: ResolvedSteadfastOptions<FastifyRequest>;
   readonly metrics: SteadfastMetrics;
   readonly committer: GroupCommitter<SyncUnit>;
   readonly syncService: SyncService;
-  readonly sessionStore: KyselySessionStore;
+  /** Steadfast's own sessions; absent when the app signs in its own way (`authenticate`). */
+  readonly sessionStore: KyselySessionStore | undefined;
 }
 
 /** Rate-limit settings for a sign-in route: `config: { rateLimit: app.loginRateLimit }`. */
@@ -148,7 +80,8 @@ type PreHandler = (request: FastifyRequest, reply: FastifyReply, done: HookHandl
 declare module 'fastify' {
   interface FastifyInstance {
     persistence: Persistence;
-    database: OpenedDatabase;
+    /** The `database` option, when the app gave one. */
+    database: OpenedDatabase | undefined;
     /** prom-client Registry of Steadfast's metrics; add the app's own to it. */
     metrics: Registry;
     /** 401 JSON for API requests, 303 to /login for pages, when nobody is signed in. */
@@ -157,8 +90,8 @@ declare module 'fastify' {
     steadfast: SteadfastServices;
   }
   interface FastifyRequest {
-    /** The signed-in user, from the session; null when nobody is. */
-    user: SessionUser | null;
+    /** The signed-in user (the app's `authenticate`, or Steadfast's session); null when nobody is. */
+    user: SignedInUser | null;
   }
 }
 
@@ -170,7 +103,7 @@ export function wantsJson(request: FastifyRequest): boolean {
 }
 
 async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOptions): Promise<void> {
-  const options = parseSteadfastOptions(rawOptions);
+  const options = parseSteadfastOptions<FastifyRequest>(rawOptions, 'steadfastPlugin');
   const { persistence, database } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
 
@@ -189,39 +122,17 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     onRollback: (reason) => metrics.rollbacks.inc({ reason }),
   });
 
-  const reader = openSqliteReader(database);
-  const readSession = reader?.prepare<[string, number], { data: string }>(
-    'select data from sessions where sid = ? and expires_at > ?',
-  );
-  const sessionStore = new KyselySessionStore({
-    executor: () => persistence.executor() as Kysely<Database>,
-    lookup: readSession && {
-      usable: () => !persistence.context.inTransaction(),
-      read: (sid, now) => readSession.get(sid, now)?.data,
-    },
-    ttlMs: options.sessionTtlMs,
-  });
-  // Only sessions holding something (a CSRF secret, a user) are stored, and a session is written
-  // only when its data changed: a write per request would be a second fsync next to each sync's.
-  registerSessions(app, {
-    secret: options.sessionSecret,
-    cookieName: options.cookieName,
-    store: sessionStore,
-    ttlMs: options.sessionTtlMs,
-    secure: options.secureCookies,
-  });
-  const stopSweeping = sessionStore.startSweeping(options.sweepIntervalMs, (error) =>
-    app.log.warn({ err: error }, 'session sweep failed'),
-  );
+  const reader = await openSqliteReader(database);
+  const sessions = options.ownSessions ? await registerOwnSessions(app, options, reader) : undefined;
+  const sessionStore = sessions?.store;
+  if (options.authenticate) {
+    const authenticate = options.authenticate;
+    // Every request: the app's own routes need their actor in the log as much as Steadfast's do.
+    app.addHook('onRequest', async (request) => {
+      request.user = await authenticate(request);
+    });
+  }
 
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.user = parseSessionUser(request.session?.user);
-    done();
-  });
-
-  // '@fastify/session' mode: the secret is read and written as `request.session._csrf`, which our
-  // sessions provide.
-  await app.register(fastifyCsrfProtection, { sessionPlugin: '@fastify/session' });
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
@@ -256,11 +167,11 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   });
 
   const readClient = reader?.prepare<[string], ClientMutationsRow>(
-    'select user_id, last_mutation_id from client_mutations where client_id = ?',
+    'select user_id, last_mutation_id from steadfast_sync_clients where client_id = ?',
   );
   const { committer, syncService } = createMeteredSyncService({
     persistence,
-    dialect: database.dialect,
+    dialect: persistence.dialect,
     metrics,
     recordForKey: options.recordForKey,
     maxBatch: options.groupCommit.maxBatch,
@@ -277,7 +188,7 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   });
 
   app.addHook('onClose', async () => {
-    stopSweeping();
+    sessions?.stopSweeping();
     await committer.idle();
     // Saves made outside a request's transaction (jobs, scripts sharing this app) commit first.
     await persistence.idle();
@@ -292,11 +203,60 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   if (options.routes.metrics) registerMetricsRoute(app);
 }
 
+/**
+ * Steadfast's own sign-in: database sessions in a signed cookie, CSRF secrets kept in them, and the
+ * User model registered for `createUser`. Needs the sessions migration (`migrateSteadfast(db, { sessions: true })`).
+ */
+async function registerOwnSessions(
+  app: FastifyInstance,
+  options: ResolvedSteadfastOptions<FastifyRequest>,
+  reader: SqliteDatabase.Database | undefined,
+): Promise<{ store: KyselySessionStore; stopSweeping: () => void }> {
+  const { persistence } = options;
+  if (!persistence.registry.has(userModel.name)) persistence.registry.register(userModel);
+  const readSession = reader?.prepare<[string, number], { data: string }>(
+    'select data from steadfast_sessions where sid = ? and expires_at > ?',
+  );
+  const sessionStore = new KyselySessionStore({
+    executor: () => persistence.executor() as Kysely<Database>,
+    lookup: readSession && {
+      usable: () => !persistence.context.inTransaction(),
+      read: (sid, now) => readSession.get(sid, now)?.data,
+    },
+    ttlMs: options.sessionTtlMs,
+  });
+  // Only sessions holding something (a CSRF secret, a user) are stored, and a session is written
+  // only when its data changed: a write per request would be a second fsync next to each sync's.
+  registerSessions(app, {
+    secret: options.sessionSecret as string,
+    cookieName: options.cookieName,
+    store: sessionStore,
+    ttlMs: options.sessionTtlMs,
+    secure: options.secureCookies,
+  });
+  const stopSweeping = sessionStore.startSweeping(options.sweepIntervalMs, (error) =>
+    app.log.warn({ err: error }, 'session sweep failed'),
+  );
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.user = parseSessionUser(request.session?.user);
+    done();
+  });
+
+  // '@fastify/session' mode: the secret is read and written as `request.session._csrf`, which our
+  // sessions provide.
+  await app.register(fastifyCsrfProtection, { sessionPlugin: '@fastify/session' });
+  return { store: sessionStore, stopSweeping };
+}
+
 /** A second, read-only connection to an SQLite file (WAL lets it read beside the writer); none for pg or :memory:. */
-function openSqliteReader(database: OpenedDatabase): SqliteDatabase.Database | undefined {
-  if (database.dialect !== 'sqlite') return undefined;
+async function openSqliteReader(
+  database: OpenedDatabase | undefined,
+): Promise<SqliteDatabase.Database | undefined> {
+  if (database?.dialect !== 'sqlite') return undefined;
   const { location } = parseDatabaseUrl(database.displayUrl);
   if (location === ':memory:') return undefined;
+  const { default: SqliteDatabase } = await import('better-sqlite3');
   const file = new SqliteDatabase(location, { readonly: true, fileMustExist: true });
   file.pragma('busy_timeout = 5000');
   return file;

@@ -20,7 +20,7 @@ export class SyncRateLimit {
   }
 
   /** Counts one sync of `userId`; the refusal when it is over the limit, else null. */
-  hit(userId: number): SyncRateRefusal | null {
+  hit(userId: string): SyncRateRefusal | null {
     const wait = this.#limiter.hit(`sync:u:${userId}`);
     if (wait <= 0) return null;
     return {

@@ -6,35 +6,50 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { CSRF_HEADER, SYNC_PATH } from '../protocol/constants.js';
+import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
 import { InvalidCsrfTokenError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
-import type { ResolvedSteadfastOptions } from './steadfast-plugin.js';
+import type { ResolvedSteadfastOptions } from './steadfast-options.js';
 import { SyncRateLimit } from './sync-rate-limit.js';
 
-export function registerSyncRoute(app: FastifyInstance, options: ResolvedSteadfastOptions): void {
+export function registerSyncRoute(
+  app: FastifyInstance,
+  options: ResolvedSteadfastOptions<FastifyRequest>,
+): void {
   // The checks the Express router makes, with the same CsrfVerifier and SyncRateLimit, in one
   // callback hook: every sync pays for them, and as app.requireUser, app.csrfProtection and
   // @fastify/rate-limit's async hook they cost three hook calls, a hash, four promises and three
   // response headers a request (CPU profile of bench/http-overhead.bench.ts).
   const csrf = new CsrfVerifier();
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
-  const guard = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const user = request.user;
-    if (!user) {
-      app.requireUser(request, reply, done);
-      return;
-    }
-    if (!csrf.verify(request.session?._csrf, request.headers[CSRF_HEADER])) {
-      done(new InvalidCsrfTokenError());
-      return;
-    }
-    const refusal = rateLimit.hit(user.id);
+  const { verifyCsrf } = options;
+  const limit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const refusal = rateLimit.hit(userKey(request.user as SignedInUser));
     if (refusal) {
       reply.header('retry-after', String(refusal.retryAfterSeconds));
       done(refusal.error);
       return;
     }
     done();
+  };
+  const guard = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (!request.user) {
+      app.requireUser(request, reply, done);
+      return;
+    }
+    if (verifyCsrf) {
+      // The app's own check may be asynchronous; Steadfast's sessions keep the synchronous path.
+      Promise.resolve(verifyCsrf(request)).then(
+        (valid) => (valid ? limit(request, reply, done) : done(new InvalidCsrfTokenError())),
+        (error: unknown) => done(error as Error),
+      );
+      return;
+    }
+    if (!csrf.verify(request.session?._csrf, request.headers[CSRF_HEADER])) {
+      done(new InvalidCsrfTokenError());
+      return;
+    }
+    limit(request, reply, done);
   };
 
   app.post(

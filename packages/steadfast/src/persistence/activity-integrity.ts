@@ -49,7 +49,7 @@ export async function verifyActivityLog(db: Kysely<Database>, registry: ModelReg
   let after: { model: string; objectId: string; id: number } | undefined;
 
   for (;;) {
-    let select = db.selectFrom('activity_log').selectAll();
+    let select = db.selectFrom('steadfast_activity_log').selectAll();
     if (after) {
       const a = after;
       select = select.where((eb) =>
@@ -164,17 +164,17 @@ export async function pruneActivityLog(db: Kysely<Database>, before: Date): Prom
   const cutoff = before.toISOString();
   return db.transaction().execute(async (trx) => {
     const keep = trx
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select((eb) => eb.fn.max('id').as('id'))
       .where('created_at', '<', cutoff)
       .groupBy(['model', 'object_id']);
     const removed = await trx
-      .deleteFrom('activity_log')
+      .deleteFrom('steadfast_activity_log')
       .where('created_at', '<', cutoff)
       .where('id', 'not in', keep)
       .executeTakeFirst();
     const marked = await trx
-      .updateTable('activity_log')
+      .updateTable('steadfast_activity_log')
       .set({ checkpoint: 1 })
       .where('id', 'in', keep)
       .where('checkpoint', '=', 0)

@@ -95,7 +95,7 @@ export class ActivityLog {
     }
     const q = parsed.data;
     const limit = q.limit ?? 50;
-    let select = this.context.executor().selectFrom('activity_log').selectAll();
+    let select = this.context.executor().selectFrom('steadfast_activity_log').selectAll();
     if (q.model !== undefined) select = select.where('model', '=', q.model);
     if (q.objectId !== undefined) select = select.where('object_id', '=', q.objectId);
     if (q.actor !== undefined) select = select.where('actor', '=', q.actor);
@@ -124,7 +124,7 @@ export class ActivityLog {
     if (!Number.isSafeInteger(version) || version > MAX_STORED_INTEGER) return undefined;
     const row = (await this.context
       .executor()
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .selectAll()
       .where('model', '=', model)
       .where('object_id', '=', objectId)
@@ -167,7 +167,7 @@ export class ActivityLog {
     // Pruning keeps one entry per record, the checkpoint, as the oldest: anything before it is gone.
     const oldest = (await this.context
       .executor()
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .selectAll()
       .where('model', '=', model)
       .where('object_id', '=', objectId)

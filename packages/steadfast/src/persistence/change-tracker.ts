@@ -94,8 +94,8 @@ export class ChangeTracker {
    * A group of sync requests logs hundreds of entries at once: compiled once per chunk size, and in
    * chunks of at most 512 (12 parameters each, under SQLite's 32,766).
    */
-  readonly #insertEntries = new ReusableInsert<'activity_log', NewActivityLogRow>(
-    'activity_log',
+  readonly #insertEntries = new ReusableInsert<'steadfast_activity_log', NewActivityLogRow>(
+    'steadfast_activity_log',
     ENTRY_COLUMNS,
   );
 
@@ -174,7 +174,7 @@ export class ChangeTracker {
   async headHash(model: string, objectId: string): Promise<string | null> {
     const row = await this.context
       .executor()
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select('hash')
       .where('model', '=', model)
       .where('object_id', '=', objectId)

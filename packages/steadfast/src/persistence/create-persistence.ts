@@ -3,11 +3,11 @@
  * functions are bound to it: `autoSave`, `autoSaveBulk`, `autoDelete`, `revert`, the manager,
  * the change tracker, the ActivityLog and the transaction context.
  */
-import { type Kysely, SqliteAdapter } from 'kysely';
+import type { Kysely } from 'kysely';
+import { type DialectName, dialectOf } from '../db/dialect-name.js';
 import type { Database } from '../db/schema.js';
 import type { ActivityEntry } from './activity-entry.js';
 import { ActivityLog } from './activity-log.js';
-import { builtinModels } from './builtin-models.js';
 import { ChangeTracker } from './change-tracker.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
@@ -26,8 +26,13 @@ import { assertStorableText } from './storable-text.js';
 import { type Actor, type Executor, TransactionContext } from './transaction-context.js';
 
 export interface PersistenceOptions {
-  readonly db: Kysely<Database>;
-  /** Models besides the built-in Product, User and Setting. */
+  /**
+   * The app's own Kysely instance, over SQLite (better-sqlite3) or PostgreSQL (pg). Steadfast's
+   * tables (`steadfast_*`) must exist in it: `migrateSteadfast(db)` or `npx steadfast migrate`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the app's Kysely, typed with the app's own tables.
+  readonly db: Kysely<any>;
+  /** The app's models: which table, key, version column and fields each record lives in (`defineModel`). */
   readonly models?: readonly ModelDefinition[];
   readonly clock?: Clock;
   readonly hooks?: PersistenceHooks;
@@ -58,6 +63,10 @@ export interface RevertOptions {
 }
 
 export interface Persistence {
+  /** The database it writes to, as Steadfast's own tables type it. */
+  readonly db: Kysely<Database>;
+  /** Which engine that is, told once from the Kysely instance. */
+  readonly dialect: DialectName;
   readonly registry: ModelRegistry;
   readonly manager: PersistenceManager;
   readonly changeTracker: ChangeTracker;
@@ -94,13 +103,16 @@ export interface Persistence {
  */
 export function createPersistence(options: PersistenceOptions): Persistence {
   const clock = options.clock ?? systemClock;
-  const registry = new ModelRegistry([...builtinModels, ...(options.models ?? [])]);
-  const context = new TransactionContext(options.db, options.onCommitError);
+  const db = options.db as Kysely<Database>;
+  const dialect = dialectOf(db);
+  const registry = new ModelRegistry(options.models ?? []);
+  const context = new TransactionContext(db, options.onCommitError);
   const changeTracker = new ChangeTracker(context, clock);
-  const isSqlite = options.db.getExecutor().adapter instanceof SqliteAdapter;
+  const isSqlite = dialect === 'sqlite';
   const groupCommit = options.groupCommit ?? isSqlite;
   const committer = groupCommit ? new GroupCommitter({ context }) : undefined;
   const manager = new PersistenceManager({
+    dialect,
     committer,
     batchSaves: options.batchSaves ?? true,
     // SQLite has one writer; PostgreSQL writes batches on several pooled connections at once.
@@ -162,6 +174,8 @@ export function createPersistence(options: PersistenceOptions): Persistence {
   }
 
   return {
+    db,
+    dialect,
     registry,
     manager,
     changeTracker,

@@ -4,9 +4,10 @@
  * (open, migrate, verify and prune the log).
  */
 
-export type { DialectName } from '../db/dialect-name.js';
+export { type DialectName, dialectOf, UnsupportedDialectError } from '../db/dialect-name.js';
 export { DatabaseUrlError } from '../db/errors.js';
 export {
+  type MigrateOptions,
   type MigrationStatus,
   migrateSteadfast,
   migrationStatus,
@@ -17,7 +18,15 @@ export {
   pendingMigrations,
   pingDatabase,
 } from '../db/open-database.js';
-export type { ActivityLogRow, Database, DraftRow, ProductRow, SettingRow, UserRow } from '../db/schema.js';
+export type {
+  ActivityLogRow,
+  Database,
+  DraftRow,
+  SteadfastSessionTables,
+  SteadfastTables,
+  UserRow,
+} from '../db/schema.js';
+export { addVersionColumn } from '../db/version-column.js';
 export {
   ACTIVITY_ACTIONS,
   type ActivityAction,
@@ -42,7 +51,6 @@ export {
   type RecordAtOptions,
   type RecordAtVersion,
 } from './activity-log.js';
-export { builtinModels, productModel, settingModel, userModel } from './builtin-models.js';
 export { ChangeTracker, type TrackedChange } from './change-tracker.js';
 export { type Clock, systemClock } from './clock.js';
 export {
@@ -51,6 +59,7 @@ export {
   type PersistenceOptions,
   type RevertOptions,
 } from './create-persistence.js';
+export { defineModel, ModelDefinitionError } from './define-model.js';
 export {
   ConflictError,
   isStorageUnavailable,
@@ -74,3 +83,4 @@ export {
   type StoredRecord,
 } from './persistence-manager.js';
 export { type Actor, type Executor, SYSTEM_ACTOR, TransactionContext } from './transaction-context.js';
+export { userModel } from './user-model.js';

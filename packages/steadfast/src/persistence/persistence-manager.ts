@@ -4,8 +4,9 @@
  * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
  * the record and its log entries together.
  */
-import { type ExpressionBuilder, PostgresAdapter, type RawBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
+import type { DialectName } from '../db/dialect-name.js';
 import type { Database } from '../db/schema.js';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
@@ -75,6 +76,7 @@ export interface PersistenceLogger {
 }
 
 export interface PersistenceManagerOptions {
+  readonly dialect: DialectName;
   readonly registry: ModelRegistry;
   readonly context: TransactionContext;
   readonly tracker: ChangeTracker;
@@ -140,6 +142,8 @@ interface PendingSave {
 const HEAD_HASH = '__steadfast_head_hash';
 
 export class PersistenceManager {
+  /** PostgreSQL updates many rows of one shape in one statement (`update … from (values …)`). */
+  readonly #multiRowUpdates: boolean;
   readonly #registry: ModelRegistry;
   readonly #context: TransactionContext;
   readonly #tracker: ChangeTracker;
@@ -150,6 +154,7 @@ export class PersistenceManager {
   readonly #batcher: SaveBatcher<QueuedSave, SaveResult> | undefined;
 
   constructor(options: PersistenceManagerOptions) {
+    this.#multiRowUpdates = options.dialect === 'postgres';
     this.#registry = options.registry;
     this.#context = options.context;
     this.#tracker = options.tracker;
@@ -526,7 +531,7 @@ export class PersistenceManager {
    * Throws BatchAbandoned when any record moved since the batch read it.
    */
   async #writeUpdates(executor: Executor, updates: readonly BatchedUpdate[]): Promise<void> {
-    const multiRow = executor.getExecutor().adapter instanceof PostgresAdapter;
+    const multiRow = this.#multiRowUpdates;
     const shapes = new Map<string, BatchedUpdate[]>();
     for (const update of updates) {
       const shape = `${update.definition.name}\u0000${Object.keys(update.plan.set).sort().join(',')}`;
@@ -707,7 +712,7 @@ export class PersistenceManager {
 
   async #headOf(executor: Executor, definition: ModelDefinition, objectId: string) {
     const head = (await executor
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select(['hash', 'version'])
       .where('model', '=', definition.name)
       .where('object_id', '=', objectId)
@@ -767,9 +772,9 @@ function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
 
 /** The hash of the newest log entry of the record whose id (as text) is `objectId`, as a column. */
 function headHashOf(definition: ModelDefinition, objectId: string | RawBuilder<string>) {
-  return (eb: ExpressionBuilder<Database, 'activity_log'>) =>
+  return (eb: ExpressionBuilder<Database, 'steadfast_activity_log'>) =>
     eb
-      .selectFrom('activity_log')
+      .selectFrom('steadfast_activity_log')
       .select('hash')
       .where('model', '=', definition.name)
       .where('object_id', '=', objectId)

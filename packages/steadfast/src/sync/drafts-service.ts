@@ -5,25 +5,25 @@
 
 import { ApiError } from '../http/api-error.js';
 import { invalidRequest } from '../http/error-handler.js';
-import type { SessionUser } from '../http/session-user.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { type Draft, type DraftsResponse, draftsQuerySchema } from '../protocol/sync.js';
+import { type SignedInUser, userKey } from './signed-in-user.js';
 
 /**
  * @example await listDrafts(persistence, user, { key: 'product-42' }) // { drafts: [...] }
  */
 export async function listDrafts(
   persistence: Persistence,
-  user: SessionUser,
+  user: SignedInUser,
   query: unknown,
 ): Promise<DraftsResponse> {
   const parsed = draftsQuerySchema.safeParse(query ?? {});
   if (!parsed.success) throw invalidRequest(parsed.error, 'query');
   let select = persistence
     .executor()
-    .selectFrom('drafts')
+    .selectFrom('steadfast_drafts')
     .select(['key', 'kind', 'data', 'base_version', 'saved_at', 'updated_at'])
-    .where('user_id', '=', user.id);
+    .where('user_id', '=', userKey(user));
   if (parsed.data.key !== undefined) select = select.where('key', '=', parsed.data.key);
   const rows = await select.orderBy('updated_at', 'desc').orderBy('key').execute();
   if (parsed.data.key !== undefined && rows.length === 0) {

@@ -1,5 +1,7 @@
 /** Health of the server side: the database answers and its schema is current. */
-import { type OpenedDatabase, pendingMigrations, pingDatabase } from '../db/open-database.js';
+import type { Kysely } from 'kysely';
+import { type MigrateOptions, pendingMigrations, pingDatabase } from '../db/open-database.js';
+import type { Database } from '../db/schema.js';
 
 export interface HealthReport {
   readonly status: 'ok' | 'unavailable';
@@ -10,13 +12,17 @@ export interface HealthReport {
 }
 
 /** Never throws: a database that is down is a report, not an error. */
-export async function checkHealth(database: OpenedDatabase, timeoutMs = 3000): Promise<HealthReport> {
+export async function checkHealth(
+  db: Kysely<Database>,
+  migrations: MigrateOptions = {},
+  timeoutMs = 3000,
+): Promise<HealthReport> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([pingDatabase(database.db), timeout]);
+    await Promise.race([pingDatabase(db), timeout]);
   } catch (error) {
     clearTimeout(timer);
     return {
@@ -28,7 +34,7 @@ export async function checkHealth(database: OpenedDatabase, timeoutMs = 3000): P
   }
   clearTimeout(timer);
   try {
-    const pending = await pendingMigrations(database);
+    const pending = await pendingMigrations(db, migrations);
     return pending.length === 0
       ? { status: 'ok', database: 'up', migrations: 'current' }
       : { status: 'unavailable', database: 'up', migrations: 'pending', pending };

@@ -10,15 +10,16 @@ import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.j
 import { ApiError, MutationGapError } from '../http/api-error.js';
 import { invalidRequest } from '../http/error-handler.js';
 import type { SteadfastMetrics } from '../http/metrics.js';
-import type { SessionUser } from '../http/session-user.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
 import { compareKeys } from '../persistence/lock-order.js';
+import type { ModelRegistry } from '../persistence/model-registry.js';
 import type { Actor } from '../persistence/transaction-context.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../protocol/sync.js';
 import { syncRequestSchema } from '../protocol/sync.js';
+import { type SignedInUser, userKey } from './signed-in-user.js';
 
 /** The record a draft key names, for `stale` detection; null when it names none. */
 export interface RecordRef {
@@ -28,14 +29,24 @@ export interface RecordRef {
 export type RecordForKey = (key: string) => RecordRef | null;
 
 /**
- * `product-42` → Product 42: the business app's form ids. A larger number names no product (the
- * staleness lookup by it failed on PostgreSQL with a 500).
+ * The default key mapping: `<model>-<id>` names that record of a registered model, its name
+ * lowercased (`invoice-7` → Invoice 7, `product-42` → Product 42). A generated key must be a whole
+ * number within the column's range: a larger one names no record (its lookup failed on
+ * PostgreSQL with a 500).
  */
-export const defaultRecordForKey: RecordForKey = (key) => {
-  const match = /^product-([1-9][0-9]{0,15})$/.exec(key);
-  const id = Number(match?.[1]);
-  return match && id <= MAX_STORED_INTEGER ? { model: 'Product', id } : null;
-};
+export function recordForKeyOfModels(registry: ModelRegistry): RecordForKey {
+  return (key) => {
+    const dash = key.lastIndexOf('-');
+    if (dash <= 0) return null;
+    const name = key.slice(0, dash);
+    const id = key.slice(dash + 1);
+    const definition = registry.all().find((model) => model.name.toLowerCase() === name);
+    if (!definition || id === '') return null;
+    if (!definition.generatedKey) return { model: definition.name, id };
+    if (!/^[1-9][0-9]{0,15}$/.test(id) || Number(id) > MAX_STORED_INTEGER) return null;
+    return { model: definition.name, id: Number(id) };
+  };
+}
 
 export interface RequestMeta {
   readonly requestId?: string;
@@ -44,7 +55,7 @@ export interface RequestMeta {
 
 /** A client's `client_mutations` row: whose client it is and the last mutation id applied. */
 export interface ClientMutationsRow {
-  readonly user_id: number;
+  readonly user_id: string;
   readonly last_mutation_id: number;
 }
 
@@ -73,19 +84,19 @@ export interface SyncServiceOptions {
 
 export interface SyncService {
   /** Validates `body`, applies it through the group commit and answers after the commit. */
-  sync(user: SessionUser, body: unknown, meta?: RequestMeta): Promise<SyncResponse>;
+  sync(user: SignedInUser, body: unknown, meta?: RequestMeta): Promise<SyncResponse>;
 }
 
 type NewDraftRow = Insertable<DraftsTable>;
 
 /** Draft model name and object id in the ActivityLog. */
 export const DRAFT_MODEL = 'Draft';
-export function draftObjectId(userId: number, kind: string, key: string): string {
+export function draftObjectId(userId: string, kind: string, key: string): string {
   return `${userId}:${kind}:${key}`;
 }
 
 export function createSyncService(options: SyncServiceOptions): SyncService {
-  const recordForKey = options.recordForKey ?? defaultRecordForKey;
+  const recordForKey = options.recordForKey ?? recordForKeyOfModels(options.persistence.registry);
   const now = options.now ?? (() => new Date());
   return {
     async sync(user, body, meta = {}) {
@@ -96,7 +107,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         request = parsed.data;
       }
       const batch = request;
-      const actor = { actor: String(user.id), requestId: meta.requestId, ip: meta.ip };
+      const actor = { actor: userKey(user), requestId: meta.requestId, ip: meta.ip };
       // An empty batch writes nothing (it asks for lastMutationId): no transaction, no commit round.
       if (batch.changes.length === 0) {
         const lookup = options.clientLookup;
@@ -148,8 +159,8 @@ export function asEmptySyncBatch(body: unknown): SyncRequest | undefined {
 }
 
 /** The client's last applied mutation id (0 for a new client); forbidden when it is another user's. */
-function lastAppliedBy(client: ClientMutationsRow | undefined, user: SessionUser): number {
-  if (client && Number(client.user_id) !== user.id) {
+function lastAppliedBy(client: ClientMutationsRow | undefined, user: SignedInUser): number {
+  if (client && String(client.user_id) !== userKey(user)) {
     throw new ApiError('forbidden', 'This clientId belongs to another user.');
   }
   return client ? Number(client.last_mutation_id) : 0;
@@ -164,7 +175,7 @@ function asFields(data: unknown): Record<string, unknown> | null {
 
 /** One validated request to apply: whose it is, who it is logged as, and the time it is applied at. */
 export interface SyncUnit {
-  readonly user: SessionUser;
+  readonly user: SignedInUser;
   readonly request: SyncRequest;
   readonly actor: Actor;
   readonly at: Date;
@@ -177,7 +188,7 @@ export interface SyncUnit {
 export async function applySyncBatch(
   persistence: Persistence,
   recordForKey: RecordForKey,
-  user: SessionUser,
+  user: SignedInUser,
   request: SyncRequest,
   at: Date,
   lockRows = false,
@@ -203,7 +214,7 @@ interface MutationPlan {
  * `movedAt` (its new updated_at) once a request of the group applied something for it.
  */
 interface ClientState {
-  readonly userId: number;
+  readonly userId: string;
   last: number;
   readonly stored: boolean;
   movedAt?: string;
@@ -241,7 +252,7 @@ export async function applySyncUnits(
         if (client) Object.assign(client, { last: plan.last, movedAt });
         else
           clients.set(unit.request.clientId, {
-            userId: unit.user.id,
+            userId: userKey(unit.user),
             last: plan.last,
             stored: false,
             movedAt,
@@ -258,7 +269,7 @@ export async function applySyncUnits(
   const objectIds = new Set<string>();
   for (const plan of plans)
     for (const change of plan.toApply)
-      objectIds.add(draftObjectId(plan.unit.user.id, change.kind, change.key));
+      objectIds.add(draftObjectId(userKey(plan.unit.user), change.kind, change.key));
   const stored = await readDrafts(db, plans, objectIds);
   const heads = await readLogHeads(db, [...objectIds]);
 
@@ -270,11 +281,11 @@ export async function applySyncUnits(
     const text = stored.get(objectId);
     return text === undefined ? null : JSON.parse(text);
   };
-  const finalDrafts = new Map<string, { userId: number; change: SyncChange; at: string }>();
+  const finalDrafts = new Map<string, { userId: string; change: SyncChange; at: string }>();
   const tracked: TrackedChange[] = [];
   for (const plan of plans) {
     const { unit } = plan;
-    const userId = unit.user.id;
+    const userId = userKey(unit.user);
     const nowText = unit.at.toISOString();
     for (const change of plan.toApply) {
       const objectId = draftObjectId(userId, change.kind, change.key);
@@ -325,7 +336,7 @@ export async function applySyncUnits(
   // persistence manager's batches write theirs, so two PostgreSQL processes never wait on each other.
   for (const draft of deletes.sort(inLockOrder)) {
     await db
-      .deleteFrom('drafts')
+      .deleteFrom('steadfast_drafts')
       .where('user_id', '=', draft.user_id)
       .where('kind', '=', draft.kind)
       .where('key', '=', draft.key)
@@ -395,13 +406,13 @@ async function readClients(
   const clients = new Map<string, ClientState>();
   for (const ids of chunks(clientIds, IN_LIST_CHUNK)) {
     const select = db
-      .selectFrom('client_mutations')
+      .selectFrom('steadfast_sync_clients')
       .select(['client_id', 'user_id', 'last_mutation_id'])
       .where('client_id', 'in', ids)
       .orderBy('client_id');
     for (const row of await (lockRows ? select.forUpdate() : select).execute()) {
       clients.set(row.client_id, {
-        userId: Number(row.user_id),
+        userId: String(row.user_id),
         last: Number(row.last_mutation_id),
         stored: true,
       });
@@ -418,18 +429,18 @@ async function readDrafts(
 ): Promise<Map<string, string>> {
   const drafts = new Map<string, string>();
   if (objectIds.size === 0) return drafts;
-  const userIds = [...new Set(plans.map((plan) => plan.unit.user.id))];
+  const userIds = [...new Set(plans.map((plan) => userKey(plan.unit.user)))];
   const keys = [...new Set(plans.flatMap((plan) => plan.toApply.map((change) => change.key)))];
   for (const someKeys of chunks(keys, IN_LIST_CHUNK)) {
     const rows = await db
-      .selectFrom('drafts')
+      .selectFrom('steadfast_drafts')
       .select(['user_id', 'kind', 'key', 'data'])
       .where('user_id', 'in', userIds)
       .where('key', 'in', someKeys)
       .execute();
     for (const row of rows) {
       // Users × keys may name drafts no request touched; only the touched ones count.
-      const objectId = draftObjectId(Number(row.user_id), row.kind, row.key);
+      const objectId = draftObjectId(String(row.user_id), row.kind, row.key);
       if (objectIds.has(objectId)) drafts.set(objectId, row.data);
     }
   }
@@ -438,7 +449,7 @@ async function readDrafts(
 
 /** A draft's primary key. */
 interface DraftKey {
-  readonly user_id: number;
+  readonly user_id: string;
   readonly kind: string;
   readonly key: string;
 }
@@ -454,7 +465,7 @@ const ROWS_PER_INSERT = 1000;
 async function upsertDrafts(db: Kysely<Database>, rows: readonly NewDraftRow[]): Promise<void> {
   for (const some of chunks(rows, ROWS_PER_INSERT)) {
     await db
-      .insertInto('drafts')
+      .insertInto('steadfast_drafts')
       .values(some)
       .onConflict((oc) =>
         oc.columns(['user_id', 'kind', 'key']).doUpdateSet((eb) => ({
@@ -487,7 +498,7 @@ async function writeClients(db: Kysely<Database>, clients: ReadonlyMap<string, C
   }
   for (const rows of chunks(stored, ROWS_PER_INSERT)) {
     await db
-      .insertInto('client_mutations')
+      .insertInto('steadfast_sync_clients')
       .values(rows)
       .onConflict((oc) =>
         oc.column('client_id').doUpdateSet((eb) => ({
@@ -499,7 +510,7 @@ async function writeClients(db: Kysely<Database>, clients: ReadonlyMap<string, C
   }
   for (const rows of chunks(added, ROWS_PER_INSERT)) {
     const inserted = await db
-      .insertInto('client_mutations')
+      .insertInto('steadfast_sync_clients')
       .values(rows)
       .onConflict((oc) => oc.column('client_id').doNothing())
       .executeTakeFirst();
@@ -528,7 +539,7 @@ async function readLogHeads(
     const latest = sql.join(
       some.map(
         (objectId) =>
-          sql`select max(id) from activity_log where model = ${DRAFT_MODEL} and object_id = ${objectId}`,
+          sql`select max(id) from steadfast_activity_log where model = ${DRAFT_MODEL} and object_id = ${objectId}`,
       ),
       sql` union all `,
     );
@@ -537,7 +548,7 @@ async function readLogHeads(
       hash: string;
       version: number;
     }>`select object_id, hash, version
-      from activity_log where id in (${latest})`.execute(db);
+      from steadfast_activity_log where id in (${latest})`.execute(db);
     for (const row of rows) heads.set(row.object_id, { hash: row.hash, version: Number(row.version) });
   }
   return heads;
@@ -588,7 +599,7 @@ export function createMeteredSyncService(options: {
   readonly clientLookup?: ClientLookup;
 }): { committer: GroupCommitter<SyncUnit>; syncService: SyncService } {
   const { metrics } = options;
-  const recordForKey = options.recordForKey ?? defaultRecordForKey;
+  const recordForKey = options.recordForKey ?? recordForKeyOfModels(options.persistence.registry);
   const lockRows = options.dialect === 'postgres';
   const committer = new GroupCommitter<SyncUnit>({
     context: options.persistence.context,

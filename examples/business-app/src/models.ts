@@ -1,8 +1,9 @@
 /**
- * The models of Steadfast's own schema. Apps register theirs beside these (see ModelRegistry).
+ * The demo's models: products and settings, in the demo's own tables (its migrations.ts), saved
+ * through Steadfast's persistence manager like any app's.
  */
+import { defineModel } from 'steadfast/persistence';
 import { z } from 'zod';
-import type { ModelDefinition } from './model-registry.js';
 
 /** A decimal amount as exact text, normalised to two places: "5" → "5.00". */
 const money = z
@@ -18,7 +19,7 @@ const singleLine = (max: number) =>
     .max(max)
     .refine((value) => ![...value].some((c) => c.charCodeAt(0) < 0x20), 'must be one line of text');
 
-export const productModel: ModelDefinition = {
+export const productModel = defineModel({
   name: 'Product',
   table: 'products',
   primaryKey: 'id',
@@ -35,29 +36,10 @@ export const productModel: ModelDefinition = {
   }),
   createdAtColumn: 'created_at',
   updatedAtColumn: 'updated_at',
-};
-
-export const userModel: ModelDefinition = {
-  name: 'User',
-  table: 'users',
-  primaryKey: 'id',
-  generatedKey: true,
-  trackedFields: ['username', 'display_name', 'password_hash'],
-  secretFields: ['password_hash'],
-  schema: z.object({
-    username: z
-      .string()
-      .trim()
-      .regex(/^[a-z0-9_.-]{1,64}$/, 'must be 1-64 lowercase letters, digits, _ . -'),
-    display_name: singleLine(100).pipe(z.string().min(1, 'is required')),
-    password_hash: z.string().min(1),
-  }),
-  createdAtColumn: 'created_at',
-  updatedAtColumn: 'updated_at',
-};
+});
 
 /** Settings are keyed `app.<name>` or `user.<userId>.<name>`; the value is JSON text. */
-export const settingModel: ModelDefinition = {
+export const settingModel = defineModel({
   name: 'Setting',
   table: 'settings',
   primaryKey: 'id',
@@ -65,6 +47,6 @@ export const settingModel: ModelDefinition = {
   trackedFields: ['value'],
   schema: z.object({ value: z.string().max(10_000) }),
   updatedAtColumn: 'updated_at',
-};
+});
 
-export const builtinModels: readonly ModelDefinition[] = [productModel, userModel, settingModel];
+export const appModels = [productModel, settingModel] as const;
