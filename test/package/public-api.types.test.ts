@@ -1,0 +1,351 @@
+/**
+ * The server entry points' public types, as an app imports them (`steadfast/persistence`,
+ * `steadfast/fastify`, `steadfast/express`, `steadfast/protocol`). A change here is a change of the
+ * package's API: make it on purpose, and update these pins with it.
+ *
+ * The assertions are types: `npm run typecheck` checks them (test/ is in the root tsconfig, whose
+ * `paths` map `steadfast/*` to the sources); at run time expectTypeOf does nothing, so each test
+ * also touches the runtime export it pins. The browser client's pins live in
+ * test/unit/client/public-api.types.test.ts, where the DOM types are.
+ */
+import type { Express, Request, RequestHandler, Router } from 'express';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  preHandlerHookHandler,
+} from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from 'steadfast/express';
+import {
+  type RecordForKey,
+  type SessionUser,
+  SteadfastOptionsError,
+  type SteadfastPluginOptions,
+  signIn,
+  steadfastPlugin,
+} from 'steadfast/fastify';
+import {
+  type ActivityEntry,
+  type Actor,
+  type Clock,
+  ConflictError,
+  createPersistence,
+  type Database,
+  type DeleteResult,
+  type ModelDefinition,
+  type OpenedDatabase,
+  openDatabase,
+  type Persistence,
+  type PersistenceHooks,
+  type PersistenceLogger,
+  type PersistenceOptions,
+  type RecordValues,
+  type RevertOptions,
+  type SaveOptions,
+  type SaveResult,
+  type StoredRecord,
+} from 'steadfast/persistence';
+import {
+  type ChangeResult,
+  type FieldValues,
+  type JsonFieldValue,
+  type MergeConflict,
+  type MergeOptions,
+  type MergeResult,
+  mergeThreeWay,
+  resolveConflicts,
+  type SyncChange,
+  type SyncRequest,
+  type SyncResponse,
+  syncRequestSchema,
+  syncResponseSchema,
+} from 'steadfast/protocol';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+// Type-checked, never called: an app's registration of the plugin and of the router.
+const registerSteadfast = (app: FastifyInstance, database: OpenedDatabase, persistence: Persistence) =>
+  app.register(steadfastPlugin, { database, persistence, sessionSecret: 'x'.repeat(32) });
+const registerWithoutSecret = (app: FastifyInstance, database: OpenedDatabase, persistence: Persistence) =>
+  // @ts-expect-error sessionSecret is required
+  app.register(steadfastPlugin, { database, persistence });
+const mountRouter = (app: Express, options: ExpressRouterOptions) => app.use(createExpressRouter(options));
+
+describe('steadfast/persistence', () => {
+  it('createPersistence takes PersistenceOptions and returns a Persistence', () => {
+    expect(typeof createPersistence).toBe('function');
+    expectTypeOf(createPersistence).parameters.toEqualTypeOf<[options: PersistenceOptions]>();
+    expectTypeOf(createPersistence).returns.toEqualTypeOf<Persistence>();
+  });
+
+  it('PersistenceOptions: a Kysely database, every other option optional', () => {
+    expectTypeOf<PersistenceOptions>().toEqualTypeOf<{
+      readonly db: Kysely<Database>;
+      readonly models?: readonly ModelDefinition[];
+      readonly clock?: Clock;
+      readonly hooks?: PersistenceHooks;
+      readonly logger?: PersistenceLogger;
+      readonly onCommitError?: (error: unknown) => void;
+      readonly groupCommit?: boolean;
+      readonly batchSaves?: boolean;
+      readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
+    }>();
+    // openDatabase's `db` is what createPersistence wants.
+    expectTypeOf<OpenedDatabase['db']>().toExtend<PersistenceOptions['db']>();
+    expectTypeOf(openDatabase).returns.resolves.toEqualTypeOf<OpenedDatabase>();
+    expectTypeOf<{ db: Kysely<Database> }>().toExtend<PersistenceOptions>();
+    expectTypeOf<{ models: [] }>().not.toExtend<PersistenceOptions>();
+  });
+
+  it('Persistence: the saves, reverts and transactions, each typed', () => {
+    expectTypeOf<keyof Persistence>().toEqualTypeOf<
+      | 'registry'
+      | 'manager'
+      | 'changeTracker'
+      | 'activityLog'
+      | 'context'
+      | 'autoSave'
+      | 'autoSaveBulk'
+      | 'autoDelete'
+      | 'revert'
+      | 'withTransaction'
+      | 'runAs'
+      | 'onCommit'
+      | 'executor'
+      | 'idle'
+    >();
+    expectTypeOf<Persistence['autoSave']>().toEqualTypeOf<
+      (model: string, values: RecordValues, options?: SaveOptions) => Promise<SaveResult>
+    >();
+    expectTypeOf<Persistence['autoSaveBulk']>().toEqualTypeOf<
+      (model: string, items: readonly RecordValues[], options?: SaveOptions) => Promise<SaveResult[]>
+    >();
+    expectTypeOf<Persistence['autoDelete']>().toEqualTypeOf<
+      (model: string, id: string | number, options?: { expectedVersion?: number }) => Promise<DeleteResult>
+    >();
+    expectTypeOf<Persistence['revert']>().toEqualTypeOf<
+      (model: string, id: string | number, toVersion: number, options?: RevertOptions) => Promise<SaveResult>
+    >();
+    expectTypeOf<Persistence['runAs']>().toEqualTypeOf<
+      <T>(actor: Actor | string, fn: () => Promise<T>) => Promise<T>
+    >();
+    expectTypeOf<Persistence['withTransaction']>().toEqualTypeOf<<T>(fn: () => Promise<T>) => Promise<T>>();
+    expectTypeOf<Persistence['idle']>().toEqualTypeOf<() => Promise<void>>();
+    expectTypeOf<RecordValues>().toEqualTypeOf<Readonly<Record<string, unknown>>>();
+    expectTypeOf<SaveOptions>().toEqualTypeOf<{
+      readonly expectedVersion?: number;
+      readonly action?: 'revert' | 'sync';
+    }>();
+  });
+
+  it('SaveResult: the record read back, whether it was created or changed, its version and log entry', () => {
+    expectTypeOf<SaveResult>().toEqualTypeOf<{
+      readonly record: StoredRecord;
+      readonly created: boolean;
+      readonly changed: boolean;
+      readonly version: number;
+      readonly entry: ActivityEntry | null;
+    }>();
+    expectTypeOf<SaveResult>().not.toHaveProperty('id');
+  });
+
+  it('errors are classes with a stable code', () => {
+    expect(new ConflictError('Product', '7', 3, 4, undefined)).toBeInstanceOf(Error);
+    expectTypeOf<ConflictError['code']>().toExtend<string>();
+  });
+});
+
+describe('steadfast/fastify', () => {
+  it('steadfastPlugin is a Fastify plugin taking SteadfastPluginOptions', () => {
+    expect(typeof steadfastPlugin).toBe('function');
+    expectTypeOf(steadfastPlugin).toExtend<FastifyPluginAsync<SteadfastPluginOptions>>();
+    expectTypeOf(registerSteadfast).toBeFunction();
+    expectTypeOf(registerWithoutSecret).toBeFunction();
+  });
+
+  it('SteadfastPluginOptions: database, persistence and sessionSecret required, the rest defaulted', () => {
+    expectTypeOf<keyof SteadfastPluginOptions>().toEqualTypeOf<
+      | 'database'
+      | 'persistence'
+      | 'sessionSecret'
+      | 'secureCookies'
+      | 'sessionTtlMs'
+      | 'cookieName'
+      | 'limits'
+      | 'routes'
+      | 'recordForKey'
+      | 'groupCommit'
+      | 'sweepIntervalMs'
+      | 'defaultMetrics'
+    >();
+    type Required = { database: OpenedDatabase; persistence: Persistence; sessionSecret: string };
+    expectTypeOf<Required>().toExtend<SteadfastPluginOptions>();
+    expectTypeOf<Omit<Required, 'database'>>().not.toExtend<SteadfastPluginOptions>();
+    expectTypeOf<Omit<Required, 'persistence'>>().not.toExtend<SteadfastPluginOptions>();
+    expectTypeOf<Omit<Required, 'sessionSecret'>>().not.toExtend<SteadfastPluginOptions>();
+    expectTypeOf<SteadfastPluginOptions['database']>().toEqualTypeOf<OpenedDatabase>();
+    expectTypeOf<SteadfastPluginOptions['persistence']>().toEqualTypeOf<Persistence>();
+    expectTypeOf<SteadfastPluginOptions['sessionSecret']>().toEqualTypeOf<string>();
+    expectTypeOf<SteadfastPluginOptions['secureCookies']>().toEqualTypeOf<boolean | 'auto' | undefined>();
+    expectTypeOf<SteadfastPluginOptions['sessionTtlMs']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<SteadfastPluginOptions['cookieName']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<SteadfastPluginOptions['recordForKey']>().toEqualTypeOf<RecordForKey | undefined>();
+    expectTypeOf<SteadfastPluginOptions['sweepIntervalMs']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<SteadfastPluginOptions['defaultMetrics']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<NonNullable<SteadfastPluginOptions['limits']>>().branded.toEqualTypeOf<{
+      syncBodyBytes?: number | undefined;
+      syncPerMinute?: number | undefined;
+      loginPerMinute?: number | undefined;
+    }>();
+    expectTypeOf<NonNullable<SteadfastPluginOptions['routes']>>().branded.toEqualTypeOf<{
+      sync?: boolean | undefined;
+      drafts?: boolean | undefined;
+      activity?: boolean | undefined;
+      health?: boolean | undefined;
+      metrics?: boolean | undefined;
+    }>();
+    expectTypeOf<NonNullable<SteadfastPluginOptions['groupCommit']>>().branded.toEqualTypeOf<{
+      maxBatch?: number | undefined;
+    }>();
+    expect(new SteadfastOptionsError('x').code).toBe('invalid_steadfast_options');
+  });
+
+  it('declares the decorations an app uses: app.persistence, app.requireUser, request.user, app.csrfProtection, reply.generateCsrf', () => {
+    expectTypeOf<FastifyInstance['persistence']>().toEqualTypeOf<Persistence>();
+    expectTypeOf<FastifyInstance['database']>().toEqualTypeOf<OpenedDatabase>();
+    expectTypeOf<FastifyInstance['metrics']>().toEqualTypeOf<Registry>();
+    expectTypeOf<FastifyInstance['requireUser']>().toEqualTypeOf<
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+    >();
+    expectTypeOf<FastifyRequest['user']>().toEqualTypeOf<SessionUser | null>();
+    expectTypeOf<SessionUser>().toEqualTypeOf<{
+      readonly id: number;
+      readonly username: string;
+      readonly displayName: string;
+    }>();
+    expectTypeOf<FastifyInstance['csrfProtection']>().parameters.toEqualTypeOf<
+      [req: FastifyRequest, reply: FastifyReply, done: () => void]
+    >();
+    expectTypeOf<FastifyReply['generateCsrf']>().returns.toEqualTypeOf<string>();
+    // `{ preHandler: [app.requireUser, app.csrfProtection] }`, as the README shows.
+    expectTypeOf<FastifyInstance['requireUser']>().toExtend<preHandlerHookHandler>();
+    expectTypeOf<FastifyInstance['csrfProtection']>().toExtend<preHandlerHookHandler>();
+  });
+
+  it('signIn answers the signed-in user or null', () => {
+    expect(typeof signIn).toBe('function');
+    expectTypeOf(signIn).parameters.toEqualTypeOf<
+      [request: FastifyRequest, username: string, password: string]
+    >();
+    expectTypeOf(signIn).returns.resolves.toEqualTypeOf<SessionUser | null>();
+  });
+});
+
+describe('steadfast/express', () => {
+  it('createExpressRouter takes ExpressRouterOptions and returns a router with its metrics', () => {
+    expect(typeof createExpressRouter).toBe('function');
+    expectTypeOf(createExpressRouter).parameters.toEqualTypeOf<[options: ExpressRouterOptions]>();
+    expectTypeOf(createExpressRouter).returns.toEqualTypeOf<SteadfastExpressRouter>();
+    expectTypeOf<SteadfastExpressRouter>().toEqualTypeOf<Router & { readonly metrics: Registry }>();
+    // `app.use(createExpressRouter(…))`
+    expectTypeOf<SteadfastExpressRouter>().toExtend<RequestHandler>();
+    expectTypeOf(mountRouter).toBeFunction();
+  });
+
+  it('ExpressRouterOptions: the Fastify plugin’s database, persistence and secret, or your own authenticate', () => {
+    expectTypeOf<ExpressRouterOptions>().toEqualTypeOf<{
+      readonly database: OpenedDatabase;
+      readonly persistence: Persistence;
+      readonly sessionSecret: string;
+      readonly cookieName?: string;
+      readonly limits?: { readonly syncBodyBytes?: number; readonly syncPerMinute?: number };
+      readonly routes?: {
+        readonly sync?: boolean;
+        readonly drafts?: boolean;
+        readonly activity?: boolean;
+        readonly health?: boolean;
+        readonly metrics?: boolean;
+      };
+      readonly recordForKey?: RecordForKey;
+      readonly authenticate?: (request: Request) => Promise<SessionUser | null> | SessionUser | null;
+      readonly verifyCsrf?: (request: Request) => Promise<boolean> | boolean;
+    }>();
+    // Sync and async authenticate both fit.
+    expectTypeOf<(request: Request) => SessionUser | null>().toExtend<
+      NonNullable<ExpressRouterOptions['authenticate']>
+    >();
+    expectTypeOf<(request: Request) => Promise<SessionUser>>().toExtend<
+      NonNullable<ExpressRouterOptions['authenticate']>
+    >();
+    expectTypeOf<(request: Request) => Promise<string>>().not.toExtend<
+      NonNullable<ExpressRouterOptions['authenticate']>
+    >();
+  });
+});
+
+describe('steadfast/protocol', () => {
+  it('SyncRequest: a client id and its changes', () => {
+    expectTypeOf<SyncRequest>().branded.toEqualTypeOf<{ clientId: string; changes: SyncChange[] }>();
+    expectTypeOf<keyof SyncChange>().toEqualTypeOf<
+      'mutationId' | 'kind' | 'key' | 'data' | 'baseVersion' | 'savedAt'
+    >();
+    expectTypeOf<SyncChange['mutationId']>().toEqualTypeOf<number>();
+    expectTypeOf<SyncChange['kind']>().toEqualTypeOf<'form' | 'state'>();
+    expectTypeOf<SyncChange['key']>().toEqualTypeOf<string>();
+    expectTypeOf<SyncChange['baseVersion']>().toEqualTypeOf<number | null | undefined>();
+    expectTypeOf<SyncChange['savedAt']>().toEqualTypeOf<string>();
+    expectTypeOf<null>().toExtend<SyncChange['data']>();
+    expectTypeOf<{ name: string; tags: string[]; price: number }>().toExtend<SyncChange['data']>();
+    expectTypeOf(syncRequestSchema.parse).returns.toEqualTypeOf<SyncRequest>();
+    expect(syncRequestSchema.safeParse({ clientId: 'not-a-uuid', changes: [] }).success).toBe(false);
+  });
+
+  it('SyncResponse: what the server applied, per mutation', () => {
+    expectTypeOf<SyncResponse>().branded.toEqualTypeOf<{
+      status: 'ok';
+      synced: number;
+      lastMutationId: number;
+      results: ChangeResult[];
+      serverTime: string;
+    }>();
+    expectTypeOf<ChangeResult>().branded.toEqualTypeOf<{
+      mutationId: number;
+      status: 'applied' | 'duplicate' | 'stale';
+      currentVersion?: number | undefined;
+    }>();
+    expectTypeOf(syncResponseSchema.parse).returns.toEqualTypeOf<SyncResponse>();
+  });
+
+  it('mergeThreeWay(base, draft, current) gives a MergeResult; resolveConflicts the settled fields', () => {
+    expectTypeOf(mergeThreeWay).parameters.toEqualTypeOf<
+      [base: FieldValues, draft: FieldValues, current: FieldValues, options?: MergeOptions]
+    >();
+    expectTypeOf(mergeThreeWay).returns.toEqualTypeOf<MergeResult>();
+    expectTypeOf<MergeResult>().toEqualTypeOf<{
+      readonly merged: FieldValues;
+      readonly fromDraft: readonly string[];
+      readonly fromServer: readonly string[];
+      readonly conflicts: readonly MergeConflict[];
+    }>();
+    expectTypeOf<MergeConflict>().toEqualTypeOf<{
+      readonly field: string;
+      readonly base: JsonFieldValue | undefined;
+      readonly draft: JsonFieldValue;
+      readonly current: JsonFieldValue | undefined;
+    }>();
+    expectTypeOf<FieldValues>().toEqualTypeOf<Readonly<Record<string, JsonFieldValue>>>();
+    expectTypeOf(resolveConflicts).parameters.toEqualTypeOf<
+      [result: MergeResult, choices: Readonly<Record<string, 'yours' | 'theirs' | 'original'>>]
+    >();
+    expectTypeOf(resolveConflicts).returns.toEqualTypeOf<FieldValues>();
+    const result = mergeThreeWay({ price: '500.00' }, { price: '450.00' }, { price: '480.00' });
+    expect(result.conflicts).toHaveLength(1);
+  });
+});
