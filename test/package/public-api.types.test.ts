@@ -25,8 +25,11 @@ import {
   type SteadfastExpressRouter,
 } from 'steadfast/express';
 import {
+  type Authenticate,
   type RecordForKey,
   type SessionUser,
+  type SignedInUser,
+  type SteadfastOptions,
   SteadfastOptionsError,
   type SteadfastPluginOptions,
   signIn,
@@ -71,11 +74,17 @@ import {
 import { describe, expect, expectTypeOf, it } from 'vitest';
 
 // Type-checked, never called: an app's registration of the plugin and of the router.
-const registerSteadfast = (app: FastifyInstance, database: OpenedDatabase, persistence: Persistence) =>
-  app.register(steadfastPlugin, { database, persistence, sessionSecret: 'x'.repeat(32) });
-const registerWithoutSecret = (app: FastifyInstance, database: OpenedDatabase, persistence: Persistence) =>
-  // @ts-expect-error sessionSecret is required
-  app.register(steadfastPlugin, { database, persistence });
+const registerSteadfast = (app: FastifyInstance, persistence: Persistence) =>
+  app.register(steadfastPlugin, { persistence, sessionSecret: 'x'.repeat(32) });
+const registerOwnSignIn = (app: FastifyInstance, persistence: Persistence) =>
+  app.register(steadfastPlugin, {
+    persistence,
+    authenticate: (request) => (request.headers['x-user'] ? { id: String(request.headers['x-user']) } : null),
+    verifyCsrf: async () => true,
+  });
+const registerWithoutPersistence = (app: FastifyInstance) =>
+  // @ts-expect-error persistence is required
+  app.register(steadfastPlugin, { sessionSecret: 'x'.repeat(32) });
 const mountRouter = (app: Express, options: ExpressRouterOptions) => app.use(createExpressRouter(options));
 
 describe('steadfast/persistence', () => {
@@ -85,9 +94,10 @@ describe('steadfast/persistence', () => {
     expectTypeOf(createPersistence).returns.toEqualTypeOf<Persistence>();
   });
 
-  it('PersistenceOptions: a Kysely database, every other option optional', () => {
+  it("PersistenceOptions: the app's own Kysely database (any tables), every other option optional", () => {
     expectTypeOf<PersistenceOptions>().toEqualTypeOf<{
-      readonly db: Kysely<Database>;
+      // biome-ignore lint/suspicious/noExplicitAny: pinned as the API declares it.
+      readonly db: Kysely<any>;
       readonly models?: readonly ModelDefinition[];
       readonly clock?: Clock;
       readonly hooks?: PersistenceHooks;
@@ -101,11 +111,16 @@ describe('steadfast/persistence', () => {
     expectTypeOf<OpenedDatabase['db']>().toExtend<PersistenceOptions['db']>();
     expectTypeOf(openDatabase).returns.resolves.toEqualTypeOf<OpenedDatabase>();
     expectTypeOf<{ db: Kysely<Database> }>().toExtend<PersistenceOptions>();
+    expectTypeOf<{
+      db: Kysely<{ invoices: { id: number; version: number } }>;
+    }>().toExtend<PersistenceOptions>();
     expectTypeOf<{ models: [] }>().not.toExtend<PersistenceOptions>();
   });
 
   it('Persistence: the saves, reverts and transactions, each typed', () => {
     expectTypeOf<keyof Persistence>().toEqualTypeOf<
+      | 'db'
+      | 'dialect'
       | 'registry'
       | 'manager'
       | 'changeTracker'
@@ -167,13 +182,17 @@ describe('steadfast/fastify', () => {
     expect(typeof steadfastPlugin).toBe('function');
     expectTypeOf(steadfastPlugin).toExtend<FastifyPluginAsync<SteadfastPluginOptions>>();
     expectTypeOf(registerSteadfast).toBeFunction();
-    expectTypeOf(registerWithoutSecret).toBeFunction();
+    expectTypeOf(registerOwnSignIn).toBeFunction();
+    expectTypeOf(registerWithoutPersistence).toBeFunction();
   });
 
-  it('SteadfastPluginOptions: database, persistence and sessionSecret required, the rest defaulted', () => {
+  it('SteadfastPluginOptions: the one options interface of both adapters; persistence required, the rest checked at start', () => {
+    expectTypeOf<SteadfastPluginOptions>().toEqualTypeOf<SteadfastOptions<FastifyRequest>>();
     expectTypeOf<keyof SteadfastPluginOptions>().toEqualTypeOf<
       | 'database'
       | 'persistence'
+      | 'authenticate'
+      | 'verifyCsrf'
       | 'sessionSecret'
       | 'secureCookies'
       | 'sessionTtlMs'
@@ -185,14 +204,21 @@ describe('steadfast/fastify', () => {
       | 'sweepIntervalMs'
       | 'defaultMetrics'
     >();
-    type Required = { database: OpenedDatabase; persistence: Persistence; sessionSecret: string };
-    expectTypeOf<Required>().toExtend<SteadfastPluginOptions>();
-    expectTypeOf<Omit<Required, 'database'>>().not.toExtend<SteadfastPluginOptions>();
-    expectTypeOf<Omit<Required, 'persistence'>>().not.toExtend<SteadfastPluginOptions>();
-    expectTypeOf<Omit<Required, 'sessionSecret'>>().not.toExtend<SteadfastPluginOptions>();
-    expectTypeOf<SteadfastPluginOptions['database']>().toEqualTypeOf<OpenedDatabase>();
+    expectTypeOf<{ persistence: Persistence }>().toExtend<SteadfastPluginOptions>();
+    expectTypeOf<{ sessionSecret: string }>().not.toExtend<SteadfastPluginOptions>();
+    expectTypeOf<SteadfastPluginOptions['database']>().toEqualTypeOf<OpenedDatabase | undefined>();
     expectTypeOf<SteadfastPluginOptions['persistence']>().toEqualTypeOf<Persistence>();
-    expectTypeOf<SteadfastPluginOptions['sessionSecret']>().toEqualTypeOf<string>();
+    expectTypeOf<SteadfastPluginOptions['sessionSecret']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<SteadfastPluginOptions['authenticate']>().toEqualTypeOf<
+      Authenticate<FastifyRequest> | undefined
+    >();
+    expectTypeOf<Authenticate<FastifyRequest>>().toEqualTypeOf<
+      (request: FastifyRequest) => SignedInUser | null | Promise<SignedInUser | null>
+    >();
+    expectTypeOf<SignedInUser>().toEqualTypeOf<{
+      readonly id: string | number;
+      readonly displayName?: string;
+    }>();
     expectTypeOf<SteadfastPluginOptions['secureCookies']>().toEqualTypeOf<boolean | 'auto' | undefined>();
     expectTypeOf<SteadfastPluginOptions['sessionTtlMs']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<SteadfastPluginOptions['cookieName']>().toEqualTypeOf<string | undefined>();
@@ -200,31 +226,33 @@ describe('steadfast/fastify', () => {
     expectTypeOf<SteadfastPluginOptions['sweepIntervalMs']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<SteadfastPluginOptions['defaultMetrics']>().toEqualTypeOf<boolean | undefined>();
     expectTypeOf<NonNullable<SteadfastPluginOptions['limits']>>().branded.toEqualTypeOf<{
-      syncBodyBytes?: number | undefined;
-      syncPerMinute?: number | undefined;
-      loginPerMinute?: number | undefined;
+      readonly syncBodyBytes?: number | undefined;
+      readonly syncPerMinute?: number | undefined;
+      readonly loginPerMinute?: number | undefined;
     }>();
     expectTypeOf<NonNullable<SteadfastPluginOptions['routes']>>().branded.toEqualTypeOf<{
-      sync?: boolean | undefined;
-      drafts?: boolean | undefined;
-      activity?: boolean | undefined;
-      health?: boolean | undefined;
-      metrics?: boolean | undefined;
+      readonly sync?: boolean | undefined;
+      readonly drafts?: boolean | undefined;
+      readonly activity?: boolean | undefined;
+      readonly health?: boolean | undefined;
+      readonly metrics?: boolean | undefined;
     }>();
     expectTypeOf<NonNullable<SteadfastPluginOptions['groupCommit']>>().branded.toEqualTypeOf<{
-      maxBatch?: number | undefined;
+      readonly maxBatch?: number | undefined;
     }>();
     expect(new SteadfastOptionsError('x').code).toBe('invalid_steadfast_options');
   });
 
   it('declares the decorations an app uses: app.persistence, app.requireUser, request.user, app.csrfProtection, reply.generateCsrf', () => {
     expectTypeOf<FastifyInstance['persistence']>().toEqualTypeOf<Persistence>();
-    expectTypeOf<FastifyInstance['database']>().toEqualTypeOf<OpenedDatabase>();
+    expectTypeOf<FastifyInstance['database']>().toEqualTypeOf<OpenedDatabase | undefined>();
     expectTypeOf<FastifyInstance['metrics']>().toEqualTypeOf<Registry>();
     expectTypeOf<FastifyInstance['requireUser']>().toEqualTypeOf<
       (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
     >();
-    expectTypeOf<FastifyRequest['user']>().toEqualTypeOf<SessionUser | null>();
+    expectTypeOf<FastifyRequest['user']>().toEqualTypeOf<SignedInUser | null>();
+    // Steadfast's own sessions sign in a SessionUser, which is a SignedInUser.
+    expectTypeOf<SessionUser>().toExtend<SignedInUser>();
     expectTypeOf<SessionUser>().toEqualTypeOf<{
       readonly id: number;
       readonly username: string;
@@ -253,35 +281,21 @@ describe('steadfast/express', () => {
     expect(typeof createExpressRouter).toBe('function');
     expectTypeOf(createExpressRouter).parameters.toEqualTypeOf<[options: ExpressRouterOptions]>();
     expectTypeOf(createExpressRouter).returns.toEqualTypeOf<SteadfastExpressRouter>();
-    expectTypeOf<SteadfastExpressRouter>().toEqualTypeOf<Router & { readonly metrics: Registry }>();
+    expectTypeOf<SteadfastExpressRouter>().toEqualTypeOf<
+      Router & { readonly metrics: Registry; close(): Promise<void> }
+    >();
     // `app.use(createExpressRouter(…))`
     expectTypeOf<SteadfastExpressRouter>().toExtend<RequestHandler>();
     expectTypeOf(mountRouter).toBeFunction();
   });
 
-  it('ExpressRouterOptions: the Fastify plugin’s database, persistence and secret, or your own authenticate', () => {
-    expectTypeOf<ExpressRouterOptions>().toEqualTypeOf<{
-      readonly database: OpenedDatabase;
-      readonly persistence: Persistence;
-      readonly sessionSecret: string;
-      readonly cookieName?: string;
-      readonly limits?: { readonly syncBodyBytes?: number; readonly syncPerMinute?: number };
-      readonly routes?: {
-        readonly sync?: boolean;
-        readonly drafts?: boolean;
-        readonly activity?: boolean;
-        readonly health?: boolean;
-        readonly metrics?: boolean;
-      };
-      readonly recordForKey?: RecordForKey;
-      readonly authenticate?: (request: Request) => Promise<SessionUser | null> | SessionUser | null;
-      readonly verifyCsrf?: (request: Request) => Promise<boolean> | boolean;
-    }>();
-    // Sync and async authenticate both fit.
-    expectTypeOf<(request: Request) => SessionUser | null>().toExtend<
+  it('ExpressRouterOptions: the same options interface as the Fastify plugin, over Express requests', () => {
+    expectTypeOf<ExpressRouterOptions>().toEqualTypeOf<SteadfastOptions<Request>>();
+    // Sync and async authenticate both fit; a bare string is not a user.
+    expectTypeOf<(request: Request) => SignedInUser | null>().toExtend<
       NonNullable<ExpressRouterOptions['authenticate']>
     >();
-    expectTypeOf<(request: Request) => Promise<SessionUser>>().toExtend<
+    expectTypeOf<(request: Request) => Promise<{ id: string }>>().toExtend<
       NonNullable<ExpressRouterOptions['authenticate']>
     >();
     expectTypeOf<(request: Request) => Promise<string>>().not.toExtend<
