@@ -135,13 +135,20 @@ const minified = await minify(textOf('.js'), {
   compress: { passes: 3, hoist_funs: true },
   mangle: true,
   format: { preamble: COMPILE_HINT, comments: false },
-  sourceMap: { content: textOf('.js.map'), url: path.basename(mapFile) },
+  // The sources travel inside the map: the package ships dist/ only, not src/.
+  sourceMap: { content: textOf('.js.map'), url: path.basename(mapFile), includeSources: true },
 });
 if (minified.code === undefined || typeof minified.map !== 'string')
   throw new Error('terser produced no output');
 mkdirSync(path.dirname(outfile), { recursive: true });
 writeFileSync(outfile, minified.code);
 writeFileSync(mapFile, minified.map);
+// Types for `import 'steadfast/auto-save-service.js'` (a bundler including the script as is): the
+// global it sets. Typed ES-module access to the client is `steadfast/client`.
+writeFileSync(
+  outfile.replace(/\.js$/, '.d.ts'),
+  `import type { AutoSaveService } from '../client/index.js';\ndeclare global {\n  interface Window {\n    autoSaveService: AutoSaveService;\n  }\n}\nexport {};\n`,
+);
 
 const code = Buffer.from(minified.code);
 const gzipBytes = gzipSync(code, { level: 9 }).length;
