@@ -4,9 +4,8 @@
  * always a 4xx; only a fault of the server itself answers 500, with a message that leaks nothing.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
 import { isStorageUnavailable, PersistenceError } from '../persistence/errors.js';
-import { ApiError, InvalidRequestError } from './api-error.js';
+import { ApiError } from '../sync/api-error.js';
 
 /** Seconds a client should wait before retrying when the database is unavailable. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -118,14 +117,6 @@ export function toApiError(error: unknown): ApiErrorResponse {
     body: { error: known?.error ?? STATUS_CODES[status] ?? 'bad_request', message },
     headers,
   };
-}
-
-/** A zod failure as an InvalidRequestError naming the first bad field. */
-export function invalidRequest(error: z.ZodError, what = 'body'): InvalidRequestError {
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join('.') || undefined;
-  const where = field ? `${what}.${field}` : what;
-  return new InvalidRequestError(`${where}: ${issue?.message ?? 'invalid'}`, field);
 }
 
 export interface ErrorLogger {

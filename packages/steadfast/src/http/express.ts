@@ -3,9 +3,9 @@
  * no Fastify code.
  */
 
+export { ApiError, InvalidRequestError, MutationGapError } from '../sync/api-error.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
-export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
 export {
   BROWSER_SCRIPT_NAME,
   BrowserScriptMissingError,

@@ -5,8 +5,10 @@
 
 export { type GroupCommitOptions, GroupCommitter } from '../persistence/group-commit.js';
 export { queryActivity } from '../sync/activity-service.js';
+export { ApiError, InvalidRequestError, invalidRequest, MutationGapError } from '../sync/api-error.js';
 export { listDrafts } from '../sync/drafts-service.js';
 export { checkHealth, type HealthReport } from '../sync/health-service.js';
+export { createMetrics, type SteadfastMetrics } from '../sync/metrics.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export {
   applySyncBatch,
@@ -18,11 +20,9 @@ export {
   recordForKeyOfModels,
   type SyncService,
 } from '../sync/sync-service.js';
-export { ApiError, InvalidRequestError, MutationGapError } from './api-error.js';
 export {
   type ApiErrorResponse,
   fastifyErrorHandler,
-  invalidRequest,
   RETRY_AFTER_SECONDS,
   toApiError,
 } from './error-handler.js';
@@ -31,7 +31,6 @@ export {
   type ExpressRouterOptions,
   type SteadfastExpressRouter,
 } from './express-adapter.js';
-export { createMetrics, type SteadfastMetrics } from './metrics.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 export type { RequestSession, SessionHandle } from './session-plugin.js';

@@ -30,6 +30,8 @@ import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import type { GroupCommitter } from '../persistence/group-commit.js';
 import { userModel } from '../persistence/user-model.js';
+import { UnauthenticatedError } from '../sync/api-error.js';
+import { createMetrics, type SteadfastMetrics } from '../sync/metrics.js';
 import type { SignedInUser } from '../sync/signed-in-user.js';
 import {
   type ClientMutationsRow,
@@ -38,11 +40,9 @@ import {
   type SyncUnit,
 } from '../sync/sync-service.js';
 import { registerActivityRoute } from './activity-route.js';
-import { UnauthenticatedError } from './api-error.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
-import { createMetrics, type SteadfastMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';

@@ -2,7 +2,7 @@
  * The sync endpoint's rate limit per signed-in user, shared by the Fastify route and the Express
  * router so both count, key and word a refusal the same way.
  */
-import { ApiError } from './api-error.js';
+import { ApiError } from '../sync/api-error.js';
 import { FixedWindowLimiter } from './fixed-window-limiter.js';
 
 export interface SyncRateRefusal {

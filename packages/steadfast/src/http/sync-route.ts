@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { CSRF_HEADER, SYNC_PATH } from '../protocol/constants.js';
+import { InvalidCsrfTokenError } from '../sync/api-error.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
-import { InvalidCsrfTokenError } from './api-error.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import type { ResolvedSteadfastOptions } from './steadfast-options.js';
 import { SyncRateLimit } from './sync-rate-limit.js';

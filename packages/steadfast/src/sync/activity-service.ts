@@ -1,8 +1,8 @@
 /** Querying the ActivityLog from a query string: filters validated, newest first, cursor paged. */
 
-import { invalidRequest } from '../http/error-handler.js';
 import { type ActivityPage, type ActivityViewer, activityQuerySchema } from '../persistence/activity-log.js';
 import type { Persistence } from '../persistence/create-persistence.js';
+import { invalidRequest } from './api-error.js';
 import { type SignedInUser, userKey } from './signed-in-user.js';
 import { DRAFT_MODEL } from './sync-service.js';
 

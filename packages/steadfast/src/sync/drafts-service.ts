@@ -3,10 +3,9 @@
  * adapters call it. A user only ever reads their own rows: the user id is part of every query.
  */
 
-import { ApiError } from '../http/api-error.js';
-import { invalidRequest } from '../http/error-handler.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { type Draft, type DraftsResponse, draftsQuerySchema } from '../protocol/sync.js';
+import { ApiError, invalidRequest } from './api-error.js';
 import { type SignedInUser, userKey } from './signed-in-user.js';
 
 /**

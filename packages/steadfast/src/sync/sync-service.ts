@@ -7,9 +7,6 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.js';
-import { ApiError, MutationGapError } from '../http/api-error.js';
-import { invalidRequest } from '../http/error-handler.js';
-import type { SteadfastMetrics } from '../http/metrics.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
@@ -19,6 +16,8 @@ import type { Actor } from '../persistence/transaction-context.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../protocol/sync.js';
 import { syncRequestSchema } from '../protocol/sync.js';
+import { ApiError, invalidRequest, MutationGapError } from './api-error.js';
+import type { SteadfastMetrics } from './metrics.js';
 import { type SignedInUser, userKey } from './signed-in-user.js';
 
 /** The record a draft key names, for `stale` detection; null when it names none. */

@@ -1,7 +1,8 @@
 /**
- * Errors the HTTP layer raises itself, each carrying one stable code of the protocol
+ * Errors the services (and the HTTP layer over them) raise themselves, each carrying one stable code of the protocol
  * (`API_ERROR_CODES`), so the error handler maps code → status in one place.
  */
+import type { z } from 'zod';
 import { API_ERROR_CODES, type ApiErrorCode } from '../protocol/constants.js';
 
 export class ApiError extends Error {
@@ -52,4 +53,12 @@ export class InvalidCsrfTokenError extends ApiError {
   constructor() {
     super('csrf_invalid', 'Invalid CSRF token.');
   }
+}
+
+/** A zod failure as an InvalidRequestError naming the first bad field. */
+export function invalidRequest(error: z.ZodError, what = 'body'): InvalidRequestError {
+  const issue = error.issues[0];
+  const field = issue?.path.map(String).join('.') || undefined;
+  const where = field ? `${what}.${field}` : what;
+  return new InvalidRequestError(`${where}: ${issue?.message ?? 'invalid'}`, field);
 }
