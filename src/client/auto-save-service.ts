@@ -153,7 +153,7 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #started = false;
   #signedOut = false;
-  /** Set while this service writes fields, so its own synthetic events are not saved back. */
+  /** Set while a restore step fires its events, so they are not saved back as the user's. */
   #restoring = false;
   #hidden = false;
   #storageWarning: string | null = null;
@@ -169,6 +169,8 @@ class BrowserAutoSaveService implements AutoSaveService {
   /** The task after start that sets up what the restore need not wait for. */
   #setupTimer: ReturnType<typeof setTimeout> | undefined;
   #observer: MutationObserver | undefined;
+  /** The steps a restore defers (writeFieldValue's `later`), each after the microtasks queued before it. */
+  #steps = Promise.resolve();
   readonly #debouncer: Debouncer;
   readonly #teardown: (() => void)[] = [];
 
@@ -224,7 +226,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     });
 
     for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
-    // Listened to only now: the restore's own input and change events (one per field) need no handler.
+    // The restore's own events come in its steps, after this (see #later).
     this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
@@ -445,18 +447,26 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   // ---- restoring ----------------------------------------------------------------------------
 
-  #writeField(binding: FieldBinding, value: FieldValue): boolean {
-    const { element, kind } = binding;
-    this.#restoring = true;
-    try {
-      if (!writeFieldValue(element, binding.scope.element, value, kind)) return false;
-      // Frameworks learn of restored values only through events; ours ignores them (restoring).
-      element.dispatchEvent(new Event('input', { bubbles: true }));
-      if (kind !== 'value') element.dispatchEvent(new Event('change', { bubbles: true }));
-      return true;
-    } finally {
-      this.#restoring = false;
-    }
+  /**
+   * Runs a restore's step (writeFieldValue's `later`) after every step before it. Its events are how
+   * frameworks learn of the value; our own listeners must not save them back (restoring).
+   */
+  readonly #later = (step: () => void): void => {
+    this.#steps = this.#steps
+      .then(() => {
+        this.#restoring = true;
+        try {
+          step();
+        } finally {
+          this.#restoring = false;
+        }
+      })
+      // One field's failure must not hold back the steps after it.
+      .catch((error: unknown) => this.#logger.error('A field could not be restored', error));
+  };
+
+  #writeField(binding: FieldBinding, value: FieldValue): void {
+    writeFieldValue(binding.element, binding.scope.element, value, binding.kind, this.#later);
   }
 
   /**
