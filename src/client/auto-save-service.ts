@@ -35,6 +35,7 @@ import {
   type FormScope,
   SCOPE_SELECTOR,
 } from './form-binding.js';
+import { awaitsHydration } from './hydration.js';
 import { isRecord, parseJson } from './json.js';
 import {
   type JsonValue,
@@ -124,6 +125,15 @@ const META_REFRESH_MS = 1000;
 /** A tab that found another tab sending checks again after this long. */
 const BUSY_RETRY_MS = 2000;
 const ANONYMOUS_SCOPE = 'anonymous';
+/**
+ * How long after a draft is restored into a form it holds against the app's own writes: initial
+ * values set after mount (react-hook-form's defaultValues, an effect), a record loaded into the form
+ * a moment later. Each frame meanwhile, a drafted field the user has not touched that no longer
+ * shows the draft gets it again; fields without a draft keep what the app put there.
+ */
+const HOLD_MS = 3000;
+/** How long a form inside a framework's root waits for hydration before it is restored anyway. */
+const HYDRATION_WAIT_MS = 10_000;
 
 function randomUuid(view: Window): string {
   // crypto.randomUUID needs a secure context; a blob URL ends in a random v4 UUID everywhere.
@@ -171,6 +181,15 @@ class BrowserAutoSaveService implements AutoSaveService {
   #observer: MutationObserver | undefined;
   /** The steps a restore defers (writeFieldValue's `later`), each after the microtasks queued before it. */
   #steps = Promise.resolve();
+  /** Steps not run yet: until then a field may show its framework's state for a moment, not the draft. */
+  #pendingSteps = 0;
+  /** Scopes whose draft is being held (see HOLD_MS), and until when. */
+  readonly #held = new WeakSet<FormScope>();
+  #holdUntil = 0;
+  #holdFrame = 0;
+  #hydrationDeadline = 0;
+  /** Restore notices shown, by their form: one whose form left the page (a route change) goes too. */
+  readonly #notices = new Map<HTMLElement, HTMLElement>();
   readonly #debouncer: Debouncer;
   readonly #teardown: (() => void)[] = [];
 
@@ -212,10 +231,15 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view);
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
+    this.#hydrationDeadline = this.#now() + HYDRATION_WAIT_MS;
 
     if (this.#doc.readyState !== 'complete') {
-      // Page scripts that fill fields during load must not win over the user's draft.
-      this.#listen(this.#view, 'load', () => this.#reapplyDrafts());
+      // Page scripts that fill fields during load must not win over the user's draft, nor what the
+      // app loads right after.
+      this.#listen(this.#view, 'load', () => {
+        this.#reapplyDrafts();
+        if (this.#holdUntil > 0) this.#hold();
+      });
     }
     this.#observer = new MutationObserver((records) => this.#onMutations(records));
     this.#observer.observe(this.#doc.documentElement, {
@@ -268,6 +292,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#started = false;
     for (const remove of this.#teardown.splice(0)) remove();
     this.#observer?.disconnect();
+    cancelAnimationFrame(this.#holdFrame);
+    this.#holdFrame = 0;
     this.#debouncer.cancel();
     clearInterval(this.#intervalTimer);
     // A stop and start before it ran must not set up listeners and the interval twice.
@@ -452,8 +478,10 @@ class BrowserAutoSaveService implements AutoSaveService {
    * frameworks learn of the value; our own listeners must not save them back (restoring).
    */
   readonly #later = (step: () => void): void => {
+    this.#pendingSteps += 1;
     this.#steps = this.#steps
       .then(() => {
+        this.#pendingSteps -= 1;
         this.#restoring = true;
         try {
           step();
@@ -469,6 +497,20 @@ class BrowserAutoSaveService implements AutoSaveService {
     writeFieldValue(binding.element, binding.scope.element, value, binding.kind, this.#later);
   }
 
+  /** Holds drafts against the app's own writes for HOLD_MS from now, checking once a frame. */
+  #hold(): void {
+    this.#holdUntil = this.#now() + HOLD_MS;
+    this.#holdFrame ||= requestAnimationFrame(this.#onHoldFrame);
+  }
+
+  readonly #onHoldFrame = (): void => {
+    this.#holdFrame = 0;
+    if (!this.#canSave()) return;
+    // Before the paint: a record the app wrote during this frame is never shown over the draft.
+    this.#reapplyDrafts();
+    if (this.#now() < this.#holdUntil) this.#holdFrame = requestAnimationFrame(this.#onHoldFrame);
+  };
+
   /**
    * One pass over the scope's fields: each stored value is read, compared with the field and, unless
    * the draft is stale, written at once; values equal to the page's cost no write and no event.
@@ -480,7 +522,16 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (source === 'device') void this.#restoreFromServer(scope);
       return;
     }
+    if (awaitsHydration(scope.element) && this.#now() < this.#hydrationDeadline) {
+      // Checked again each frame until the framework has adopted the form.
+      this.#hold();
+      return;
+    }
     const stale = meta.v !== null && scope.version !== null && meta.v < scope.version;
+    if (!stale && !this.#held.has(scope)) {
+      this.#held.add(scope);
+      this.#hold();
+    }
     /** Kept only for a stale draft, which "Restore my changes" applies whole. */
     const draft: [FieldBinding, FieldValue][] = [];
     const differing: string[] = [];
@@ -508,11 +559,12 @@ class BrowserAutoSaveService implements AutoSaveService {
       },
     };
     if (stale) scope.restored = 'offered';
-    showRestoreNotice(
+    const notice = showRestoreNotice(
       scope.element,
       { formKey: scope.key, savedAt: meta.t, source, ...(stale ? { staleFields: differing } : {}) },
       actions,
     );
+    this.#notices.set(scope.element, notice);
   }
 
   /**
@@ -536,11 +588,20 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.clear(scope.key);
   }
 
-  /** A field that appeared after its form was restored gets its drafted value too. */
+  /**
+   * A field that appeared after its form was restored, or that the page or app wrote over since (its
+   * initial values, a record it loaded), gets its drafted value again unless the user edited it.
+   * What it held is then what "discard" puts back: the values before the draft, as the app set them.
+   */
   #restoreField(binding: FieldBinding): void {
-    if (binding.scope.restored !== 'applied') return;
+    const { scope, name } = binding;
+    if (scope.restored !== 'applied' || scope.editedFields.has(name)) return;
     const value = parseFieldValue(this.#store.read(binding.storageKey));
-    if (value !== undefined) this.#applyField(binding, value);
+    if (value === undefined) return;
+    const current = readFieldValue(binding.element, scope.element, binding.kind);
+    if (sameFieldValue(value, current)) return;
+    scope.originalValues.set(name, current);
+    this.#writeField(binding, value);
   }
 
   /** Re-reads applied drafts into untouched fields (after page load, after the back/forward cache). */
@@ -598,6 +659,9 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #onMutations(records: readonly MutationRecord[]): void {
     let statusAdded = false;
+    // Between a restore's steps a field may show its framework's state for a moment, not the draft:
+    // a field added then is checked on the next frame instead, when every step has run.
+    const settled = this.#pendingSteps === 0;
     // Bindings are decided again at most once a callback, for a changed attribute or a field
     // inserted (perhaps moved: into an opted-out container, into another form).
     let invalidated = false;
@@ -628,11 +692,18 @@ class BrowserAutoSaveService implements AutoSaveService {
         }
         for (const field of fields) {
           const binding = this.#registry.bindingOf(field);
-          if (binding !== null) this.#restoreField(binding);
+          if (binding === null) continue;
+          if (settled) this.#restoreField(binding);
+          else this.#hold();
         }
       }
     }
     if (statusAdded) this.#indicator.render();
+    for (const [form, notice] of this.#notices) {
+      if (form.isConnected) continue;
+      notice.remove();
+      this.#notices.delete(form);
+    }
   }
 
   #onStorage(event: StorageEvent): void {
