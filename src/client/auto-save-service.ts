@@ -179,10 +179,11 @@ class BrowserAutoSaveService implements AutoSaveService {
   /** The task after start that sets up what the restore need not wait for. */
   #setupTimer: ReturnType<typeof setTimeout> | undefined;
   #observer: MutationObserver | undefined;
-  /** The steps a restore defers (writeFieldValue's `later`), each after the microtasks queued before it. */
-  #steps = Promise.resolve();
-  /** Steps not run yet: until then a field may show its framework's state for a moment, not the draft. */
-  #pendingSteps = 0;
+  /**
+   * The steps a restore defers (writeFieldValue's `later`), not run yet: until then a field may show
+   * its framework's state for a moment, not the draft.
+   */
+  readonly #steps: (() => void)[] = [];
   /** Scopes whose draft is being held (see HOLD_MS), and until when. */
   readonly #held = new WeakSet<FormScope>();
   #holdUntil = 0;
@@ -478,19 +479,19 @@ class BrowserAutoSaveService implements AutoSaveService {
    * frameworks learn of the value; our own listeners must not save them back (restoring).
    */
   readonly #later = (step: () => void): void => {
-    this.#pendingSteps += 1;
-    this.#steps = this.#steps
-      .then(() => {
-        this.#pendingSteps -= 1;
-        this.#restoring = true;
-        try {
-          step();
-        } finally {
-          this.#restoring = false;
-        }
-      })
-      // One field's failure must not hold back the steps after it.
-      .catch((error: unknown) => this.#logger.error('A field could not be restored', error));
+    if (this.#steps.push(step) === 1) queueMicrotask(this.#runStep);
+  };
+
+  /** Each step queues the next only once it has run, so the microtasks it caused (a render) go first. */
+  readonly #runStep = (): void => {
+    this.#restoring = true;
+    try {
+      this.#steps[0]?.();
+    } finally {
+      this.#restoring = false;
+      this.#steps.shift();
+      if (this.#steps.length > 0) queueMicrotask(this.#runStep);
+    }
   };
 
   #writeField(binding: FieldBinding, value: FieldValue): void {
@@ -661,7 +662,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     let statusAdded = false;
     // Between a restore's steps a field may show its framework's state for a moment, not the draft:
     // a field added then is checked on the next frame instead, when every step has run.
-    const settled = this.#pendingSteps === 0;
+    const settled = this.#steps.length === 0;
     // Bindings are decided again at most once a callback, for a changed attribute or a field
     // inserted (perhaps moved: into an opted-out container, into another form).
     let invalidated = false;
