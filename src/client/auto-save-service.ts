@@ -134,6 +134,7 @@ const ANONYMOUS_SCOPE = 'anonymous';
 const HOLD_MS = 3000;
 /** How long a form inside a framework's root waits for hydration before it is restored anyway. */
 const HYDRATION_WAIT_MS = 10_000;
+const MAX_REAPPLIES = 3;
 
 function randomUuid(view: Window): string {
   // crypto.randomUUID needs a secure context; a blob URL ends in a random v4 UUID everywhere.
@@ -189,6 +190,11 @@ class BrowserAutoSaveService implements AutoSaveService {
   #holdUntil = 0;
   #holdFrame = 0;
   #hydrationDeadline = 0;
+  /**
+   * How often the hold put a field's draft back. An app that rewrites what it is given (upper-cases
+   * it, formats a number) would otherwise be fought every frame; past MAX_REAPPLIES it has the field.
+   */
+  readonly #reapplied = new WeakMap<HTMLElement, number>();
   /** Restore notices shown, by their form: one whose form left the page (a route change) goes too. */
   readonly #notices = new Map<HTMLElement, HTMLElement>();
   readonly #debouncer: Debouncer;
@@ -599,8 +605,11 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (scope.restored !== 'applied' || scope.editedFields.has(name)) return;
     const value = parseFieldValue(this.#store.read(binding.storageKey));
     if (value === undefined) return;
-    const current = readFieldValue(binding.element, scope.element, binding.kind);
-    if (sameFieldValue(value, current)) return;
+    const { element } = binding;
+    const current = readFieldValue(element, scope.element, binding.kind);
+    const count = this.#reapplied.get(element) ?? 0;
+    if (sameFieldValue(value, current) || count >= MAX_REAPPLIES) return;
+    this.#reapplied.set(element, count + 1);
     scope.originalValues.set(name, current);
     this.#writeField(binding, value);
   }

@@ -267,3 +267,28 @@ for (const version of REACT_VERSIONS) {
     });
   });
 }
+
+describe('the hold against the app’s own writes', () => {
+  it('gives up a field the app keeps rewriting (it upper-cases what it is given) after a few tries, not every frame', async () => {
+    server.pages.set('/upper', {
+      body: `<form id="upper"><input name="code"></form><pre id="state">plain page</pre>
+<script>
+  window.restoreInputs = 0;
+  const field = document.querySelector('[name=code]');
+  field.addEventListener('input', () => {
+    window.restoreInputs += 1;
+    field.value = field.value.toUpperCase();
+  });
+</script>`,
+    });
+    const page = await openPage('/upper');
+    // Typed through the page, stored as typed: the service's listener runs before the page's.
+    await page.fill('[name=code]', 'abc');
+    expect(await page.inputValue('[name=code]')).toBe('ABC');
+    await reloadRestored(page);
+    await page.waitForTimeout(1000);
+    expect(await page.inputValue('[name=code]')).toBe('ABC');
+    // The restore's input, then at most three more: 60 frames went by.
+    expect(await page.evaluate(() => (window as unknown as { restoreInputs: number }).restoreInputs)).toBe(4);
+  });
+});
