@@ -35,6 +35,7 @@ import {
   type FormScope,
   SCOPE_SELECTOR,
 } from './form-binding.js';
+import { awaitsHydration } from './hydration.js';
 import { isRecord, parseJson } from './json.js';
 import {
   type JsonValue,
@@ -124,6 +125,16 @@ const META_REFRESH_MS = 1000;
 /** A tab that found another tab sending checks again after this long. */
 const BUSY_RETRY_MS = 2000;
 const ANONYMOUS_SCOPE = 'anonymous';
+/**
+ * How long after a draft is restored into a form it holds against the app's own writes: initial
+ * values set after mount (react-hook-form's defaultValues, an effect), a record loaded into the form
+ * a moment later. Each frame meanwhile, a drafted field the user has not touched that no longer
+ * shows the draft gets it again; fields without a draft keep what the app put there.
+ */
+const HOLD_MS = 3000;
+/** How long a form inside a framework's root waits for hydration before it is restored anyway. */
+const HYDRATION_WAIT_MS = 10_000;
+const MAX_REAPPLIES = 3;
 
 function randomUuid(view: Window): string {
   // crypto.randomUUID needs a secure context; a blob URL ends in a random v4 UUID everywhere.
@@ -153,7 +164,7 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #started = false;
   #signedOut = false;
-  /** Set while this service writes fields, so its own synthetic events are not saved back. */
+  /** Set while a restore step fires its events, so they are not saved back as the user's. */
   #restoring = false;
   #hidden = false;
   #storageWarning: string | null = null;
@@ -169,6 +180,23 @@ class BrowserAutoSaveService implements AutoSaveService {
   /** The task after start that sets up what the restore need not wait for. */
   #setupTimer: ReturnType<typeof setTimeout> | undefined;
   #observer: MutationObserver | undefined;
+  /**
+   * The steps a restore defers (writeFieldValue's `later`), not run yet: until then a field may show
+   * its framework's state for a moment, not the draft.
+   */
+  readonly #steps: (() => void)[] = [];
+  /** Scopes whose draft is being held (see HOLD_MS), and until when. */
+  readonly #held = new WeakSet<FormScope>();
+  #holdUntil = 0;
+  #holdFrame = 0;
+  #hydrationDeadline = 0;
+  /**
+   * How often the hold put a field's draft back. An app that rewrites what it is given (upper-cases
+   * it, formats a number) would otherwise be fought every frame; past MAX_REAPPLIES it has the field.
+   */
+  readonly #reapplied = new WeakMap<HTMLElement, number>();
+  /** Restore notices shown, by their form: one whose form left the page (a route change) goes too. */
+  readonly #notices = new Map<HTMLElement, HTMLElement>();
   readonly #debouncer: Debouncer;
   readonly #teardown: (() => void)[] = [];
 
@@ -210,10 +238,15 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view);
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
+    this.#hydrationDeadline = this.#now() + HYDRATION_WAIT_MS;
 
     if (this.#doc.readyState !== 'complete') {
-      // Page scripts that fill fields during load must not win over the user's draft.
-      this.#listen(this.#view, 'load', () => this.#reapplyDrafts());
+      // Page scripts that fill fields during load must not win over the user's draft, nor what the
+      // app loads right after.
+      this.#listen(this.#view, 'load', () => {
+        this.#reapplyDrafts();
+        if (this.#holdUntil > 0) this.#hold();
+      });
     }
     this.#observer = new MutationObserver((records) => this.#onMutations(records));
     this.#observer.observe(this.#doc.documentElement, {
@@ -224,7 +257,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     });
 
     for (const scope of this.#registry.liveScopes()) this.#restoreScope(scope);
-    // Listened to only now: the restore's own input and change events (one per field) need no handler.
+    // The restore's own events come in its steps, after this (see #later).
     this.#listen(this.#doc, 'input', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'change', (event) => this.#onFieldEvent(event), true);
     this.#listen(this.#doc, 'submit', (event) => this.#onSubmit(event), true);
@@ -266,6 +299,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#started = false;
     for (const remove of this.#teardown.splice(0)) remove();
     this.#observer?.disconnect();
+    cancelAnimationFrame(this.#holdFrame);
+    this.#holdFrame = 0;
     this.#debouncer.cancel();
     clearInterval(this.#intervalTimer);
     // A stop and start before it ran must not set up listeners and the interval twice.
@@ -445,19 +480,43 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   // ---- restoring ----------------------------------------------------------------------------
 
-  #writeField(binding: FieldBinding, value: FieldValue): boolean {
-    const { element, kind } = binding;
+  /**
+   * Runs a restore's step (writeFieldValue's `later`) after every step before it. Its events are how
+   * frameworks learn of the value; our own listeners must not save them back (restoring).
+   */
+  readonly #later = (step: () => void): void => {
+    if (this.#steps.push(step) === 1) queueMicrotask(this.#runStep);
+  };
+
+  /** Each step queues the next only once it has run, so the microtasks it caused (a render) go first. */
+  readonly #runStep = (): void => {
     this.#restoring = true;
     try {
-      if (!writeFieldValue(element, binding.scope.element, value, kind)) return false;
-      // Frameworks learn of restored values only through events; ours ignores them (restoring).
-      element.dispatchEvent(new Event('input', { bubbles: true }));
-      if (kind !== 'value') element.dispatchEvent(new Event('change', { bubbles: true }));
-      return true;
+      this.#steps[0]?.();
     } finally {
       this.#restoring = false;
+      this.#steps.shift();
+      if (this.#steps.length > 0) queueMicrotask(this.#runStep);
     }
+  };
+
+  #writeField(binding: FieldBinding, value: FieldValue): void {
+    writeFieldValue(binding.element, binding.scope.element, value, binding.kind, this.#later);
   }
+
+  /** Holds drafts against the app's own writes for HOLD_MS from now, checking once a frame. */
+  #hold(): void {
+    this.#holdUntil = this.#now() + HOLD_MS;
+    this.#holdFrame ||= requestAnimationFrame(this.#onHoldFrame);
+  }
+
+  readonly #onHoldFrame = (): void => {
+    this.#holdFrame = 0;
+    if (!this.#canSave()) return;
+    // Before the paint: a record the app wrote during this frame is never shown over the draft.
+    this.#reapplyDrafts();
+    if (this.#now() < this.#holdUntil) this.#holdFrame = requestAnimationFrame(this.#onHoldFrame);
+  };
 
   /**
    * One pass over the scope's fields: each stored value is read, compared with the field and, unless
@@ -470,7 +529,16 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (source === 'device') void this.#restoreFromServer(scope);
       return;
     }
+    if (awaitsHydration(scope.element) && this.#now() < this.#hydrationDeadline) {
+      // Checked again each frame until the framework has adopted the form.
+      this.#hold();
+      return;
+    }
     const stale = meta.v !== null && scope.version !== null && meta.v < scope.version;
+    if (!stale && !this.#held.has(scope)) {
+      this.#held.add(scope);
+      this.#hold();
+    }
     /** Kept only for a stale draft, which "Restore my changes" applies whole. */
     const draft: [FieldBinding, FieldValue][] = [];
     const differing: string[] = [];
@@ -498,11 +566,12 @@ class BrowserAutoSaveService implements AutoSaveService {
       },
     };
     if (stale) scope.restored = 'offered';
-    showRestoreNotice(
+    const notice = showRestoreNotice(
       scope.element,
       { formKey: scope.key, savedAt: meta.t, source, ...(stale ? { staleFields: differing } : {}) },
       actions,
     );
+    this.#notices.set(scope.element, notice);
   }
 
   /**
@@ -526,11 +595,23 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.clear(scope.key);
   }
 
-  /** A field that appeared after its form was restored gets its drafted value too. */
+  /**
+   * A field that appeared after its form was restored, or that the page or app wrote over since (its
+   * initial values, a record it loaded), gets its drafted value again unless the user edited it.
+   * What it held is then what "discard" puts back: the values before the draft, as the app set them.
+   */
   #restoreField(binding: FieldBinding): void {
-    if (binding.scope.restored !== 'applied') return;
+    const { scope, name } = binding;
+    if (scope.restored !== 'applied' || scope.editedFields.has(name)) return;
     const value = parseFieldValue(this.#store.read(binding.storageKey));
-    if (value !== undefined) this.#applyField(binding, value);
+    if (value === undefined) return;
+    const { element } = binding;
+    const current = readFieldValue(element, scope.element, binding.kind);
+    const count = this.#reapplied.get(element) ?? 0;
+    if (sameFieldValue(value, current) || count >= MAX_REAPPLIES) return;
+    this.#reapplied.set(element, count + 1);
+    scope.originalValues.set(name, current);
+    this.#writeField(binding, value);
   }
 
   /** Re-reads applied drafts into untouched fields (after page load, after the back/forward cache). */
@@ -588,6 +669,9 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #onMutations(records: readonly MutationRecord[]): void {
     let statusAdded = false;
+    // Between a restore's steps a field may show its framework's state for a moment, not the draft:
+    // a field added then is checked on the next frame instead, when every step has run.
+    const settled = this.#steps.length === 0;
     // Bindings are decided again at most once a callback, for a changed attribute or a field
     // inserted (perhaps moved: into an opted-out container, into another form).
     let invalidated = false;
@@ -618,11 +702,18 @@ class BrowserAutoSaveService implements AutoSaveService {
         }
         for (const field of fields) {
           const binding = this.#registry.bindingOf(field);
-          if (binding !== null) this.#restoreField(binding);
+          if (binding === null) continue;
+          if (settled) this.#restoreField(binding);
+          else this.#hold();
         }
       }
     }
     if (statusAdded) this.#indicator.render();
+    for (const [form, notice] of this.#notices) {
+      if (form.isConnected) continue;
+      notice.remove();
+      this.#notices.delete(form);
+    }
   }
 
   #onStorage(event: StorageEvent): void {

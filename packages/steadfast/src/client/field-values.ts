@@ -7,6 +7,7 @@
  */
 import { sanitizeHtmlInto } from './html-sanitizer.js';
 import { parseJson } from './json.js';
+import { emitClicked, emitTyped, setNative } from './user-input.js';
 
 export type FieldValue = string | boolean | string[];
 export type FieldElement = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
@@ -67,50 +68,79 @@ export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: F
 }
 
 /**
- * Writes a stored value into a field. Returns whether anything changed, so callers only fire
- * events (and frameworks only re-render) for fields that really moved. Values of the wrong shape
- * (a list for a text field, say, after the page changed) are ignored rather than coerced.
+ * Writes a stored value into a field the way a user's input would reach the page's framework (see
+ * user-input.ts). Returns whether anything changed. Values of the wrong shape (a list for a text
+ * field, say, after the page changed) are ignored rather than coerced.
+ *
+ * Each element that moves is set at once, so the page shows the value right away, and set again in
+ * a step handed to `later`, just before its events. The caller runs each step after the microtasks
+ * queued before it, as a user's separate inputs arrive: a framework that renders after a microtask
+ * (Preact, Vue, Svelte) then reads each event with its state up to date (a handler spreading the
+ * state object it rendered with, Vue's v-model keeping a checkbox group as one list), and a render
+ * between two steps that put its state back into a field is undone by that field's own step.
  */
 export function writeFieldValue(
   element: HTMLElement,
   scope: HTMLElement,
   value: FieldValue,
   kind: FieldKind,
+  later: (step: () => void) => void,
 ): boolean {
-  let changed = false;
-  if (kind === 'checkbox' || kind === 'radio') {
+  const move = (target: HTMLElement, set: () => void, emit: (target: HTMLElement) => void) => {
+    set();
+    later(() => {
+      set();
+      emit(target);
+    });
+  };
+  if (kind === 'radio') {
     const group = groupOf(element as HTMLInputElement, scope);
+    const chosen = group.find((radio) => radio.value === value);
+    if (chosen) {
+      if (chosen.checked) return false;
+      move(chosen, () => setNative(chosen, 'checked', true), emitClicked);
+      return true;
+    }
+    // No radio chosen: the checked one is cleared without events, since no user action unchecks a
+    // radio and frameworks take any event on a radio for "this one was chosen".
+    const checked = group.find((radio) => radio.checked);
+    if (checked) setNative(checked, 'checked', false);
+    return checked !== undefined;
+  }
+  if (kind === 'checkbox') {
+    const group = groupOf(element as HTMLInputElement, scope);
+    let changed = false;
     for (const box of group) {
       const checked =
         typeof value === 'boolean'
           ? group.length === 1 && value
-          : Array.isArray(value)
-            ? value.includes(box.value)
-            : box.value === value;
-      if (box.checked !== checked) {
-        box.checked = checked;
-        changed = true;
-      }
-    }
-  } else if (kind === 'multiple') {
-    if (!Array.isArray(value)) return false;
-    for (const option of [...(element as HTMLSelectElement).options]) {
-      const selected = value.includes(option.value);
-      if (option.selected !== selected) {
-        option.selected = selected;
-        changed = true;
-      }
-    }
-  } else if (typeof value === 'string') {
-    if (kind !== 'html') {
-      changed = (element as FieldElement).value !== value;
-      if (changed) (element as FieldElement).value = value;
-    } else if (element.innerHTML !== value) {
-      sanitizeHtmlInto(element, value);
+          : Array.isArray(value) && value.includes(box.value);
+      if (box.checked === checked) continue;
+      move(box, () => setNative(box, 'checked', checked), emitClicked);
       changed = true;
     }
+    return changed;
   }
-  return changed;
+  if (kind === 'multiple') {
+    if (!Array.isArray(value)) return false;
+    const options = (element as HTMLSelectElement).options;
+    if ([...options].every((option) => option.selected === value.includes(option.value))) return false;
+    const select = () => {
+      for (const option of options) option.selected = value.includes(option.value);
+    };
+    move(element, select, emitTyped);
+    return true;
+  }
+  if (typeof value !== 'string') return false;
+  if (kind === 'html') {
+    if (element.innerHTML === value) return false;
+    sanitizeHtmlInto(element, value);
+    later(() => element.dispatchEvent(new Event('input', { bubbles: true })));
+    return true;
+  }
+  if ((element as FieldElement).value === value) return false;
+  move(element, () => setNative(element, 'value', value), emitTyped);
+  return true;
 }
 
 /** Structural equality of two field values (order matters for lists: option order is stable). */
