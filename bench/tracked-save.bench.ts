@@ -179,7 +179,7 @@ async function logOfSize(engine: EngineName, total: number) {
     await sql`insert into steadfast_activity_log (created_at, actor, action, model, object_id, changes, snapshot, version, hash)
       select ${now}, 'bench', 'update', 'Product', (1000000 + (i % 50000))::text, '{}', '{}', i, 'x'
       from generate_series(1, ${add}::int) as i`.execute(db);
-    await sql`analyze activity_log`.execute(db);
+    await sql`analyze steadfast_activity_log`.execute(db);
   }
   return {
     async timeQuery(): Promise<number> {
