@@ -1,7 +1,7 @@
 /**
  * Fuzzing query strings and form bodies with fast-check, through real HTTP (`inject`): the API's
  * GET /api/activity, GET /api/autosave/drafts/ and GET /api/autosave/base/, and the business app's
- * pages and forms. Wrong
+ * pages and forms (the product merge form too). Wrong
  * types, repeated keys (`?page=1&page=2` reads as an array), missing and empty fields, `__proto__`,
  * unicode, NUL, very long strings, numbers as text ('1e309', '9007199254740993', '0x10').
  *
@@ -432,7 +432,9 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
         limit: either(fc.integer({ min: 1, max: 200 }).map(String)),
       });
       await fc.assert(
-        fc.asyncProperty(query, (pairs) => apiGet(withQuery(ACTIVITY_PATH, pairs), statuses)),
+        fc.asyncProperty(query, async (pairs) => {
+          await apiGet(withQuery(ACTIVITY_PATH, pairs), statuses);
+        }),
         { numRuns: numRuns(), seed: 4243 },
       );
       report('api activity', statuses);
@@ -444,7 +446,9 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       const statuses: Tally = new Map();
       const query = fieldsOf({ key: either(fc.constantFrom(...DRAFT_KEYS, 'no-such-key')) });
       await fc.assert(
-        fc.asyncProperty(query, (pairs) => apiGet(withQuery(DRAFTS_PATH, pairs), statuses)),
+        fc.asyncProperty(query, async (pairs) => {
+          await apiGet(withQuery(DRAFTS_PATH, pairs), statuses);
+        }),
         { numRuns: numRuns(), seed: 4244 },
       );
       report('api drafts', statuses);
@@ -606,6 +610,43 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       report('product edit', statuses);
       expect(statuses.get('303') ?? 0).toBeGreaterThan(0);
       expect(countOf(statuses, (status) => status >= 400)).toBeGreaterThan(0);
+    });
+
+    it('POST /products/:id/merge: never 5xx, a rejected form changes nothing', TIMEOUT, async () => {
+      const statuses: Tally = new Map();
+      const choice = either(fc.constantFrom('yours', 'theirs', 'original'));
+      const request = fc.record({
+        id: segment(fc.constantFrom(...productIds)),
+        fields: fieldsOf({
+          ...productFields(),
+          baseVersion: either(fc.integer({ min: 0, max: 6 }).map(String)),
+          currentVersion: versionField,
+          choice_sku: choice,
+          choice_name: choice,
+          choice_description: choice,
+          choice_price: choice,
+          choice_quantity: choice,
+          choice_category: choice,
+          choice_active: choice,
+        }),
+        csrf: csrfChoice,
+      });
+      await fc.assert(
+        fc.asyncProperty(request, async ({ id, fields, csrf }) => {
+          const stored = productIds.includes(id)
+            ? await current()
+                .opened.db.selectFrom('products')
+                .select('version')
+                .where('id', '=', Number(id))
+                .executeTakeFirst()
+            : undefined;
+          await pagePost(`/products/${id}/merge`, fields, csrf, statuses, () => String(stored?.version ?? 1));
+        }),
+        { numRuns: numRuns(), seed: 4252 },
+      );
+      report('product merge', statuses);
+      expect(statuses.get('303') ?? 0).toBeGreaterThan(0);
+      expect(statuses.get('422') ?? 0).toBeGreaterThan(0);
     });
 
     it(
