@@ -38,11 +38,13 @@ import {
 import {
   type ActivityEntry,
   type Actor,
+  type BaseStatus,
   type Clock,
   ConflictError,
   createPersistence,
   type Database,
   type DeleteResult,
+  type FieldAuthor,
   type ModelDefinition,
   type OpenedDatabase,
   openDatabase,
@@ -51,12 +53,18 @@ import {
   type PersistenceLogger,
   type PersistenceOptions,
   type RecordValues,
+  type RecordWithBase,
   type RevertOptions,
   type SaveOptions,
   type SaveResult,
+  type StaleMerge,
   type StoredRecord,
 } from 'steadfast/persistence';
 import {
+  BASE_PATH,
+  type BaseResponse,
+  baseQuerySchema,
+  baseResponseSchema,
   type ChangeResult,
   type FieldValues,
   type JsonFieldValue,
@@ -130,6 +138,8 @@ describe('steadfast/persistence', () => {
       | 'autoSaveBulk'
       | 'autoDelete'
       | 'revert'
+      | 'readWithBase'
+      | 'mergeStale'
       | 'withTransaction'
       | 'runAs'
       | 'onCommit'
@@ -153,6 +163,12 @@ describe('steadfast/persistence', () => {
     >();
     expectTypeOf<Persistence['withTransaction']>().toEqualTypeOf<<T>(fn: () => Promise<T>) => Promise<T>>();
     expectTypeOf<Persistence['idle']>().toEqualTypeOf<() => Promise<void>>();
+    expectTypeOf<Persistence['readWithBase']>().toEqualTypeOf<
+      (model: string, id: string | number, baseVersion: number) => Promise<RecordWithBase>
+    >();
+    expectTypeOf<Persistence['mergeStale']>().toEqualTypeOf<
+      (model: string, id: string | number, values: RecordValues, baseVersion: number) => Promise<StaleMerge>
+    >();
     expectTypeOf<RecordValues>().toEqualTypeOf<Readonly<Record<string, unknown>>>();
     expectTypeOf<SaveOptions>().toEqualTypeOf<{
       readonly expectedVersion?: number;
@@ -169,6 +185,30 @@ describe('steadfast/persistence', () => {
       readonly entry: ActivityEntry | null;
     }>();
     expectTypeOf<SaveResult>().not.toHaveProperty('id');
+  });
+
+  it('RecordWithBase and StaleMerge: a stale form’s base, the record now, who changed what, and the merge', () => {
+    expectTypeOf<RecordWithBase>().toEqualTypeOf<{
+      readonly model: string;
+      readonly objectId: string;
+      readonly baseVersion: number;
+      readonly baseStatus: BaseStatus;
+      readonly base: FieldValues | null;
+      readonly oldestVersion: number | null;
+      readonly current: FieldValues;
+      readonly currentVersion: number;
+      readonly changedBy: FieldAuthor | null;
+      readonly fieldAuthors: Readonly<Record<string, FieldAuthor>>;
+    }>();
+    expectTypeOf<BaseStatus>().toEqualTypeOf<'found' | 'pruned' | 'unknown'>();
+    expectTypeOf<FieldAuthor>().toEqualTypeOf<{
+      readonly actor: string;
+      readonly at: string;
+      readonly version: number;
+    }>();
+    expectTypeOf<StaleMerge>().toExtend<RecordWithBase & MergeResult>();
+    expectTypeOf<StaleMerge['draft']>().toEqualTypeOf<FieldValues>();
+    expectTypeOf<keyof StaleMerge>().toEqualTypeOf<keyof RecordWithBase | keyof MergeResult | 'draft'>();
   });
 
   it('errors are classes with a stable code', () => {
@@ -233,6 +273,7 @@ describe('steadfast/fastify', () => {
     expectTypeOf<NonNullable<SteadfastPluginOptions['routes']>>().branded.toEqualTypeOf<{
       readonly sync?: boolean | undefined;
       readonly drafts?: boolean | undefined;
+      readonly base?: boolean | undefined;
       readonly activity?: boolean | undefined;
       readonly health?: boolean | undefined;
       readonly metrics?: boolean | undefined;
@@ -335,6 +376,23 @@ describe('steadfast/protocol', () => {
       currentVersion?: number | undefined;
     }>();
     expectTypeOf(syncResponseSchema.parse).returns.toEqualTypeOf<SyncResponse>();
+  });
+
+  it('BaseResponse: a stale draft’s base and the current record, or why there is no base', () => {
+    expect(BASE_PATH).toBe('/api/autosave/base/');
+    expectTypeOf<BaseResponse['status']>().toEqualTypeOf<'found' | 'pruned' | 'unknown'>();
+    type Found = Extract<BaseResponse, { status: 'found' }>;
+    expectTypeOf<keyof Found>().toEqualTypeOf<
+      'status' | 'key' | 'version' | 'current' | 'changedBy' | 'base' | 'fieldsChangedBy'
+    >();
+    expectTypeOf<Found['base']>().toExtend<FieldValues>();
+    expectTypeOf<Found['current']>().toExtend<FieldValues>();
+    expectTypeOf<Extract<BaseResponse, { status: 'pruned' }>['oldestVersion']>().toEqualTypeOf<number>();
+    expectTypeOf(baseResponseSchema.parse).returns.toEqualTypeOf<BaseResponse>();
+    expect(baseQuerySchema.safeParse({ key: 'product-1', version: '3' }).data).toEqual({
+      key: 'product-1',
+      version: 3,
+    });
   });
 
   it('mergeThreeWay(base, draft, current) gives a MergeResult; resolveConflicts the settled fields', () => {

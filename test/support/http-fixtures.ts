@@ -217,6 +217,7 @@ export async function expressHarness(
       persistence,
       sessionSecret: TEST_SECRET,
       limits: options.limits,
+      routes: options.routes,
       recordForKey: options.recordForKey,
     }),
   );

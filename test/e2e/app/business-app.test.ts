@@ -147,7 +147,7 @@ describe('business app in Chromium', () => {
     expect(row.price).toBe('379.00');
   });
 
-  it('shows the conflict page to the second of two users saving the same product', async () => {
+  it('merges the second of two users’ saves: both users’ other changes kept, the field both changed chosen on the merge page', async () => {
     const demoPage = await newPage();
     const olgaPage = await newPage();
     await signIn(demoPage, running.baseUrl, 'demo', 'demo');
@@ -157,36 +157,56 @@ describe('business app in Chromium', () => {
     await olgaPage.goto(`${running.baseUrl}/products/${id}/edit`);
 
     await olgaPage.getByLabel('Quantity in stock').fill('30');
+    await olgaPage.getByLabel('Category').fill('Kitchen & dining');
     await olgaPage.getByRole('button', { name: 'Save product' }).click();
     await olgaPage.waitForURL(`${running.baseUrl}/products/${id}/history`);
 
     await demoPage.getByLabel('Quantity in stock').fill('4');
+    await demoPage.getByLabel(/^Price/).fill('77.70');
     await demoPage.getByRole('button', { name: 'Save product' }).click();
     await demoPage.getByRole('heading', { name: 'Someone else saved this product first' }).waitFor();
     expect(await demoPage.locator('.notice--warning').textContent()).toContain(
       'Olga Ops (olga) saved version 2',
     );
-    expect(await demoPage.getByLabel('Quantity in stock').inputValue()).toBe('4');
-    expect(await demoPage.locator('input[name="version"]').inputValue()).toBe('2');
-    const quantityRow = demoPage.locator('#conflict-compare tr', { hasText: 'Quantity' });
-    expect(await quantityRow.locator('.compare-yours').textContent()).toBe('4');
-    expect(await quantityRow.locator('.compare-theirs').textContent()).toBe('30');
+    // Merged for demo: the price is demo's, the category Olga's, each saying so.
+    expect(await demoPage.locator('#merge-price .merge-value').textContent()).toBe('77.70');
+    expect(await demoPage.locator('#merge-price .merge-origin').textContent()).toBe('Your change');
+    expect(await demoPage.locator('#merge-category .merge-value').textContent()).toBe('Kitchen & dining');
+    expect(await demoPage.locator('#merge-category .merge-origin').textContent()).toContain(
+      'Saved by Olga Ops (olga) at',
+    );
+    // The quantity both changed: a group named by its legend, three choices in words.
+    const quantity = demoPage.getByRole('group', { name: /^Quantity: you both changed it/ });
+    expect(await quantity.getByRole('radio').count()).toBe(3);
+    expect(await quantity.locator('.compare-yours').textContent()).toBe('4');
+    expect(await quantity.locator('.compare-theirs').textContent()).toBe('30');
+    expect(await quantity.locator('.compare-original').textContent()).toMatch(/^\d+$/);
     await screenshotBothWidths(demoPage, 'product-conflict');
     const stored = await running.database.opened.db
       .selectFrom('products')
-      .select('quantity')
+      .select(['quantity', 'price'])
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     expect(Number(stored.quantity)).toBe(30);
+    expect(stored.price).not.toBe('77.70');
 
-    // Saving again is a deliberate choice, made with the newer version.
-    await demoPage.getByRole('button', { name: 'Save my version' }).click();
+    // By keyboard: arrows move between the choices, Tab leaves the group for the save button.
+    await quantity.getByRole('radio', { name: /^Theirs/ }).focus();
+    await demoPage.keyboard.press('ArrowUp');
+    expect(await quantity.getByRole('radio', { name: /^Yours/ }).isChecked()).toBe(true);
+    await demoPage.keyboard.press('Tab');
+    expect(await demoPage.evaluate(() => document.activeElement?.textContent)).toBe(
+      'Save the merged product',
+    );
+    await demoPage.keyboard.press('Enter');
     await demoPage.waitForURL(`${running.baseUrl}/products/${id}/history`);
+    expect(await demoPage.locator('.notice--success').textContent()).toContain('Your choice: Quantity.');
     const saved = await running.database.opened.db
       .selectFrom('products')
-      .select('quantity')
+      .select(['quantity', 'price', 'category'])
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
+    expect(saved).toMatchObject({ price: '77.70', category: 'Kitchen & dining' });
     expect(Number(saved.quantity)).toBe(4);
   });
 

@@ -92,3 +92,24 @@ export function inputValue(html: string, name: string): string | undefined {
   const tag = new RegExp(`<input[^>]*name="${name}"[^>]*>`).exec(html)?.[0];
   return tag ? /value="([^"]*)"/.exec(tag)?.[1] : undefined;
 }
+
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#39;': "'",
+};
+
+/** Every `<input type="hidden">` of the form with id `formId`, unescaped: what a submit would post. */
+export function hiddenFields(html: string, formId: string): Record<string, string> {
+  const form = new RegExp(`<form[^>]*id="${formId}"[^>]*>([\\s\\S]*?)</form>`).exec(html)?.[1];
+  if (form === undefined) throw new Error(`no form #${formId} on the page`);
+  const fields: Record<string, string> = {};
+  for (const [tag] of form.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+    const name = /name="([^"]*)"/.exec(tag)?.[1];
+    const value = /value="([^"]*)"/.exec(tag)?.[1] ?? '';
+    if (name) fields[name] = value.replace(/&(amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity);
+  }
+  return fields;
+}

@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
+import { pruneActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
+import { createProduct } from '../../support/persistence-fixtures.js';
 import { useSeededApp } from './app-fixture.js';
-import { clearedDraftKeys, inputValue, PageClient } from './page-client.js';
+import { clearedDraftKeys, hiddenFields, inputValue, PageClient } from './page-client.js';
 
 /** The first product of the seed, as a fresh record for each test would make tests order-dependent. */
 async function createProductThroughForm(client: PageClient, fields: Record<string, string>): Promise<number> {
@@ -152,42 +155,254 @@ describeEachDatabase('business app: products', (current) => {
     });
   });
 
-  describe('conflict page', () => {
-    it('shows both versions, keeps the input with the newer version, and overwrites only on a deliberate re-submit', async () => {
-      const id = await createProductThroughForm(demo, { name: 'Shared desk' });
+  describe('a submit at an old version: the merge', () => {
+    /** Demo and Olga both open the edit form at version 1; Olga saves first. */
+    async function bothEditThenOlgaSaves(name: string, olgasEdits: Record<string, string>) {
+      const id = await createProductThroughForm(demo, { name });
       const sku = (await productRow(id)).sku;
       await demo.get(`/products/${id}/edit`);
       await olga.get(`/products/${id}/edit`);
       const theirs = await olga.post(
         `/products/${id}`,
-        formFields({ sku, name: 'Shared desk', version: '1', price: '150.00' }),
+        formFields({ sku, name, version: '1', ...olgasEdits }),
       );
       expect(theirs.statusCode).toBe(303);
+      return { id, sku };
+    }
 
+    const logOf = async (id: number) =>
+      (await fixture().persistence.activityLog.query({ model: 'Product', objectId: String(id) })).entries;
+
+    it('saves both users’ changes with no question when they do not conflict, and says so', async () => {
+      const { id, sku } = await bothEditThenOlgaSaves('Merge desk', { name: 'Renamed desk' });
+      // Demo's form still holds the name as loaded: only the price is demo's change.
       const mine = await demo.post(
         `/products/${id}`,
-        formFields({ sku, name: 'Shared desk', version: '1', price: '90.00' }),
+        formFields({ sku, name: 'Merge desk', version: '1', price: '120' }),
+      );
+      expect(mine.statusCode).toBe(303);
+      expect(mine.location).toBe(`/products/${id}/history`);
+      const saved = await productRow(id);
+      expect(saved).toMatchObject({ name: 'Renamed desk', price: '120.00' });
+      expect(Number(saved.version)).toBe(3);
+
+      const history = await demo.get(`/products/${id}/history`);
+      expect(history.body).toContain(
+        'Olga &lt;Ops&gt; (olga) saved this product while you were editing it; your changes were merged with theirs and saved as version 3. Yours: Price. Theirs: Name.',
+      );
+      expect(clearedDraftKeys(history.body)).toEqual([`product-${id}`]);
+      const [demosSave, olgasSave] = await logOf(id);
+      expect(demosSave).toMatchObject({ version: 3, actor: String(fixture().demoUserId) });
+      expect(demosSave?.changes).toEqual({ price: ['100.00', '120.00'] });
+      expect(olgasSave?.changes).toEqual({ name: ['Merge desk', 'Renamed desk'] });
+    });
+
+    it('offers the merge page for a field both changed: its three values and a choice in words; nothing saved yet', async () => {
+      const { id, sku } = await bothEditThenOlgaSaves('Shared desk', {
+        description: 'Olga’s words',
+        quantity: '9',
+      });
+      const mine = await demo.post(
+        `/products/${id}`,
+        formFields({
+          sku,
+          name: 'Shared desk',
+          version: '1',
+          price: '90.00',
+          description: 'Demo’s <b>words</b>',
+        }),
       );
       expect(mine.statusCode).toBe(409);
       expect(mine.body).toContain('Someone else saved this product first');
       expect(mine.body).toContain('Olga &lt;Ops&gt; (olga) saved version 2');
-      expect(mine.body).toMatch(/class="compare-yours">90\.00</);
-      expect(mine.body).toMatch(/class="compare-theirs">150\.00</);
-      expect(inputValue(mine.body, 'price')).toBe('90.00');
-      expect(inputValue(mine.body, 'version')).toBe('2');
-      expect(mine.body).toContain(`id="product-${id}"`);
-      expect(mine.body).toContain('data-autosave-version="2"');
+      // Merged for the user: the price is demo's, the quantity Olga's, each saying so.
+      expect(mine.body).toMatch(
+        /id="merge-price"[^>]*>\s*<th scope="row">Price<\/th>\s*<td[^>]*>90\.00<\/td>\s*<td[^>]*>Your change</,
+      );
+      expect(mine.body).toMatch(
+        /id="merge-quantity"[^>]*>\s*<th scope="row">Quantity<\/th>\s*<td[^>]*>9<\/td>\s*<td[^>]*>Saved by Olga &lt;Ops&gt; \(olga\) at <time/,
+      );
+      expect(mine.body).toMatch(/id="merge-name"[\s\S]*?Unchanged</);
+      // The conflict: a fieldset whose legend names it, one radio a value, each labelled in words.
+      expect(mine.body).toContain(
+        '<legend>Description: you both changed it. Which value should the product keep?</legend>',
+      );
+      expect(mine.body).toMatch(
+        /<input type="radio" id="choice-description-yours" name="choice_description" value="yours">\s*<label for="choice-description-yours">Yours: <span class="choice-value compare-yours">Demo’s &lt;b&gt;words&lt;\/b&gt;<\/span>/,
+      );
+      expect(mine.body).toMatch(
+        /<label for="choice-description-theirs">Theirs \(saved by Olga &lt;Ops&gt; \(olga\) at [^)]*\): <span class="choice-value compare-theirs">Olga’s words<\/span>/,
+      );
+      expect(mine.body).toMatch(
+        /<label for="choice-description-original">The original \(version 1\): <span class="choice-value compare-original">For tests<\/span>/,
+      );
+      expect(mine.body).not.toContain('<b>words');
+      expect(mine.body.match(/name="choice_/g)).toHaveLength(3);
+      // The form carries what demo submitted, the versions, and the CSRF token; the browser service
+      // leaves it alone, and the draft is kept.
+      const hidden = hiddenFields(mine.body, 'product-merge');
+      expect(hidden).toMatchObject({
+        baseVersion: '1',
+        currentVersion: '2',
+        price: '90.00',
+        description: 'Demo’s <b>words</b>',
+        active: '1',
+      });
+      expect(hidden._csrf).toBe(demo.csrfToken);
+      expect(mine.body).toMatch(
+        /<form method="post" action="\/products\/\d+\/merge" id="product-merge"[^>]*data-autosave="off"/,
+      );
       expect(clearedDraftKeys(mine.body)).toEqual([]);
-      // Nothing of the stale submit was written.
-      expect((await productRow(id)).price).toBe('150.00');
+      const stored = await productRow(id);
+      expect(stored).toMatchObject({ price: '100.00', description: 'Olga’s words', quantity: 9 });
+      expect(Number(stored.version)).toBe(2);
+    });
+
+    for (const [choice, description] of [
+      ['yours', 'Demo’s words'],
+      ['theirs', 'Olga’s words'],
+      ['original', 'For tests'],
+    ] as const) {
+      it(`saves the ${choice} value chosen, with both users’ other changes; the history shows every change`, async () => {
+        const { id, sku } = await bothEditThenOlgaSaves(`Choice desk ${choice}`, {
+          description: 'Olga’s words',
+          quantity: '9',
+        });
+        const page = await demo.post(
+          `/products/${id}`,
+          formFields({
+            sku,
+            name: `Choice desk ${choice}`,
+            version: '1',
+            price: '90.00',
+            description: 'Demo’s words',
+          }),
+        );
+        expect(page.statusCode).toBe(409);
+        const chosen = await demo.post(`/products/${id}/merge`, {
+          ...hiddenFields(page.body, 'product-merge'),
+          choice_description: choice,
+        });
+        expect(chosen.statusCode).toBe(303);
+        expect(chosen.location).toBe(`/products/${id}/history`);
+        const saved = await productRow(id);
+        expect(saved).toMatchObject({ description, quantity: 9, price: '90.00' });
+        expect(Number(saved.version)).toBe(3);
+
+        const [demosSave, olgasSave] = await logOf(id);
+        expect(olgasSave?.changes).toEqual({ description: ['For tests', 'Olga’s words'], quantity: [4, 9] });
+        expect(demosSave?.changes).toEqual({
+          price: ['100.00', '90.00'],
+          ...(choice === 'theirs' ? {} : { description: ['Olga’s words', description] }),
+        });
+        const history = await demo.get(`/products/${id}/history`);
+        for (const version of [1, 2, 3]) expect(history.body).toContain(`id="version-${version}"`);
+        expect(history.body).toContain('Your choice: Description.');
+        expect(clearedDraftKeys(history.body)).toEqual([`product-${id}`]);
+      });
+    }
+
+    it('asks again, saving nothing, when a conflict is left without a choice or the product moved on meanwhile', async () => {
+      const { id, sku } = await bothEditThenOlgaSaves('Moving merge desk', { description: 'Olga’s words' });
+      const page = await demo.post(
+        `/products/${id}`,
+        formFields({ sku, name: 'Moving merge desk', version: '1', description: 'Demo’s words' }),
+      );
+      const form = hiddenFields(page.body, 'product-merge');
+      const unanswered = await demo.post(`/products/${id}/merge`, form);
+      expect(unanswered.statusCode).toBe(422);
+      expect(unanswered.body).toContain('Choose a value for Description; nothing was saved.');
+      expect(unanswered.body).toContain('aria-describedby="choice-description-error"');
+      const bogus = await demo.post(`/products/${id}/merge`, { ...form, choice_description: 'mine' });
+      expect(bogus.statusCode).toBe(422);
       expect(Number((await productRow(id)).version)).toBe(2);
 
-      const deliberate = await demo.post(
+      // Olga saves again while demo chooses: the choice was made against version 2, so it is asked again.
+      await olga.get(`/products/${id}/edit`);
+      await olga.post(
         `/products/${id}`,
-        formFields({ sku, name: 'Shared desk', version: '2', price: '90.00' }),
+        formFields({
+          sku,
+          name: 'Moving merge desk',
+          version: '2',
+          description: 'Olga’s words',
+          category: 'Desks',
+        }),
       );
-      expect(deliberate.statusCode).toBe(303);
-      expect((await productRow(id)).price).toBe('90.00');
+      const late = await demo.post(`/products/${id}/merge`, { ...form, choice_description: 'yours' });
+      expect(late.statusCode).toBe(409);
+      expect(late.body).toContain('The product was saved again while you were choosing');
+      expect(late.body).toMatch(/id="merge-category"[\s\S]*?Desks<\/td>\s*<td[^>]*>Saved by Olga/);
+      expect(hiddenFields(late.body, 'product-merge').currentVersion).toBe('3');
+      expect(late.body).not.toContain(' checked');
+      expect((await productRow(id)).description).toBe('Olga’s words');
+
+      const settled = await demo.post(`/products/${id}/merge`, {
+        ...hiddenFields(late.body, 'product-merge'),
+        choice_description: 'yours',
+      });
+      expect(settled.statusCode).toBe(303);
+      expect(await productRow(id)).toMatchObject({
+        description: 'Demo’s words',
+        category: 'Desks',
+        version: 4,
+      });
+    });
+
+    it('offers every differing field as a choice, with no original, when the version started from was pruned', async () => {
+      let now = new Date('2001-01-01T00:00:00.000Z');
+      const old = createAppPersistence({ db: current().opened.db, clock: { now: () => now } });
+      const product = await createProduct(old, { name: 'Old desk', price: '10.00' });
+      now = new Date('2001-01-02T00:00:00.000Z');
+      await old.autoSave('Product', { id: product.id, name: 'Older desk' });
+      await pruneActivityLog(current().opened.db, new Date('2001-06-01T00:00:00.000Z'));
+      const form = {
+        sku: String(product.sku),
+        name: 'Old desk',
+        description: String(product.description),
+        price: '12.00',
+        quantity: String(product.quantity),
+        category: String(product.category),
+        active: '1',
+        version: '1',
+      };
+      await demo.get(`/products/${product.id}/edit`);
+      const page = await demo.post(`/products/${product.id}`, form);
+      expect(page.statusCode).toBe(409);
+      expect(page.body).toContain('Version 1 is no longer in the history');
+      expect(page.body).toContain('id="conflict-name"');
+      expect(page.body).toContain('id="conflict-price"');
+      expect(page.body).not.toContain('value="original"');
+      const settled = await demo.post(`/products/${product.id}/merge`, {
+        ...hiddenFields(page.body, 'product-merge'),
+        choice_name: 'theirs',
+        choice_price: 'yours',
+      });
+      expect(settled.statusCode).toBe(303);
+      expect(await productRow(product.id)).toMatchObject({ name: 'Older desk', price: '12.00' });
+    });
+
+    it('refuses a merge without the CSRF token, and says so when the product was deleted meanwhile', async () => {
+      const { id, sku } = await bothEditThenOlgaSaves('Doomed desk', { description: 'Olga’s words' });
+      const page = await demo.post(
+        `/products/${id}`,
+        formFields({ sku, name: 'Doomed desk', version: '1', description: 'Demo’s words' }),
+      );
+      const form = hiddenFields(page.body, 'product-merge');
+      const forged = await demo.post(`/products/${id}/merge`, {
+        ...form,
+        _csrf: 'forged',
+        choice_description: 'yours',
+      });
+      expect(forged.statusCode).toBe(403);
+      await fixture().persistence.autoDelete('Product', id);
+      const gone = await demo.post(`/products/${id}/merge`, { ...form, choice_description: 'yours' });
+      expect(gone.statusCode).toBe(404);
+      const stale = await demo.post(
+        `/products/${id}`,
+        formFields({ sku, name: 'Doomed desk', version: '1' }),
+      );
+      expect(stale.statusCode).toBe(404);
     });
   });
 

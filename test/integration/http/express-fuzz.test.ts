@@ -12,8 +12,8 @@
  *    bodies as bytes (no content type, invalid UTF-8, gzip, unknown content encodings). Text goes
  *    through the harness client; bytes, which it cannot send, go over fetch to a second Express
  *    app serving the same router on the same database.
- * 2. GET /api/activity and GET /api/autosave/drafts/ with generated query strings, qs shapes
- *    included, sent to the default app and to an app with the `qs` parser.
+ * 2. GET /api/activity, GET /api/autosave/drafts/ and GET /api/autosave/base/ with generated query
+ *    strings, qs shapes included, sent to the default app and to an app with the `qs` parser.
  * 3. Session cookies and CSRF tokens missing, forged or garbage on the sync route: 401 or 403.
  *
  * Every input Express rejects (and every query) also goes to the Fastify plugin (inject) on the
@@ -37,7 +37,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
 import { createExpressRouter } from '../../../packages/steadfast/src/http/index.js';
 import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
-import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
+import {
+  BASE_PATH,
+  CSRF_HEADER,
+  DRAFTS_PATH,
+  SYNC_PATH,
+} from '../../../packages/steadfast/src/protocol/constants.js';
+import { baseResponseSchema } from '../../../packages/steadfast/src/protocol/sync.js';
 import { describeEachDatabase, type TestDatabase } from '../../support/databases.js';
 import {
   anyChange,
@@ -368,7 +374,9 @@ const validQueryValue: Record<string, fc.Arbitrary<string>> = {
   to: isoDateTime,
   limit: fc.constantFrom('1', '20', '100', '101', '0'),
   cursor: fc.constantFrom('1', '999', '9999999999999999', '99999999999999999'),
-  key: fc.constantFrom(...DRAFT_KEYS, 'product-1', 'missing'),
+  // user-1 is the signed-in user's own record (the first user of this database), user-2 another's.
+  key: fc.constantFrom(...DRAFT_KEYS, 'product-1', 'missing', 'user-1', 'user-2'),
+  version: fc.constantFrom('0', '1', '2', '3'),
 };
 
 /** A query key: a field, a qs shape of it, or a key no route reads. Raw: brackets stay brackets. */
@@ -475,7 +483,7 @@ function queryPair(fields: readonly string[]): fc.Arbitrary<string> {
 
 const ACTIVITY_FIELDS = ['model', 'objectId', 'actor', 'action', 'from', 'to', 'limit', 'cursor'] as const;
 
-/** A GET url on one of the two routes, its query at most 4 pairs long (under Node's 16 KiB header limit). */
+/** A GET url on one of the three routes, its query at most 4 pairs long (under Node's 16 KiB header limit). */
 const queryUrl = fc.oneof(
   fc
     .tuple(fc.array(queryPair(ACTIVITY_FIELDS), { maxLength: 4 }), fc.constantFrom('&', '&&', ';'))
@@ -483,6 +491,9 @@ const queryUrl = fc.oneof(
   fc
     .tuple(fc.array(queryPair(['key']), { maxLength: 3 }), fc.constantFrom('&', '&&'))
     .map(([pairs, sep]) => (pairs.length ? `${DRAFTS_PATH}?${pairs.join(sep)}` : DRAFTS_PATH)),
+  fc
+    .tuple(fc.array(queryPair(['key', 'version']), { maxLength: 3 }), fc.constantFrom('&', '&&'))
+    .map(([pairs, sep]) => (pairs.length ? `${BASE_PATH}?${pairs.join(sep)}` : BASE_PATH)),
 );
 
 // ---- Helpers -------------------------------------------------------------------------------------
@@ -733,6 +744,13 @@ describeEachDatabase('Express router fuzz', (current) => {
       `${DRAFTS_PATH}?key=a%00b`,
       `${DRAFTS_PATH}?key=%zz`,
       `${DRAFTS_PATH}?toString=1&hasOwnProperty=1`,
+      `${BASE_PATH}?key[]=user-1&version=1`,
+      `${BASE_PATH}?key=user-1&version[]=1`,
+      `${BASE_PATH}?key=user-1&version[$gt]=0`,
+      `${BASE_PATH}?key[__proto__]=1&version=1`,
+      `${BASE_PATH}?key=user-1&version=1&version=2`,
+      `${BASE_PATH}?key=user-1&version=%00`,
+      `${BASE_PATH}?key=user-%zz&version=1`,
     ];
     for (const url of queries) {
       const simple = await harness.client.request({ url, session: alice });
@@ -804,7 +822,10 @@ describeEachDatabase('Express router fuzz', (current) => {
           ['qs', extended],
         ] as const) {
           expectApiAnswer(response, `${parser} parser: ${url}`);
-          if (response.status === 200) {
+          if (response.status === 200 && url.startsWith(BASE_PATH)) {
+            expect(baseResponseSchema.safeParse(response.json).success, url).toBe(true);
+            expect(response.text, url).not.toContain('password_hash');
+          } else if (response.status === 200) {
             expect(Array.isArray(response.json.entries ?? response.json.drafts), url).toBe(true);
           }
         }

@@ -1,6 +1,7 @@
 /**
  * Fuzzing query strings and form bodies with fast-check, through real HTTP (`inject`): the API's
- * GET /api/activity and GET /api/autosave/drafts/, and the business app's pages and forms. Wrong
+ * GET /api/activity, GET /api/autosave/drafts/ and GET /api/autosave/base/, and the business app's
+ * pages and forms (the product merge form too). Wrong
  * types, repeated keys (`?page=1&page=2` reads as an array), missing and empty fields, `__proto__`,
  * unicode, NUL, very long strings, numbers as text ('1e309', '9007199254740993', '0x10').
  *
@@ -18,7 +19,8 @@ import { ACTIVITY_MODELS } from '../../../examples/business-app/src/routes/activ
 import { CURRENCIES, PAGE_SIZES, THEMES } from '../../../examples/business-app/src/settings.js';
 import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
 import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
-import { DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
+import { BASE_PATH, DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
+import { baseResponseSchema } from '../../../packages/steadfast/src/protocol/sync.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { isoDateTime } from '../../support/fuzz-arbitraries.js';
 import {
@@ -285,7 +287,7 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
   }
 
   /** An API GET as the signed-in test user: never 5xx, always JSON, `{error, message}` on a 4xx. */
-  async function apiGet(url: string, statuses: Tally): Promise<void> {
+  async function apiGet(url: string, statuses: Tally): Promise<{ status: number; body: string }> {
     const response = await api.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
     tally(statuses, response.statusCode);
     expect(response.statusCode, `GET ${url} → ${response.body.slice(0, 300)}`).toBeLessThan(500);
@@ -296,6 +298,7 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
     } else {
       expect(response.statusCode).toBe(200);
     }
+    return { status: response.statusCode, body: response.body };
   }
 
   async function pageGet(url: string, statuses: Tally): Promise<void> {
@@ -429,7 +432,9 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
         limit: either(fc.integer({ min: 1, max: 200 }).map(String)),
       });
       await fc.assert(
-        fc.asyncProperty(query, (pairs) => apiGet(withQuery(ACTIVITY_PATH, pairs), statuses)),
+        fc.asyncProperty(query, async (pairs) => {
+          await apiGet(withQuery(ACTIVITY_PATH, pairs), statuses);
+        }),
         { numRuns: numRuns(), seed: 4243 },
       );
       report('api activity', statuses);
@@ -441,7 +446,9 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       const statuses: Tally = new Map();
       const query = fieldsOf({ key: either(fc.constantFrom(...DRAFT_KEYS, 'no-such-key')) });
       await fc.assert(
-        fc.asyncProperty(query, (pairs) => apiGet(withQuery(DRAFTS_PATH, pairs), statuses)),
+        fc.asyncProperty(query, async (pairs) => {
+          await apiGet(withQuery(DRAFTS_PATH, pairs), statuses);
+        }),
         { numRuns: numRuns(), seed: 4244 },
       );
       report('api drafts', statuses);
@@ -449,6 +456,40 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       expect(statuses.get('400') ?? 0).toBeGreaterThan(0);
       expect(statuses.get('404') ?? 0).toBeGreaterThan(0);
     });
+
+    it(
+      `GET ${BASE_PATH}?key=&version=: never 5xx, JSON errors, a 200 in the protocol's shape with no secret`,
+      TIMEOUT,
+      async () => {
+        const statuses: Tally = new Map();
+        const keys = [
+          ...productIds.map((id) => `product-${id}`),
+          `user-${session.user.id}`,
+          `user-${demoUserId}`,
+          'product-999999999',
+          'product-0',
+          ...DRAFT_KEYS,
+        ];
+        const query = fieldsOf({
+          key: either(fc.constantFrom(...keys)),
+          version: either(fc.oneof(fc.integer({ min: 0, max: 4 }).map(String), numberText)),
+        });
+        await fc.assert(
+          fc.asyncProperty(query, async (pairs) => {
+            const url = withQuery(BASE_PATH, pairs);
+            const { status, body } = await apiGet(url, statuses);
+            if (status !== 200) return;
+            expect(baseResponseSchema.safeParse(JSON.parse(body)).success, `${url} → ${body}`).toBe(true);
+            expect(body, url).not.toContain('password_hash');
+          }),
+          { numRuns: numRuns(), seed: 4251 },
+        );
+        report('api base', statuses);
+        for (const status of ['200', '400', '403', '404']) {
+          expect(statuses.get(status) ?? 0, status).toBeGreaterThan(0);
+        }
+      },
+    );
   });
 
   describe('page query strings and path segments', () => {
@@ -569,6 +610,43 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
       report('product edit', statuses);
       expect(statuses.get('303') ?? 0).toBeGreaterThan(0);
       expect(countOf(statuses, (status) => status >= 400)).toBeGreaterThan(0);
+    });
+
+    it('POST /products/:id/merge: never 5xx, a rejected form changes nothing', TIMEOUT, async () => {
+      const statuses: Tally = new Map();
+      const choice = either(fc.constantFrom('yours', 'theirs', 'original'));
+      const request = fc.record({
+        id: segment(fc.constantFrom(...productIds)),
+        fields: fieldsOf({
+          ...productFields(),
+          baseVersion: either(fc.integer({ min: 0, max: 6 }).map(String)),
+          currentVersion: versionField,
+          choice_sku: choice,
+          choice_name: choice,
+          choice_description: choice,
+          choice_price: choice,
+          choice_quantity: choice,
+          choice_category: choice,
+          choice_active: choice,
+        }),
+        csrf: csrfChoice,
+      });
+      await fc.assert(
+        fc.asyncProperty(request, async ({ id, fields, csrf }) => {
+          const stored = productIds.includes(id)
+            ? await current()
+                .opened.db.selectFrom('products')
+                .select('version')
+                .where('id', '=', Number(id))
+                .executeTakeFirst()
+            : undefined;
+          await pagePost(`/products/${id}/merge`, fields, csrf, statuses, () => String(stored?.version ?? 1));
+        }),
+        { numRuns: numRuns(), seed: 4252 },
+      );
+      report('product merge', statuses);
+      expect(statuses.get('303') ?? 0).toBeGreaterThan(0);
+      expect(statuses.get('422') ?? 0).toBeGreaterThan(0);
     });
 
     it(

@@ -6,6 +6,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import {
+  ActivityLog,
   type Clock,
   type Persistence,
   pruneActivityLog,
@@ -184,23 +185,35 @@ describeEachDatabase('activityLog.recordAt', (current) => {
     ];
     const secretFields = persistence.registry.get('User').secretFields;
     expect(secretFields).toEqual(['password_hash']);
+    // The persistence's own log knows them from the registry; a bare log, from the redaction mark.
+    const logs = [persistence.activityLog, new ActivityLog(persistence.context)];
     for (const [index, values] of expected.entries()) {
-      for (const options of [{}, { secretFields }]) {
-        const answer = await persistence.activityLog.recordAt('User', id, index + 1, options);
+      for (const [log, options] of logs.flatMap((log) =>
+        [{}, { secretFields }].map((o) => [log, o] as const),
+      )) {
+        const answer = await log.recordAt('User', id, index + 1, options);
         expect(valuesOf(answer)).toEqual(values);
         expect(JSON.stringify(answer)).not.toContain('secret-');
       }
     }
   });
 
-  it('keeps a non-secret value that reads like the redaction mark when given the model’s secret fields', async () => {
+  it('keeps a non-secret value that reads like the redaction mark: the log knows the model’s secret fields', async () => {
     const product = await createProduct(persistence, { name: '[changed]' });
     const log = persistence.activityLog;
     const secretFields = persistence.registry.get('Product').secretFields ?? [];
+    expect(secretFields).toEqual([]);
+    // createPersistence gives its log the model registry: the secret fields are known by default.
+    expect(valuesOf(await log.recordAt('Product', String(product.id), 1))).toEqual(trackedOf(product));
     expect(valuesOf(await log.recordAt('Product', String(product.id), 1, { secretFields }))).toEqual(
       trackedOf(product),
     );
-    // Without them, the mark is all there is to tell a redacted field by: such a value is left out too.
-    expect(valuesOf(await log.recordAt('Product', String(product.id), 1))).not.toHaveProperty('name');
+    // A log without the registry, told nothing: the mark is all there is to tell a redacted field
+    // by, so such a value is left out too.
+    const bare = new ActivityLog(persistence.context);
+    expect(valuesOf(await bare.recordAt('Product', String(product.id), 1))).not.toHaveProperty('name');
+    expect(valuesOf(await bare.recordAt('Product', String(product.id), 1, { secretFields }))).toEqual(
+      trackedOf(product),
+    );
   });
 });

@@ -1,9 +1,11 @@
 /**
  * Products: the searchable list, new and edit forms saved through autoSave with the version the
- * form was loaded at, the conflict page when someone saved first, and the history with revert.
+ * form was loaded at, the merge when someone saved first (applied at once without a conflict, else
+ * the merge page with a choice for each conflicting field), and the history with revert.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, NotFoundError, ValidationError } from 'steadfast/persistence';
+import { ConflictError, NotFoundError, type StaleMerge, ValidationError } from 'steadfast/persistence';
+import { type ConflictChoice, resolveConflicts } from 'steadfast/protocol';
 import { resolveActorNames } from '../actor-names.js';
 import {
   EMPTY_PRODUCT_INPUT,
@@ -11,12 +13,14 @@ import {
   isProductField,
   PRODUCT_FIELDS,
   type ProductFormInput,
+  type ProductValues,
   parseRecordId,
   parseVersion,
   productInputFromRecord,
   readProductInput,
   validateProductInput,
 } from '../product-form.js';
+import { actorsOf, mergedNotice, mergeView, readChoices } from '../product-merge.js';
 import { findProduct, listProducts, productFormKey } from '../products.js';
 import { renderPage, setFlash } from '../render.js';
 import type { ProductRow } from '../schema.js';
@@ -26,6 +30,8 @@ import { fieldLabel } from '../view-helpers.js';
 import type { RouteDependencies } from './route-dependencies.js';
 
 const HISTORY_PAGE_SIZE = 20;
+/** Saves of a merge tried before showing the page: each retry means someone saved again meanwhile. */
+const MERGE_ATTEMPTS = 3;
 const MAX_SEARCH_LENGTH = 100;
 
 interface ProductParams {
@@ -196,7 +202,10 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
       });
       return reply.redirect(`/products/${id}/history`, 303);
     } catch (error) {
-      if (error instanceof ConflictError) return renderConflict(request, reply, id, input, error);
+      if (error instanceof ConflictError) {
+        if (error.currentVersion === undefined) return renderDeleted(request, reply);
+        return mergeAndSave(request, reply, { id, product, input, values: validation.values, loadedVersion });
+      }
       if (error instanceof ValidationError) {
         return renderForm(request, reply, {
           product,
@@ -210,61 +219,175 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     }
   });
 
+  const renderDeleted = (request: FastifyRequest, reply: FastifyReply) =>
+    renderPage(
+      persistence,
+      request,
+      reply,
+      'not-found',
+      { message: 'Someone deleted this product while you were editing it. Your changes were not saved.' },
+      { title: 'Product deleted', status: 409, nav: 'products' },
+    );
+
+  interface StaleSubmit {
+    readonly id: number;
+    readonly product: ProductRow;
+    /** The user's form as submitted at `loadedVersion`, kept whole in the merge page's form. */
+    readonly input: ProductFormInput;
+    readonly values: ProductValues;
+    readonly loadedVersion: number;
+    /** From the merge page: the choices made, and the version the page showed as current. */
+    readonly answer?: { readonly body: unknown; readonly shownVersion: number };
+  }
+
   /**
-   * Someone saved first. Both versions side by side; the form keeps what this user typed and now
-   * carries the newer version, so saving again is a deliberate choice, never a silent overwrite.
+   * Someone saved since the form was loaded: the submit is merged with their save field by field
+   * (persistence.mergeStale). Without a conflict, or once the user chose for each, the merge is
+   * saved at the current version; otherwise the merge page asks. If someone saves yet again
+   * meanwhile, the merge is made again against their save: never a silent overwrite.
    */
-  async function renderConflict(
+  async function mergeAndSave(request: FastifyRequest, reply: FastifyReply, submit: StaleSubmit) {
+    const { id, input, values, loadedVersion, answer } = submit;
+    for (let attempt = 1; ; attempt += 1) {
+      let merge: StaleMerge;
+      try {
+        merge = await persistence.mergeStale('Product', id, { ...values }, loadedVersion);
+      } catch (error) {
+        if (error instanceof NotFoundError) return renderDeleted(request, reply);
+        if (error instanceof ValidationError) {
+          return renderForm(request, reply, {
+            product: submit.product,
+            input,
+            version: loadedVersion,
+            errors: validationErrorToFields(error),
+            status: 422,
+          });
+        }
+        throw error;
+      }
+      const names = await resolveActorNames(persistence, actorsOf(merge));
+      // Choices made on a page showing an older current version were made against other values.
+      const movedOn = answer !== undefined && answer.shownVersion !== merge.currentVersion;
+      const choices = answer && !movedOn ? readChoices(answer.body, merge) : {};
+      const open = merge.conflicts.filter((conflict) => choices[conflict.field] === undefined);
+      if (open.length > 0 || attempt > MERGE_ATTEMPTS) {
+        return renderMerge(request, reply, {
+          merge,
+          names,
+          choices,
+          input,
+          movedOn,
+          missing: answer && !movedOn ? open.map((conflict) => conflict.field) : [],
+        });
+      }
+      try {
+        const resolved = resolveConflicts(merge, choices as Record<string, ConflictChoice>);
+        const result = await persistence.autoSave('Product', {
+          ...resolved,
+          id,
+          version: merge.currentVersion,
+        });
+        setFlash(request, { message: mergedNotice(merge, names, result), clearKeys: [productFormKey(id)] });
+        return reply.redirect(`/products/${id}/history`, 303);
+      } catch (error) {
+        if (error instanceof ConflictError && error.currentVersion !== undefined) continue;
+        if (error instanceof ConflictError) return renderDeleted(request, reply);
+        if (error instanceof ValidationError) {
+          return renderForm(request, reply, {
+            product: submit.product,
+            input,
+            version: loadedVersion,
+            errors: validationErrorToFields(error),
+            status: 422,
+          });
+        }
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * The merge page: the product as merged, each field saying whose value it holds (who saved it,
+   * when), and for each field both changed, its three values to choose from. The user's form rides
+   * along in hidden fields, so the merge is made again on submit against whatever is current then.
+   */
+  function renderMerge(
     request: FastifyRequest,
     reply: FastifyReply,
-    id: number,
-    input: ProductFormInput,
-    error: ConflictError,
+    page: {
+      merge: StaleMerge;
+      names: Awaited<ReturnType<typeof resolveActorNames>>;
+      choices: Partial<Record<string, ConflictChoice>>;
+      input: ProductFormInput;
+      movedOn: boolean;
+      missing: readonly string[];
+    },
   ) {
-    const current = error.current;
-    if (current === undefined || error.currentVersion === undefined) {
-      return renderPage(
-        persistence,
-        request,
-        reply,
-        'not-found',
-        { message: 'Someone deleted this product while you were editing it. Your changes were not saved.' },
-        { title: 'Product deleted', status: 409, nav: 'products' },
-      );
-    }
-    const theirs = productInputFromRecord(current as unknown as ProductRow);
-    const { entries } = await persistence.activityLog.query({
-      model: 'Product',
-      objectId: String(id),
-      limit: 1,
-    });
-    const latest = entries[0];
-    const names = await resolveActorNames(persistence, latest ? [latest.actor] : []);
-    const differing = PRODUCT_FIELDS.filter((field) => String(input[field]) !== String(theirs[field]));
+    const { merge } = page;
+    const id = merge.objectId;
+    const name = typeof merge.current.name === 'string' ? merge.current.name : `product ${id}`;
     return renderPage(
       persistence,
       request,
       reply,
       'product-conflict',
       {
+        ...mergeView(merge, page.names, page.choices),
         productId: id,
-        theirs,
-        yours: input,
-        differing,
+        productName: name,
+        yours: page.input,
         fields: PRODUCT_FIELDS,
-        loadedVersion: error.expectedVersion ?? null,
-        currentVersion: error.currentVersion,
-        savedBy: latest ? (names.get(latest.actor) ?? latest.actor) : null,
-        savedAt: latest?.time ?? null,
-        formKey: productFormKey(id),
-        action: `/products/${id}`,
-        input,
-        version: error.currentVersion,
-        errors: {},
+        movedOn: page.movedOn,
+        missing: page.missing,
+        action: `/products/${id}/merge`,
       },
-      { title: 'Someone else saved this product', status: 409, nav: 'products' },
+      {
+        title: 'Someone else saved this product',
+        status: page.missing.length > 0 ? 422 : 409,
+        nav: 'products',
+      },
     );
   }
+
+  /** The merge page's form: the user's submit again, with a choice for each conflicting field. */
+  app.post<{ Params: ProductParams }>('/products/:id/merge', signedInWrite, async (request, reply) => {
+    const id = parseRecordId(request.params.id);
+    const product = id === undefined ? undefined : await findProduct(persistence, id);
+    if (id === undefined || !product) return notFound(request, reply);
+    const body = request.body as Record<string, unknown> | undefined;
+    const input = readProductInput(body);
+    const loadedVersion = parseVersion(body?.baseVersion);
+    const shownVersion = parseVersion(body?.currentVersion);
+    if (loadedVersion === undefined || shownVersion === undefined) {
+      return renderForm(request, reply, {
+        product,
+        input,
+        version: Number(product.version),
+        errors: {
+          form: 'The form did not say which versions it merged. Check the values and save again.',
+        },
+        status: 400,
+      });
+    }
+    const validation = validateProductInput(input);
+    if (!validation.ok) {
+      return renderForm(request, reply, {
+        product,
+        input,
+        version: loadedVersion,
+        errors: validation.errors,
+        status: 422,
+      });
+    }
+    return mergeAndSave(request, reply, {
+      id,
+      product,
+      input,
+      values: validation.values,
+      loadedVersion,
+      answer: { body, shownVersion },
+    });
+  });
 
   app.get<{ Params: ProductParams }>('/products/:id/history', signedIn, async (request, reply) => {
     const id = parseRecordId(request.params.id);

@@ -1,5 +1,5 @@
 /**
- * The same API for Express apps: `createExpressRouter` serves sync, drafts, activity, health and
+ * The same API for Express apps: `createExpressRouter` serves sync, drafts, base, activity, health and
  * metrics over the same framework-free services as the Fastify plugin. Sessions are the plugin's:
  * the signed session cookie is checked with the same secret against the same `sessions` table, and
  * the CSRF token against the session's secret, so a user signed in through a Fastify app (or any
@@ -14,14 +14,15 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
 import { userModel } from '../persistence/user-model.js';
-import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../protocol/constants.js';
+import { BASE_PATH, CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../protocol/constants.js';
 import { queryActivity } from '../sync/activity-service.js';
 import { InvalidCsrfTokenError, UnauthenticatedError } from '../sync/api-error.js';
+import { readDraftBase } from '../sync/base-service.js';
 import { listDrafts } from '../sync/drafts-service.js';
 import { checkHealth } from '../sync/health-service.js';
 import { createMetrics } from '../sync/metrics.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
-import { createMeteredSyncService } from '../sync/sync-service.js';
+import { createMeteredSyncService, recordForKeyOfModels } from '../sync/sync-service.js';
 import { ACTIVITY_PATH } from './activity-route.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import { toApiError } from './error-handler.js';
@@ -173,6 +174,12 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   if (routes.drafts) {
     router.get(DRAFTS_PATH, requireUser, async (request, response) => {
       response.json(await listDrafts(persistence, userOf(request), request.query));
+    });
+  }
+  if (routes.base) {
+    const recordForKey = options.recordForKey ?? recordForKeyOfModels(persistence.registry);
+    router.get(BASE_PATH, requireUser, async (request, response) => {
+      response.json(await readDraftBase(persistence, recordForKey, userOf(request), request.query));
     });
   }
   if (routes.activity) {

@@ -54,12 +54,14 @@ export interface SteadfastOptions<Request> {
   readonly routes?: {
     readonly sync?: boolean;
     readonly drafts?: boolean;
+    /** `GET /api/autosave/base/`: a stale draft's base version and the current record, for its merge. */
+    readonly base?: boolean;
     readonly activity?: boolean;
     readonly health?: boolean;
     readonly metrics?: boolean;
   };
   /**
-   * Which record a draft's key names, for `stale` answers. Default: `<model>-<id>` for every
+   * Which record a draft's key names, for `stale` answers and the base route. Default: `<model>-<id>` for every
    * registered model (`invoice-7` → Invoice 7, the model's name lowercased).
    */
   readonly recordForKey?: RecordForKey;
@@ -114,6 +116,7 @@ const optionsSchema = z
       .object({
         sync: z.boolean().default(true),
         drafts: z.boolean().default(true),
+        base: z.boolean().default(true),
         activity: z.boolean().default(true),
         health: z.boolean().default(true),
         metrics: z.boolean().default(true),

@@ -1,7 +1,7 @@
 /**
  * The Fastify plugin that mounts Steadfast's whole server side in one `register` call: cookies,
  * form bodies, database sessions, CSRF protection, rate limits, the error handler, the per-request
- * transaction middleware, and the sync, drafts, activity, health and metrics routes.
+ * transaction middleware, and the sync, drafts, base, activity, health and metrics routes.
  *
  * Wrapped with fastify-plugin, so its decorations (`request.user`, `app.requireUser`,
  * `app.csrfProtection`, `app.persistence`, …) and hooks reach the app that registers it.
@@ -36,10 +36,12 @@ import type { SignedInUser } from '../sync/signed-in-user.js';
 import {
   type ClientMutationsRow,
   createMeteredSyncService,
+  recordForKeyOfModels,
   type SyncService,
   type SyncUnit,
 } from '../sync/sync-service.js';
 import { registerActivityRoute } from './activity-route.js';
+import { registerBaseRoute } from './base-route.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
@@ -198,6 +200,8 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
   const routeOptions: RouteShorthandOptions = {};
   if (options.routes.sync) registerSyncRoute(app, options);
   if (options.routes.drafts) registerDraftsRoute(app, routeOptions);
+  if (options.routes.base)
+    registerBaseRoute(app, options.recordForKey ?? recordForKeyOfModels(persistence.registry));
   if (options.routes.activity) registerActivityRoute(app);
   if (options.routes.health) registerHealthRoute(app);
   if (options.routes.metrics) registerMetricsRoute(app);

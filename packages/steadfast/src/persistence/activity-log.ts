@@ -9,7 +9,7 @@ import { isStorableText } from '../protocol/storable-text.js';
 import type { FieldValues } from '../protocol/three-way-merge.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
 import { ValidationError } from './errors.js';
-import { REDACTED } from './model-registry.js';
+import { type ModelRegistry, REDACTED } from './model-registry.js';
 import type { TransactionContext } from './transaction-context.js';
 
 export const MAX_PAGE_SIZE = 200;
@@ -72,14 +72,20 @@ export type RecordAtVersion =
 
 export interface RecordAtOptions {
   /**
-   * The model's secret fields (`registry.get(model).secretFields`): left out of the values. Without
-   * them, every field the snapshot holds as `"[changed]"` is left out, the mark of a redacted field.
+   * Fields to leave out of the values. Default: the model's secret fields, from the registry the
+   * log was given (`createPersistence` gives it its own). For a model it does not know (or a log
+   * made without a registry), every field the snapshot holds as `"[changed]"` is left out, the
+   * mark of a redacted field.
    */
   readonly secretFields?: readonly string[];
 }
 
 export class ActivityLog {
-  constructor(private readonly context: TransactionContext) {}
+  constructor(
+    private readonly context: TransactionContext,
+    /** The models, so `recordAt` knows their secret fields without being told. */
+    private readonly registry?: ModelRegistry,
+  ) {}
 
   /**
    * Entries matching every given filter, newest first.
@@ -154,7 +160,7 @@ export class ActivityLog {
     const entry = await this.entryAtVersion(model, objectId, version);
     if (entry?.action === 'delete') return { status: 'deleted', version, entry };
     if (entry) {
-      const { secretFields } = options;
+      const secretFields = options.secretFields ?? this.#secretFieldsOf(model);
       // The snapshot was parsed from JSON text: its values are JSON values.
       const values = Object.fromEntries(
         Object.entries(entry.snapshot).filter(([field, value]) =>
@@ -178,5 +184,35 @@ export class ActivityLog {
     return checkpoint?.checkpoint && version >= 1 && version < checkpoint.version
       ? { status: 'pruned', version, checkpoint }
       : { status: 'unknown', version };
+  }
+
+  /**
+   * The entries of a record after `version`, oldest first, up to `upTo` when given: who changed what
+   * since a form was loaded. Only what the log still holds (pruning removes the oldest entries).
+   *
+   * @example const since = await activityLog.entriesAfter('Product', '42', draft.baseVersion)
+   */
+  async entriesAfter(
+    model: string,
+    objectId: string,
+    version: number,
+    upTo?: number,
+  ): Promise<ActivityEntry[]> {
+    if (!Number.isSafeInteger(version) || version > MAX_STORED_INTEGER) return [];
+    let select = this.context
+      .executor()
+      .selectFrom('steadfast_activity_log')
+      .selectAll()
+      .where('model', '=', model)
+      .where('object_id', '=', objectId)
+      .where('version', '>', version);
+    if (upTo !== undefined && Number.isSafeInteger(upTo) && upTo <= MAX_STORED_INTEGER)
+      select = select.where('version', '<=', upTo);
+    const rows = (await select.orderBy('id', 'asc').execute()) as ActivityLogRow[];
+    return rows.map(toActivityEntry);
+  }
+
+  #secretFieldsOf(model: string): readonly string[] | undefined {
+    return this.registry?.has(model) ? (this.registry.get(model).secretFields ?? []) : undefined;
   }
 }

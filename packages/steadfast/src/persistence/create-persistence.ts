@@ -22,6 +22,7 @@ import {
   type SaveOptions,
   type SaveResult,
 } from './persistence-manager.js';
+import { mergeStale, type RecordWithBase, readWithBase, type StaleMerge } from './stale-merge.js';
 import { assertStorableText } from './storable-text.js';
 import { type Actor, type Executor, TransactionContext } from './transaction-context.js';
 
@@ -84,6 +85,27 @@ export interface Persistence {
   ): Promise<DeleteResult>;
   /** Restore the record to a logged version, logged as `revert`. */
   revert(model: string, id: string | number, toVersion: number, options?: RevertOptions): Promise<SaveResult>;
+  /**
+   * The record now and as it was at `baseVersion` (rebuilt from the log), with who changed which
+   * field since: what a stale form is merged against. Secret fields are left out.
+   */
+  readWithBase(model: string, id: string | number, baseVersion: number): Promise<RecordWithBase>;
+  /**
+   * Values submitted from a form loaded at `baseVersion`, merged field by field into the record as
+   * it is now (`mergeThreeWay`): the answer to a save that failed with a ConflictError. Save
+   * `resolveConflicts(merge, choices)` at `merge.currentVersion`.
+   *
+   * @example
+   * const merge = await persistence.mergeStale('Invoice', 7, submitted, submitted.version)
+   * if (merge.conflicts.length === 0)
+   *   await persistence.autoSave('Invoice', { ...merge.merged, id: 7, version: merge.currentVersion })
+   */
+  mergeStale(
+    model: string,
+    id: string | number,
+    values: RecordValues,
+    baseVersion: number,
+  ): Promise<StaleMerge>;
   /** Run `fn` in one transaction (a savepoint when nested). */
   withTransaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Run `fn` as a named actor (a user id, or a script's name). */
@@ -125,7 +147,7 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     hooks: options.hooks,
     logger: options.logger,
   });
-  const activityLog = new ActivityLog(context);
+  const activityLog = new ActivityLog(context, registry);
 
   async function revert(
     model: string,
@@ -185,6 +207,10 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     autoSaveBulk: (model, items, saveOptions) => manager.saveMany(model, items, saveOptions),
     autoDelete: (model, id, deleteOptions) => manager.delete(model, id, deleteOptions),
     revert,
+    readWithBase: (model, id, baseVersion) =>
+      readWithBase({ registry, context, activityLog }, model, id, baseVersion),
+    mergeStale: (model, id, values, baseVersion) =>
+      mergeStale({ registry, context, activityLog }, model, id, values, baseVersion),
     withTransaction: (fn) => context.withTransaction(fn),
     runAs: (actor, fn) => context.runAs(actor, fn),
     onCommit: (fn) => context.onCommit(fn),

@@ -82,5 +82,11 @@ export {
   type SaveResult,
   type StoredRecord,
 } from './persistence-manager.js';
+export type {
+  BaseStatus,
+  FieldAuthor,
+  RecordWithBase,
+  StaleMerge,
+} from './stale-merge.js';
 export { type Actor, type Executor, SYSTEM_ACTOR, TransactionContext } from './transaction-context.js';
 export { userModel } from './user-model.js';

@@ -677,24 +677,7 @@ export class PersistenceManager {
     fields: RecordValues,
     mode: 'create' | 'update',
   ): Record<string, unknown> {
-    const allowed = definition.schema ? Object.keys(definition.schema.shape) : definition.trackedFields;
-    for (const field of Object.keys(fields)) {
-      if (!allowed.includes(field))
-        throw new ValidationError(`${definition.name} has no field "${field}"`, field);
-    }
-    let values: Record<string, unknown> = { ...fields };
-    if (definition.schema) {
-      const schema = mode === 'create' ? definition.schema : partialSchemaOf(definition.schema);
-      const parsed = schema.safeParse(fields);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = issue?.path.map(String).join('.') || undefined;
-        throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
-      }
-      values = parsed.data as Record<string, unknown>;
-    }
-    for (const [field, value] of Object.entries(values)) assertStorableText(field, value);
-    return values;
+    return validateModelValues(definition, fields, mode);
   }
 
   async #readWithHead(executor: Executor, definition: ModelDefinition, key: unknown) {
@@ -761,6 +744,35 @@ export class PersistenceManager {
 
 // Building a zod schema costs more than using it: make each model's partial (update) schema once.
 const partialSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
+/**
+ * The values as a save would write them: only the model's fields, through its schema (whole for a
+ * create, only the fields given for an update), storable by both engines. Throws ValidationError.
+ */
+export function validateModelValues(
+  definition: ModelDefinition,
+  fields: RecordValues,
+  mode: 'create' | 'update',
+): Record<string, unknown> {
+  const allowed = definition.schema ? Object.keys(definition.schema.shape) : definition.trackedFields;
+  for (const field of Object.keys(fields)) {
+    if (!allowed.includes(field))
+      throw new ValidationError(`${definition.name} has no field "${field}"`, field);
+  }
+  let values: Record<string, unknown> = { ...fields };
+  if (definition.schema) {
+    const schema = mode === 'create' ? definition.schema : partialSchemaOf(definition.schema);
+    const parsed = schema.safeParse(fields);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join('.') || undefined;
+      throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
+    }
+    values = parsed.data as Record<string, unknown>;
+  }
+  for (const [field, value] of Object.entries(values)) assertStorableText(field, value);
+  return values;
+}
+
 function partialSchemaOf(schema: z.ZodObject): z.ZodObject {
   let partial = partialSchemas.get(schema);
   if (!partial) {

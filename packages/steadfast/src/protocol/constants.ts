@@ -8,6 +8,12 @@ export const SYNC_PROTOCOL_VERSION = 1;
 
 export const SYNC_PATH = '/api/autosave/sync/';
 export const DRAFTS_PATH = '/api/autosave/drafts/';
+/**
+ * `GET ?key=<draft key>&version=<base version>`: the record a stale draft is merged against, as it
+ * was at that version and as it is now (`BaseResponse`). 200 with `status` `found`, `pruned` or
+ * `unknown`; 404 when the key names no existing record.
+ */
+export const BASE_PATH = '/api/autosave/base/';
 
 /** Header a script sends the CSRF token in; pages carry it in `<meta name="csrf-token">`. */
 export const CSRF_HEADER = 'x-csrf-token';

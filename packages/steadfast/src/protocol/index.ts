@@ -5,6 +5,7 @@
 export {
   API_ERROR_CODES,
   type ApiErrorCode,
+  BASE_PATH,
   CHANGE_KINDS,
   CHANGE_RESULT_STATUSES,
   type ChangeKind,
@@ -26,6 +27,10 @@ export { isStorableText, unstorableTextReason } from './storable-text.js';
 export {
   type ApiErrorBody,
   apiErrorSchema,
+  type BaseQuery,
+  type BaseResponse,
+  baseQuerySchema,
+  baseResponseSchema,
   type ChangeResult,
   changeResultSchema,
   changeSchema,
@@ -34,6 +39,8 @@ export {
   draftSchema,
   draftsQuerySchema,
   draftsResponseSchema,
+  type FieldAuthorBody,
+  fieldAuthorSchema,
   jsonValueSchema,
   type SyncChange,
   type SyncRequest,

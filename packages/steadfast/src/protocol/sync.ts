@@ -48,14 +48,17 @@ function findJsonProblem(value: unknown, depth: number): string | undefined {
   return undefined;
 }
 
+/** A draft or state key. */
+const keySchema = z
+  .string()
+  .min(1)
+  .max(MAX_KEY_LENGTH)
+  .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'letters, digits and _ . : / - only');
+
 export const changeSchema = z.strictObject({
   mutationId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   kind: z.enum(CHANGE_KINDS),
-  key: z
-    .string()
-    .min(1)
-    .max(MAX_KEY_LENGTH)
-    .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'letters, digits and _ . : / - only'),
+  key: keySchema,
   /** The draft's fields (kind `form`) or the saved value (kind `state`); null deletes it. */
   data: jsonValueSchema.nullable(),
   /**
@@ -121,3 +124,53 @@ export const draftsQuerySchema = z.strictObject({
     .refine(isStorableText, 'must not contain a NUL character or broken Unicode')
     .optional(),
 });
+
+/** `GET /api/autosave/base/?key=…&version=…`: a query string, so the version arrives as text. */
+export const baseQuerySchema = z.strictObject({
+  /** The draft's key; it names the record (`product-42`), as for `stale` answers of the sync. */
+  key: keySchema,
+  /** The draft's `baseVersion`: the version its form was loaded at. */
+  version: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,9})$/, 'must be a whole number, 0 or more')
+    .transform(Number)
+    .pipe(z.number().max(MAX_STORED_INTEGER, `must be at most ${MAX_STORED_INTEGER}`)),
+});
+export type BaseQuery = z.input<typeof baseQuerySchema>;
+
+/** Who saved a version of the record, and when; `actor` is the log's (a user id, or `system`). */
+export const fieldAuthorSchema = z.object({
+  actor: z.string(),
+  at: z.string(),
+  version: z.number().int(),
+});
+export type FieldAuthorBody = z.infer<typeof fieldAuthorSchema>;
+
+const fieldsSchema = z.record(z.string(), z.json());
+const baseAnswerCommon = {
+  key: z.string(),
+  /** The version asked for. */
+  version: z.number().int(),
+  /** The record now: its fields (secret ones never) and its `version`. */
+  current: fieldsSchema,
+  /** Who saved the current version; null when the log holds no entry of it. */
+  changedBy: fieldAuthorSchema.nullable(),
+};
+
+/**
+ * The answer of `GET /api/autosave/base/` (200). `found`: `base` is the record at `version`, and
+ * `fieldsChangedBy` names who last changed each field since; `pruned`: that version was pruned
+ * from the log (`oldestVersion` is the oldest still kept); `unknown`: the record never had that
+ * version. Without a base, a client offers the draft whole against `current`.
+ */
+export const baseResponseSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('found'),
+    ...baseAnswerCommon,
+    base: fieldsSchema,
+    fieldsChangedBy: z.record(z.string(), fieldAuthorSchema),
+  }),
+  z.object({ status: z.literal('pruned'), ...baseAnswerCommon, oldestVersion: z.number().int() }),
+  z.object({ status: z.literal('unknown'), ...baseAnswerCommon }),
+]);
+export type BaseResponse = z.infer<typeof baseResponseSchema>;
