@@ -1,8 +1,8 @@
 /**
  * Builds the app-state test pages from apps/ with esbuild, as an app's bundler would: the invoice
  * written with `useSavedState` from the built `steadfast/react` (`npm run build` first), once per
- * React version (`react` aliased to `react18`/`react19`). Also renders the invoice to HTML in Node,
- * for the page that hydrates it.
+ * React version (`react` aliased to `react18`/`react19`), and the CodeMirror 6 editor. Also renders
+ * the invoice to HTML in Node, for the page that hydrates it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ const apps = path.join(path.dirname(fileURLToPath(import.meta.url)), 'apps');
 export const REACT_VERSIONS: readonly ReactVersion[] = ['18', '19'];
 
 export interface StatePages {
-  /** URL path → built file, for AutosaveTestServer's `files`: `/invoice18.js`, `/invoice19.js`. */
+  /** URL path → built file, for AutosaveTestServer's `files`: `/invoice18.js`, `/invoice19.js`, `/codemirror.js`. */
   readonly files: Record<string, string>;
   /** The invoice rendered to HTML by react-dom/server, per React version. */
   readonly serverHtml: Record<ReactVersion, string>;
@@ -64,5 +64,6 @@ export async function buildStatePages(): Promise<StatePages> {
     const { render } = createRequire(import.meta.url)(renderer) as { render: () => string };
     serverHtml[version] = render();
   }
+  await bundle('/codemirror.js', 'codemirror-app.js', { define: { 'process.env.NODE_ENV': '"production"' } });
   return { files, serverHtml, dispose: () => rmSync(out, { recursive: true, force: true }) };
 }
