@@ -2,7 +2,8 @@
  * `useSavedState` from `steadfast/react` on React 18 and 19 pages (state-pages.ts): a value set in
  * one tab is seen in a second tab of the same browser and after a reload, a list of rows the user
  * grew comes back with its rows, and a server-rendered page hydrates with `initial` and then shows
- * the saved value, with no hydration warning. The page's form opts out of form drafts, and every
+ * the saved value, with no hydration warning; an app's own service given through
+ * AutoSaveServiceContext is used on a page without the script. The page's form opts out of form drafts, and every
  * value is read from what React renders from the hook's state.
  */
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
@@ -38,6 +39,10 @@ beforeAll(async () => {
     server.pages.set(`/invoice${version}`, { body: invoicePage(version, 'client') });
     server.pages.set(`/invoice${version}-ssr`, {
       body: invoicePage(version, 'ssr', pages.serverHtml[version]),
+    });
+    server.pages.set(`/invoice${version}-module`, {
+      body: invoicePage(version, 'module'),
+      loadsService: false,
     });
   }
 });
@@ -136,6 +141,25 @@ for (const version of REACT_VERSIONS) {
       expect(problems).toEqual([]);
       // The server rendered the initial values (it has no service).
       expect(pages.serverHtml[version]).toContain('{&quot;note&quot;:&quot;&quot;,&quot;rows&quot;:[]}');
+    });
+
+    it('uses the service given by AutoSaveServiceContext: an app’s own, from steadfast/client, with no script on the page', async () => {
+      const context = await newContext();
+      const page = await open(context, `/invoice${version}-module`);
+      expect(await page.evaluate(() => window.autoSaveService)).toBeUndefined();
+      await page.fill('#note', 'Kept by the app’s own service');
+      const second = await open(context, `/invoice${version}-module`);
+      await waitForState(
+        second,
+        { note: 'Kept by the app’s own service', rows: [] },
+        'the note in a second tab',
+      );
+      await page.reload();
+      await waitForState(
+        page,
+        { note: 'Kept by the app’s own service', rows: [] },
+        'the note after a reload',
+      );
     });
   });
 }

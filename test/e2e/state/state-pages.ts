@@ -1,8 +1,9 @@
 /**
  * Builds the app-state test pages from apps/ with esbuild, as an app's bundler would: the invoice
- * written with `useSavedState` from the built `steadfast/react` (`npm run build` first), once per
- * React version (`react` aliased to `react18`/`react19`), and the CodeMirror 6 editor. Also renders
- * the invoice to HTML in Node, for the page that hydrates it.
+ * written with `useSavedState` from `steadfast/react` (its source, through the root tsconfig's
+ * paths, which esbuild follows as vitest follows its aliases), once per React version (`react`
+ * aliased to `react18`/`react19`), and the CodeMirror 6 editor. Also renders the invoice to HTML in
+ * Node, for the page that hydrates it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
