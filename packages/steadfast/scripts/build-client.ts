@@ -98,6 +98,9 @@ const INTERNAL_PROPERTIES = new RegExp(
     'run',
     'baseMs',
     'maxMs',
+    'listen',
+    'listenedKeys',
+    'notify',
   ].join('|')})$`,
 );
 

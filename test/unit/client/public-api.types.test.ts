@@ -13,6 +13,7 @@ import {
   type SaveState,
   type SaveStatus,
   STATUS_EVENT,
+  type StateListener,
   type SyncOutcome,
   type SyncResult,
 } from 'steadfast/client';
@@ -54,12 +55,13 @@ describe('steadfast/client', () => {
     expectTypeOf<Console>().toExtend<NonNullable<AutoSaveOptions['console']>>();
   });
 
-  it('AutoSaveService: start and stop, UI state, drafts, syncing, sign-out and the status', () => {
+  it('AutoSaveService: start and stop, UI state and its subscription, drafts, syncing, sign-out and the status', () => {
     expectTypeOf<keyof AutoSaveService>().toEqualTypeOf<
       | 'start'
       | 'stop'
       | 'saveState'
       | 'getState'
+      | 'subscribe'
       | 'clear'
       | 'saveAllPending'
       | 'syncWithBackend'
@@ -73,6 +75,10 @@ describe('steadfast/client', () => {
     expectTypeOf<AutoSaveService['getState']>().toEqualTypeOf<
       <T extends JsonValue | null>(key: string, fallback: T) => JsonValue | T
     >();
+    expectTypeOf<AutoSaveService['subscribe']>().toEqualTypeOf<
+      (key: string, listener: StateListener) => () => void
+    >();
+    expectTypeOf<StateListener>().toEqualTypeOf<(value: JsonValue | null) => void>();
     expectTypeOf<AutoSaveService['clear']>().toEqualTypeOf<(formKey: string) => void>();
     expectTypeOf<AutoSaveService['saveAllPending']>().toEqualTypeOf<() => Promise<SyncOutcome>>();
     expectTypeOf<AutoSaveService['syncWithBackend']>().toEqualTypeOf<() => Promise<SyncOutcome>>();

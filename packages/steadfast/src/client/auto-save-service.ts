@@ -47,6 +47,7 @@ import {
 import { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
 import { readClearedKeys, readCsrfToken, readSignedInUser } from './page-meta.js';
 import { removeRestoreNotice, showRestoreNotice } from './restore-notice.js';
+import { type StateListener, StateListeners } from './state-listeners.js';
 import { type SaveStatus, StatusIndicator } from './status-indicator.js';
 import { sendChanges } from './sync-client.js';
 import { type ChangeData, type ParkedChange, SyncQueue, takeWithinBytes } from './sync-queue.js';
@@ -106,6 +107,15 @@ export interface AutoSaveService {
   saveState(key: string, value: JsonValue): void;
   /** The state saved under `key`, or `fallback`. */
   getState<T extends JsonValue | null>(key: string, fallback: T): JsonValue | T;
+  /**
+   * Calls `listener` with `key`'s new value whenever it changes: `saveState` in this tab or another,
+   * the service's start (the value stored before it), a value restored from the server (asked once
+   * when this device has none), or null when it is gone (signed out). Returns the unsubscribe function.
+   *
+   * @example
+   * const unsubscribe = autoSaveService.subscribe('sidebar', (value) => render(value ?? { open: false }));
+   */
+  subscribe(key: string, listener: StateListener): () => void;
   /** Deletes a form's draft here and on the server. */
   clear(formKey: string): void;
   /** Writes every field of every form on the page, then syncs. */
@@ -171,7 +181,9 @@ class BrowserAutoSaveService implements AutoSaveService {
   #failures = 0;
   /** Keys changed since the last "Saved form data" line. */
   readonly #unloggedKeys = new Set<string>();
+  /** `<kind>:<key>` of the drafts asked of the server already (once each). */
   readonly #serverChecked = new Set<string>();
+  readonly #stateListeners = new StateListeners();
   #keepaliveSentThrough = 0;
   #syncing: Promise<SyncOutcome> | undefined;
   #inFlight: AbortController | undefined;
@@ -238,6 +250,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#lock = new SenderLock(`steadfast-sync:${this.#userScope}`, this.#view);
     this.#clientId = this.#ensureClientId();
     this.#applyClearedKeys();
+    // Subscribed before start, they were told nothing; what was stored is theirs now.
+    for (const key of this.#stateListeners.listenedKeys()) this.#announceState(key);
     this.#hydrationDeadline = this.#now() + HYDRATION_WAIT_MS;
 
     if (this.#doc.readyState !== 'complete') {
@@ -313,11 +327,17 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (!this.#canSave()) return;
     this.#store.writeState(key, value);
     this.#noteChange('state', key);
+    this.#stateListeners.notify(key, value);
   }
 
   getState<T extends JsonValue | null>(key: string, fallback: T): JsonValue | T {
     if (!this.#started) return fallback;
     return this.#store.readState(key)?.value ?? fallback;
+  }
+
+  subscribe(key: string, listener: StateListener): () => void {
+    if (this.#canSave() && this.#store.readState(key) === null) void this.#restoreStateFromServer(key);
+    return this.#stateListeners.listen(key, listener);
   }
 
   clear(formKey: string): void {
@@ -468,6 +488,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   #endSession(): void {
     this.#signedOut = true;
     for (const scope of this.#registry.liveScopes()) removeRestoreNotice(scope.element);
+    for (const key of this.#stateListeners.listenedKeys()) this.#stateListeners.notify(key, null);
     this.stop();
     this.#indicator.set('idle', 'Signed out');
   }
@@ -622,14 +643,15 @@ class BrowserAutoSaveService implements AutoSaveService {
     }
   }
 
-  async #restoreFromServer(scope: FormScope): Promise<void> {
-    if (!this.#syncEnabled || this.#options.restoreFromServer === false || this.#serverChecked.has(scope.key))
+  /** Another device's draft of `key`, asked of the server once a key and kind; undefined when none. */
+  async #fetchDraft(key: string, kind: ChangeKind): Promise<Draft | undefined> {
+    const checked = `${kind}:${key}`;
+    if (!this.#syncEnabled || this.#options.restoreFromServer === false || this.#serverChecked.has(checked))
       return;
-    this.#serverChecked.add(scope.key);
-    let draft: Draft | undefined;
+    this.#serverChecked.add(checked);
     try {
       const response = await this.#fetch(
-        `${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(scope.key)}`,
+        `${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(key)}`,
         {
           credentials: 'same-origin',
           headers: { accept: 'application/json' },
@@ -638,13 +660,17 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (!response.ok) return;
       const body: unknown = await response.json();
       const drafts: unknown[] = isRecord(body) && Array.isArray(body.drafts) ? body.drafts : [body];
-      draft = drafts.find(
+      return drafts.find(
         (candidate): candidate is Draft =>
-          isRecord(candidate) && candidate.key === scope.key && candidate.kind === 'form',
+          isRecord(candidate) && candidate.key === key && candidate.kind === kind,
       );
     } catch {
       return; // Offline or no endpoint: the device's copy (none) stands.
     }
+  }
+
+  async #restoreFromServer(scope: FormScope): Promise<void> {
+    const draft = await this.#fetchDraft(scope.key, 'form');
     // The user may have started typing while the request was out: their input wins.
     if (draft === undefined || !isRecord(draft.data) || !this.#canSave() || this.#store.readMeta(scope.key))
       return;
@@ -658,6 +684,21 @@ class BrowserAutoSaveService implements AutoSaveService {
       t: Number.isNaN(savedAt) ? this.#now() : savedAt,
     });
     for (const live of this.#registry.liveScopes(scope.key)) this.#restoreScope(live, 'server');
+  }
+
+  /** Tells `key`'s listeners the value stored before they could read it, or asks the server for one. */
+  #announceState(key: string): void {
+    const state = this.#store.readState(key);
+    if (state) this.#stateListeners.notify(key, state.value);
+    else void this.#restoreStateFromServer(key);
+  }
+
+  async #restoreStateFromServer(key: string): Promise<void> {
+    const draft = await this.#fetchDraft(key, 'state');
+    // A value saved here while the request was out wins.
+    if (draft?.data == null || !this.#canSave() || this.#store.readState(key)) return;
+    this.#store.writeState(key, draft.data);
+    this.#stateListeners.notify(key, draft.data);
   }
 
   // ---- page and tab events ------------------------------------------------------------------
@@ -734,6 +775,9 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (event.newValue === null) this.#queue.forgetMarker(key);
     } else if (section.startsWith('f:') && event.newValue !== null) {
       this.#showOtherTabEdit(section.slice(2), event.newValue);
+    } else if (section.startsWith('s:')) {
+      const stateKey = section.slice(2);
+      this.#stateListeners.notify(stateKey, this.#store.readState(stateKey)?.value ?? null);
     } else if (section.startsWith('m:') && event.newValue === null) {
       for (const scope of this.#registry.liveScopes(section.slice(2))) this.#resetScope(scope);
     } else if (section === 'outbox' && event.newValue === null && !this.#queue.hasWork()) {

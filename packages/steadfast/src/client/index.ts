@@ -3,5 +3,6 @@ export type { AutoSaveOptions, AutoSaveService, SyncOutcome, SyncResult } from '
 export { createAutoSaveService } from './auto-save-service.js';
 export type { JsonValue } from './local-store.js';
 export type { LogLevel } from './logger.js';
+export type { StateListener } from './state-listeners.js';
 export type { SaveState, SaveStatus } from './status-indicator.js';
 export { STATUS_EVENT } from './status-indicator.js';
