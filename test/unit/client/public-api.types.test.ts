@@ -33,6 +33,7 @@ describe('steadfast/client', () => {
       readonly syncInterval?: number;
       readonly endpoint?: string;
       readonly draftsEndpoint?: string;
+      readonly baseEndpoint?: string;
       readonly logLevel?: LogLevel;
       readonly user?: string | null;
       readonly draftTtl?: number;

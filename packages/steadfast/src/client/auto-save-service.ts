@@ -10,6 +10,7 @@
 
 import type { ChangeKind } from '../protocol/constants.js';
 import {
+  BASE_PATH,
   DRAFTS_PATH,
   KEEPALIVE_BODY_LIMIT_BYTES,
   MAX_CHANGES_PER_BATCH,
@@ -17,8 +18,10 @@ import {
   SYNC_PATH,
 } from '../protocol/constants.js';
 import type { Draft, SyncChange, SyncResponse } from '../protocol/sync.js';
+import type { FieldValues } from '../protocol/three-way-merge.js';
 import { backoffDelay } from './backoff.js';
 import { Debouncer } from './debouncer.js';
+import { describeAuthor, describeMerge, isFoundBase, mergeDraft } from './draft-merge.js';
 import {
   type FieldValue,
   isFieldValue,
@@ -46,7 +49,12 @@ import {
 } from './local-store.js';
 import { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
 import { readClearedKeys, readCsrfToken, readSignedInUser } from './page-meta.js';
-import { removeRestoreNotice, showRestoreNotice } from './restore-notice.js';
+import {
+  askForChoices,
+  type RestoreNoticeContent,
+  removeRestoreNotice,
+  showRestoreNotice,
+} from './restore-notice.js';
 import { type StateListener, StateListeners } from './state-listeners.js';
 import { type SaveStatus, StatusIndicator } from './status-indicator.js';
 import { sendChanges } from './sync-client.js';
@@ -62,6 +70,8 @@ export interface AutoSaveOptions {
   readonly endpoint?: string;
   /** Drafts endpoint for restoring another device's draft. Default `/api/autosave/drafts/`. */
   readonly draftsEndpoint?: string;
+  /** Where a stale draft's base is read, to merge it (DESIGN.md). Default `/api/autosave/base/`. */
+  readonly baseEndpoint?: string;
   /** Default 'info', which prints the three seed lines. */
   readonly logLevel?: LogLevel;
   /**
@@ -155,6 +165,11 @@ function randomUuid(view: Window): string {
 }
 
 const outcome = (result: SyncResult, synced = 0): SyncOutcome => ({ result, synced });
+
+type NoticeShower = (
+  more?: Partial<RestoreNoticeContent>,
+  settleConflicts?: (chosen: FieldValues) => void,
+) => void;
 
 class BrowserAutoSaveService implements AutoSaveService {
   readonly #doc: Document;
@@ -459,6 +474,14 @@ class BrowserAutoSaveService implements AutoSaveService {
     }
     const scope = this.#registry.scopeOf(form);
     if (scope === null) return;
+    const notice = this.#notices.get(form);
+    if (scope.restored === 'offered' && notice?.querySelector('fieldset')) {
+      // A merge waits for the user's choices: a submit now would save the other side's value unasked.
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      askForChoices(notice);
+      return;
+    }
     for (const binding of this.#registry.fieldsOf(scope)) this.#saveField(binding);
     // The draft stays until the server confirms the submit (autosave-clear on the next page):
     // a submit that fails validation or never arrives keeps it.
@@ -586,13 +609,93 @@ class BrowserAutoSaveService implements AutoSaveService {
         this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now() });
       },
     };
+    const show: NoticeShower = (more, settleConflicts) =>
+      this.#notices.set(
+        scope.element,
+        showRestoreNotice(
+          scope.element,
+          { formKey: scope.key, savedAt: meta.t, source, ...more },
+          { ...actions, settleConflicts },
+        ),
+      );
     if (stale) scope.restored = 'offered';
-    const notice = showRestoreNotice(
-      scope.element,
-      { formKey: scope.key, savedAt: meta.t, source, ...(stale ? { staleFields: differing } : {}) },
-      actions,
+    // A stale draft is merged when the server can give its base; else, or anonymous, offered whole.
+    if (stale && this.#syncEnabled && meta.v !== null)
+      void this.#mergeStale(scope, meta.v, draft, differing, show);
+    else show(stale ? { staleFields: differing } : {});
+  }
+
+  /**
+   * A stale draft merged with the record field by field against the version it was made at: what
+   * merges is applied at once and the draft moves to the page's version; fields both sides changed
+   * wait for the user's choice (the form's submit is held meanwhile, see #onSubmit). Without a base
+   * (pruned, unknown, offline) the draft is offered whole, as before.
+   */
+  async #mergeStale(
+    scope: FormScope,
+    version: number,
+    draft: [FieldBinding, FieldValue][],
+    differing: string[],
+    show: NoticeShower,
+  ): Promise<void> {
+    let answer: unknown;
+    try {
+      // A 404 or an HTML page reads as no base, like an unreadable answer.
+      answer = await (
+        await this.#fetch(
+          `${this.#options.baseEndpoint ?? BASE_PATH}?key=${encodeURIComponent(scope.key)}&version=${version}`,
+        )
+      ).json();
+    } catch {
+      // Offline: offered whole below.
+    }
+    if (scope.restored !== 'offered' || !this.#canSave()) return;
+    if (!isFoundBase(answer)) return show({ staleFields: differing });
+    const bindings = this.#registry.fieldsOf(scope);
+    const page: Record<string, FieldValue> = {};
+    for (const binding of bindings)
+      page[binding.name] = readFieldValue(binding.element, scope.element, binding.kind);
+    const mine = Object.fromEntries(draft.map(([binding, value]) => [binding.name, value]));
+    const result = mergeDraft(answer, mine, page);
+    const merged = describeMerge(result, answer, page, this.#userScope);
+    const write = (values: FieldValues) => {
+      for (const binding of bindings) {
+        const value = values[binding.name];
+        if (
+          isFieldValue(value) &&
+          !sameFieldValue(value, readFieldValue(binding.element, scope.element, binding.kind))
+        )
+          this.#applyField(binding, value, page[binding.name]);
+      }
+    };
+    const settle = () => {
+      // The draft becomes the form as it now stands, at the page's version: a later restore never
+      // puts back a stale value the merge replaced, and what the user typed meanwhile is kept.
+      for (const binding of bindings) {
+        const value = readFieldValue(binding.element, scope.element, binding.kind);
+        if (Object.hasOwn(mine, binding.name) || !sameFieldValue(value, page[binding.name]))
+          this.#store.write(binding.storageKey, JSON.stringify(value), scope.key);
+      }
+      this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now() });
+      scope.restored = 'applied';
+      this.#noteChange('form', scope.key);
+      this.#hold();
+      show({ merged });
+    };
+    // What merges shows at once; a conflicting field keeps the page's value until chosen.
+    write(result.merged);
+    if (result.conflicts.length === 0) return settle();
+    show(
+      {
+        merged,
+        conflicts: result.conflicts,
+        author: (field) => describeAuthor(answer, field, this.#userScope),
+      },
+      (chosen) => {
+        write(chosen);
+        settle();
+      },
     );
-    this.#notices.set(scope.element, notice);
   }
 
   /**
