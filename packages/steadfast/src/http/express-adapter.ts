@@ -15,18 +15,23 @@ import type { Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
 import { userModel } from '../persistence/user-model.js';
 import { CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../protocol/constants.js';
-import { queryActivity } from '../sync/activity-service.js';
+import { createActivityService } from '../sync/activity-service.js';
 import { InvalidCsrfTokenError, UnauthenticatedError } from '../sync/api-error.js';
 import { listDrafts } from '../sync/drafts-service.js';
 import { checkHealth } from '../sync/health-service.js';
 import { createMetrics } from '../sync/metrics.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
 import { createMeteredSyncService } from '../sync/sync-service.js';
-import { ACTIVITY_PATH } from './activity-route.js';
+import { ACTIVITY_ENTRY_PATH, ACTIVITY_PATH } from './activity-route.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import { toApiError } from './error-handler.js';
 import { HEALTH_PATH } from './health-route.js';
-import { METRICS_PATH } from './metrics-route.js';
+import {
+  hasMetricsToken,
+  METRICS_PATH,
+  metricsTokenRequired,
+  startMetricsListener,
+} from './metrics-access.js';
 import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser } from './session-user.js';
@@ -38,7 +43,10 @@ export type ExpressRouterOptions = SteadfastOptions<Request>;
 
 export type SteadfastExpressRouter = Router & {
   readonly metrics: Registry;
-  /** Waits for sync requests in flight and saves outside requests to commit; call before closing the database. */
+  /**
+   * Waits for sync requests in flight and saves outside requests to commit, and closes the metrics
+   * listener (`metrics.listen`); call before closing the database.
+   */
   close(): Promise<void>;
 };
 
@@ -66,12 +74,25 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   const store = new KyselySessionStore({ executor: () => persistence.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
+  const activity = createActivityService(persistence, {
+    visibility: options.activity,
+    bounds: { entryBytes: options.limits.activityEntryBytes, pageBytes: options.limits.activityPageBytes },
+  });
+  // Started at once (a router has no start hook); `close()` stops it.
+  const metricsOptions = options.metrics || undefined;
+  const metricsListener = metricsOptions?.listen
+    ? startMetricsListener(metrics.registry, metricsOptions.listen, metricsOptions.token)
+    : undefined;
+  metricsListener?.catch((error: unknown) =>
+    process.emitWarning(`steadfast: the metrics listener did not start: ${String(error)}`),
+  );
   const { committer, syncService } = createMeteredSyncService({
     persistence,
     dialect: persistence.dialect,
     metrics,
     recordForKey: options.recordForKey,
     maxBatch: options.groupCommit.maxBatch,
+    limits: options.limits,
   });
 
   const loadSession = (sid: string) =>
@@ -128,6 +149,7 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
     value: async () => {
       await committer.idle();
       await persistence.idle();
+      await (await metricsListener?.catch(() => undefined))?.close();
     },
   });
 
@@ -166,18 +188,24 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
           requestId: request.get('x-request-id') ?? undefined,
           ip: request.ip,
         });
-        response.json(result);
+        response.set('cache-control', 'no-store').json(result);
       },
     );
   }
   if (routes.drafts) {
     router.get(DRAFTS_PATH, requireUser, async (request, response) => {
-      response.json(await listDrafts(persistence, userOf(request), request.query));
+      const drafts = await listDrafts(persistence, userOf(request), request.query);
+      response.set('cache-control', 'no-store').json(drafts);
     });
   }
   if (routes.activity) {
     router.get(ACTIVITY_PATH, requireUser, async (request, response) => {
-      response.json(await queryActivity(persistence, request.query, userOf(request)));
+      const page = await activity.query(userOf(request), request.query);
+      response.set('cache-control', 'no-store').json(page);
+    });
+    router.get(ACTIVITY_ENTRY_PATH, requireUser, async (request, response) => {
+      const entry = await activity.entry(userOf(request), request.params.id);
+      response.set('cache-control', 'no-store').json(entry);
     });
   }
   if (routes.health) {
@@ -187,9 +215,17 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
       response.json(report);
     });
   }
-  if (routes.metrics) {
-    router.get(METRICS_PATH, async (_request, response) => {
-      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  const metricsToken = metricsOptions?.listen ? undefined : metricsOptions?.token;
+  if (metricsToken !== undefined) {
+    router.get(METRICS_PATH, async (request, response) => {
+      if (!hasMetricsToken(request.get('authorization'), metricsToken)) {
+        response.set('www-authenticate', 'Bearer realm="metrics"');
+        throw metricsTokenRequired();
+      }
+      response
+        .type(metrics.registry.contentType)
+        .set('cache-control', 'no-store')
+        .send(await metrics.registry.metrics());
     });
   }
 

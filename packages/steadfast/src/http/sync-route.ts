@@ -56,9 +56,10 @@ export function registerSyncRoute(
     SYNC_PATH,
     { bodyLimit: options.limits.syncBodyBytes, onRequest: guard, config: { transaction: false } },
     // Not an async function: the service's promise is the answer, without a second one around it.
-    (request) => {
+    (request, reply) => {
       // The guard let only signed-in users through.
       const user = request.user as NonNullable<FastifyRequest['user']>;
+      reply.header('cache-control', 'no-store');
       return app.steadfast.syncService.sync(user, request.body, { requestId: request.id, ip: request.ip });
     },
   );
