@@ -233,7 +233,7 @@ describe('steadfast/fastify', () => {
       readonly syncBodyBytes?: number | undefined;
       readonly syncPerMinute?: number | undefined;
       readonly changesPerMinute?: number | undefined;
-      readonly draftBytesPerMinute?: number | undefined;
+      readonly syncBytesPerMinute?: number | undefined;
       readonly draftBytes?: number | undefined;
       readonly draftKeys?: number | undefined;
       readonly draftsPerUser?: number | undefined;

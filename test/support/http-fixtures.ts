@@ -25,7 +25,7 @@ export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789
 export const NO_SYNC_LIMITS = {
   syncPerMinute: 1_000_000_000,
   changesPerMinute: 1_000_000_000,
-  draftBytesPerMinute: 1_000_000_000_000,
+  syncBytesPerMinute: 1_000_000_000_000,
   draftsPerUser: 1_000_000_000,
   draftBytesPerUser: 1_000_000_000_000,
 } as const;

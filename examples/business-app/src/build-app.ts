@@ -56,7 +56,7 @@ export interface BuildAppOptions {
     readonly syncPerMinute?: number;
     readonly loginPerMinute?: number;
     readonly changesPerMinute?: number;
-    readonly draftBytesPerMinute?: number;
+    readonly syncBytesPerMinute?: number;
   };
   /** The library's other limits (draft sizes and quotas, log page bounds), for tests and the bench. */
   readonly limits?: SteadfastPluginOptions['limits'];

@@ -16,8 +16,8 @@ const environmentSchema = z.object({
   // Requests a minute per user (sync) and per address (sign-in) before a 429 with Retry-After.
   SYNC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000).default(300),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000).default(10),
-  // Changes and draft bytes a minute per user before a 429 (the library's limits.changesPerMinute
-  // and limits.draftBytesPerMinute).
+  // Changes and sync body bytes a minute per user before a 429 (the library's
+  // limits.changesPerMinute and limits.syncBytesPerMinute).
   SYNC_CHANGES_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000_000).default(1200),
   SYNC_BYTES_PER_MINUTE: z.coerce
     .number()
@@ -70,7 +70,7 @@ export interface AppConfig {
     readonly syncPerMinute: number;
     readonly loginPerMinute: number;
     readonly changesPerMinute: number;
-    readonly draftBytesPerMinute: number;
+    readonly syncBytesPerMinute: number;
   };
   readonly trustProxy: TrustProxy;
   /** Undefined: no /metrics. */
@@ -107,7 +107,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       syncPerMinute: values.SYNC_RATE_LIMIT_PER_MINUTE,
       loginPerMinute: values.LOGIN_RATE_LIMIT_PER_MINUTE,
       changesPerMinute: values.SYNC_CHANGES_PER_MINUTE,
-      draftBytesPerMinute: values.SYNC_BYTES_PER_MINUTE,
+      syncBytesPerMinute: values.SYNC_BYTES_PER_MINUTE,
     },
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     metricsToken: values.METRICS_TOKEN,

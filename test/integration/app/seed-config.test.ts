@@ -66,7 +66,7 @@ describe('business app: configuration', () => {
       syncPerMinute: 300,
       loginPerMinute: 10,
       changesPerMinute: 1200,
-      draftBytesPerMinute: 8 * 1024 * 1024,
+      syncBytesPerMinute: 8 * 1024 * 1024,
     });
     expect(
       parseConfig({ SYNC_RATE_LIMIT_PER_MINUTE: '1200', LOGIN_RATE_LIMIT_PER_MINUTE: '5' }).rateLimits,

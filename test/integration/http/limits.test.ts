@@ -45,7 +45,7 @@ describeEachDatabase('sync quotas', (current) => {
         draftsPerUser: 3,
         draftBytesPerUser: 2000,
         changesPerMinute: 10_000,
-        draftBytesPerMinute: 10_000_000,
+        syncBytesPerMinute: 10_000_000,
       };
       let harness: ApiHarness;
       const sync = (session: TestSession, body: unknown) =>
@@ -202,9 +202,20 @@ describeEachDatabase('sync quotas', (current) => {
       const user = async (name: string) =>
         signInAs(harness.app, await createTestUser(harness.persistence, name));
 
+      const raw = (session: TestSession, body: string) =>
+        harness.client.request({
+          method: 'POST',
+          url: SYNC,
+          body,
+          session,
+          headers: { 'content-type': 'application/json' },
+        });
+
       beforeAll(async () => {
+        // Token buckets: bursts of a sixth of the minute (5 changes, 5000 bytes), refilled steadily
+        // (one change every 2 s, 500 bytes a second), slow enough for the test's steps.
         harness = await makeHarness(current(), {
-          limits: { changesPerMinute: 5, draftBytesPerMinute: 3000, draftBytes: 2000 },
+          limits: { changesPerMinute: 30, syncBytesPerMinute: 30_000 },
         });
       });
       afterAll(async () => {
@@ -214,39 +225,47 @@ describeEachDatabase('sync quotas', (current) => {
       it('refuses changes past changesPerMinute with 429 and Retry-After, counting only what it accepted', async () => {
         const hal = await user('hal');
         const clientId = newClientId();
-        const first = await sync(hal, { clientId, changes: [change(1), change(2), change(3)] });
+        const first = await sync(hal, { clientId, changes: [change(1), change(2), change(3), change(4)] });
         expect(first.status).toBe(200);
         const before = await databaseFingerprint(current().opened.db);
-        const over = await sync(hal, { clientId, changes: [change(4), change(5), change(6)] });
+        const over = await sync(hal, { clientId, changes: [change(5), change(6), change(7)] });
         expect(over.status).toBe(429);
-        expect(over.json).toMatchObject({ error: 'rate_limited', limit: 'changesPerMinute', max: 5 });
+        expect(over.json).toMatchObject({ error: 'rate_limited', limit: 'changesPerMinute', max: 30 });
         expect(over.json.message).toContain('limits.changesPerMinute');
         expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
         expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(60);
         expect(await databaseFingerprint(current().opened.db)).toBe(before);
-        // The refusal took nothing: two more changes still fit the minute.
-        expect((await sync(hal, { clientId, changes: [change(4), change(5)] })).status).toBe(200);
+        // The refusal took nothing: one more change still fits.
+        expect((await sync(hal, { clientId, changes: [change(5)] })).status).toBe(200);
         expect((await sync(hal, { clientId, changes: [change(6)] })).status).toBe(429);
-        // Another user has a minute of their own.
+        // Spent: refused before the body is read (a malformed one would otherwise answer 400).
+        const unread = await raw(hal, '{"clientId": ');
+        expect(unread.status).toBe(429);
+        expect(unread.json.limit).toBe('changesPerMinute');
+        // Another user has an allowance of their own.
         const ida = await user('ida');
         expect((await sync(ida, { clientId: newClientId(), changes: [change(1)] })).status).toBe(200);
       });
 
-      it('refuses draft bytes past draftBytesPerMinute with 429 and Retry-After', async () => {
+      it('refuses body bytes past syncBytesPerMinute with 429 and Retry-After, before reading the body', async () => {
         const jon = await user('jon');
         const clientId = newClientId();
-        expect(
-          (await sync(jon, { clientId, changes: [change(1, { data: draftOfBytes(1800) })] })).status,
-        ).toBe(200);
+        const first = { clientId, changes: [change(1, { data: draftOfBytes(3000) })] };
+        expect(JSON.stringify(first).length).toBeLessThan(3400);
+        expect((await sync(jon, first)).status).toBe(200);
         const before = await databaseFingerprint(current().opened.db);
-        const over = await sync(jon, { clientId, changes: [change(2, { data: draftOfBytes(1800) })] });
+        const over = await sync(jon, { clientId, changes: [change(2, { data: draftOfBytes(3000) })] });
         expect(over.status).toBe(429);
-        expect(over.json).toMatchObject({ error: 'rate_limited', limit: 'draftBytesPerMinute', max: 3000 });
+        expect(over.json).toMatchObject({ error: 'rate_limited', limit: 'syncBytesPerMinute', max: 30_000 });
+        expect(over.json.message).toContain('limits.syncBytesPerMinute');
         expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
         expect(await databaseFingerprint(current().opened.db)).toBe(before);
-        expect(
-          (await sync(jon, { clientId, changes: [change(2, { data: draftOfBytes(1000) })] })).status,
-        ).toBe(200);
+        // Counted from Content-Length: a malformed body too large for what is left is never parsed.
+        const unread = await raw(jon, `{"clientId": "${'x'.repeat(3000)}`);
+        expect(unread.status).toBe(429);
+        expect(unread.json.limit).toBe('syncBytesPerMinute');
+        const small = await sync(jon, { clientId, changes: [change(2, { data: { a: 1 } })] });
+        expect(small.status).toBe(200);
       });
     });
   }

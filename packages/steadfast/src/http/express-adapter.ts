@@ -36,7 +36,7 @@ import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser } from './session-user.js';
 import { parseSteadfastOptions, type SteadfastOptions } from './steadfast-options.js';
-import { SyncRateLimit } from './sync-rate-limit.js';
+import { announcedBodyBytes, SyncRateLimit } from './sync-rate-limit.js';
 
 /** The router's options: the one options interface both adapters share (see steadfast-options.ts). */
 export type ExpressRouterOptions = SteadfastOptions<Request>;
@@ -74,6 +74,7 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   const store = new KyselySessionStore({ executor: () => persistence.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
+  const bodyLimit = options.limits.syncBodyBytes;
   const activity = createActivityService(persistence, {
     visibility: options.activity,
     bounds: { entryBytes: options.limits.activityEntryBytes, pageBytes: options.limits.activityPageBytes },
@@ -180,13 +181,16 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
         if (!request.is('application/json')) {
           throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });
         }
+        // The per-minute quotas that need no body, before it is read.
+        syncService.admit(userOf(request), announcedBodyBytes(request.get('content-length'), bodyLimit));
         next();
       },
-      express.json({ limit: options.limits.syncBodyBytes, strict: false }),
+      express.json({ limit: bodyLimit, strict: false }),
       async (request, response) => {
         const result = await syncService.sync(userOf(request), request.body, {
           requestId: request.get('x-request-id') ?? undefined,
           ip: request.ip,
+          bodyCounted: announcedBodyBytes(request.get('content-length'), bodyLimit) !== undefined,
         });
         response.set('cache-control', 'no-store').json(result);
       },

@@ -57,10 +57,10 @@ export interface SteadfastOptions<Request> {
     readonly syncBodyBytes?: number;
     /** Sync requests a minute per user before 429 (default 300). */
     readonly syncPerMinute?: number;
-    /** Sync changes a minute per user before 429 (default 1200). */
+    /** Sync changes a minute per user before 429 (default 1200): a steady rate, in bursts of up to a sixth of it. */
     readonly changesPerMinute?: number;
-    /** Bytes of draft data a minute per user before 429 (default 8 MiB). */
-    readonly draftBytesPerMinute?: number;
+    /** Bytes of sync request bodies a minute per user before 429, counted before the body is read (default 8 MiB; bursts of a sixth). */
+    readonly syncBytesPerMinute?: number;
     /** Largest draft or state, in bytes of its JSON, before 413 (default 256 KiB). */
     readonly draftBytes?: number;
     /** Most object keys in one draft or state, at every depth, before 413 (default 2000). */
@@ -152,7 +152,7 @@ const optionsSchema = z
         syncBodyBytes: z.number().int().positive().default(MAX_SYNC_BODY_BYTES),
         syncPerMinute: z.number().int().positive().default(300),
         changesPerMinute: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.changesPerMinute),
-        draftBytesPerMinute: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftBytesPerMinute),
+        syncBytesPerMinute: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.syncBytesPerMinute),
         draftBytes: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftBytes),
         draftKeys: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftKeys),
         draftsPerUser: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftsPerUser),

@@ -12,6 +12,17 @@ export interface SyncRateRefusal {
   readonly retryAfterSeconds: number;
 }
 
+/**
+ * The body bytes a sync request announces (its Content-Length), for the quota counted before the
+ * body is read; undefined when it announces none (chunked), or more than `bodyLimit` (the body
+ * parser refuses it with 413 without reading it, so it is not counted).
+ */
+export function announcedBodyBytes(header: string | undefined, bodyLimit: number): number | undefined {
+  if (header === undefined || !/^\d{1,16}$/.test(header)) return undefined;
+  const bytes = Number(header);
+  return bytes <= bodyLimit ? bytes : undefined;
+}
+
 export class SyncRateLimit {
   readonly #limiter: FixedWindowLimiter;
 

@@ -10,7 +10,7 @@ import { InvalidCsrfTokenError } from '../sync/api-error.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import type { ResolvedSteadfastOptions } from './steadfast-options.js';
-import { SyncRateLimit } from './sync-rate-limit.js';
+import { announcedBodyBytes, SyncRateLimit } from './sync-rate-limit.js';
 
 export function registerSyncRoute(
   app: FastifyInstance,
@@ -23,11 +23,21 @@ export function registerSyncRoute(
   const csrf = new CsrfVerifier();
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
   const { verifyCsrf } = options;
+  const bodyLimit = options.limits.syncBodyBytes;
   const limit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const refusal = rateLimit.hit(userKey(request.user as SignedInUser));
+    const user = request.user as SignedInUser;
+    const refusal = rateLimit.hit(userKey(user));
     if (refusal) {
       reply.header('retry-after', String(refusal.retryAfterSeconds));
       done(refusal.error);
+      return;
+    }
+    try {
+      // The per-minute quotas that need no body, before it is read: an account over them costs
+      // the server no parsing.
+      app.steadfast.syncService.admit(user, announcedBodyBytes(request.headers['content-length'], bodyLimit));
+    } catch (error) {
+      done(error as Error);
       return;
     }
     done();
@@ -60,7 +70,11 @@ export function registerSyncRoute(
       // The guard let only signed-in users through.
       const user = request.user as NonNullable<FastifyRequest['user']>;
       reply.header('cache-control', 'no-store');
-      return app.steadfast.syncService.sync(user, request.body, { requestId: request.id, ip: request.ip });
+      return app.steadfast.syncService.sync(user, request.body, {
+        requestId: request.id,
+        ip: request.ip,
+        bodyCounted: announcedBodyBytes(request.headers['content-length'], bodyLimit) !== undefined,
+      });
     },
   );
 }

@@ -1,8 +1,10 @@
 /**
- * The sync service's quotas per user, each checked before anything is written: the size and key
- * count of one draft and the changes and draft bytes a user may send a minute (here, on the parsed
- * request, before it reaches the group commit), and the number and total size of a user's stored
- * drafts (in the group commit, against the drafts as stored, before the request's first write).
+ * The sync service's quotas per user, each checked before anything is written: the body bytes a
+ * user may send a minute (before the body is read), the size and key count of one draft and the
+ * changes a minute (on the parsed request, before it reaches the group commit), and the number and
+ * total size of a user's stored drafts (in the group commit, against the drafts as stored, before
+ * the request's first write). The per-minute ones are token buckets: a steady rate, with a burst
+ * of a sixth of a minute's allowance.
  * The defaults are far above what a form-heavy app sends; they bound what one account can make
  * the server do for everyone else.
  */
@@ -11,7 +13,7 @@ import { sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { SyncChange } from '../protocol/sync.js';
 import { LimitExceededError } from './api-error.js';
-import { FixedWindowLimiter } from './fixed-window-limiter.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface DraftLimits {
   /** Largest draft or state, in bytes of its JSON. */
@@ -24,8 +26,8 @@ export interface DraftLimits {
   readonly draftBytesPerUser: number;
   /** Most changes one user sends a minute. */
   readonly changesPerMinute: number;
-  /** Most bytes of drafts one user sends a minute. */
-  readonly draftBytesPerMinute: number;
+  /** Most bytes of sync request bodies one user sends a minute (Content-Length, before reading). */
+  readonly syncBytesPerMinute: number;
 }
 
 const MiB = 1024 * 1024;
@@ -36,7 +38,7 @@ export const DEFAULT_DRAFT_LIMITS: DraftLimits = {
   draftsPerUser: 500,
   draftBytesPerUser: 8 * MiB,
   changesPerMinute: 1200,
-  draftBytesPerMinute: 8 * MiB,
+  syncBytesPerMinute: 8 * MiB,
 };
 
 interface Measured {
@@ -88,16 +90,21 @@ export function countKeys(value: unknown, max: number): number {
 
 const formatNumber = (n: number) => n.toLocaleString('en-US');
 
-/** Checks a parsed request against the per-draft limits and the per-minute ones, per user. */
+/**
+ * The per-request quotas of each user: before the body is read (`admitBody`: the body bytes a
+ * minute, and whether any change may be sent now), and on the parsed request (`admit`: each
+ * draft's size and keys, the changes a minute). A refused request takes nothing of the changes'
+ * allowance; its bytes, once received, are counted.
+ */
 export class SyncQuotas {
   readonly #limits: DraftLimits;
-  readonly #changes: FixedWindowLimiter;
-  readonly #bytes: FixedWindowLimiter;
+  readonly #changes: TokenBucket;
+  readonly #bytes: TokenBucket;
 
   constructor(limits: DraftLimits, now?: () => number) {
     this.#limits = limits;
-    this.#changes = new FixedWindowLimiter(limits.changesPerMinute, 60_000, now);
-    this.#bytes = new FixedWindowLimiter(limits.draftBytesPerMinute, 60_000, now);
+    this.#changes = new TokenBucket(limits.changesPerMinute, now);
+    this.#bytes = new TokenBucket(limits.syncBytesPerMinute, now);
   }
 
   get limits(): DraftLimits {
@@ -105,11 +112,26 @@ export class SyncQuotas {
   }
 
   /**
-   * Throws a LimitExceededError when a draft is too large or has too many keys (413), or when the
-   * user has sent too many changes or draft bytes this minute (429, with the seconds to wait). A
-   * refused request is not counted.
+   * Before the body is read: refuses (429) a user whose changes allowance is spent, or whose body
+   * bytes a minute cannot take `bodyBytes` more (the request's Content-Length), and counts them.
+   * An abusive account's refused requests then cost neither parsing nor validation.
    */
-  admit(userId: string, changes: readonly SyncChange[]): void {
+  admitBody(userId: string, bodyBytes: number | undefined): void {
+    const key = `u:${userId}`;
+    const changesWait = this.#changes.wait(key, 1);
+    if (changesWait > 0) throw this.#tooManyChanges(changesWait);
+    if (bodyBytes === undefined || bodyBytes <= 0) return;
+    const bytesWait = this.#bytes.take(key, bodyBytes);
+    if (bytesWait > 0) throw this.#tooManyBytes(bytesWait);
+  }
+
+  /**
+   * On the parsed request: throws a LimitExceededError when a draft is too large or has too many
+   * keys (413), or when the user has sent too many changes this minute (429, with the seconds to
+   * wait); and, for a request whose body was not counted by `admitBody` (no Content-Length, or a
+   * caller of the service itself), too many bytes (counted as its drafts' JSON).
+   */
+  admit(userId: string, changes: readonly SyncChange[], bodyCounted = false): void {
     if (changes.length === 0) return;
     const limits = this.#limits;
     let bytes = 0;
@@ -140,27 +162,34 @@ export class SyncQuotas {
     }
     const key = `u:${userId}`;
     const changesWait = this.#changes.wait(key, changes.length);
-    if (changesWait > 0) {
-      throw new LimitExceededError(
-        'rate_limited',
-        'changesPerMinute',
-        limits.changesPerMinute,
-        `Too many changes: at most ${formatNumber(limits.changesPerMinute)} a minute (limits.changesPerMinute); retry in ${changesWait} seconds.`,
-        changesWait,
-      );
-    }
-    const bytesWait = bytes === 0 ? 0 : this.#bytes.wait(key, bytes);
-    if (bytesWait > 0) {
-      throw new LimitExceededError(
-        'rate_limited',
-        'draftBytesPerMinute',
-        limits.draftBytesPerMinute,
-        `Too much draft data: at most ${formatNumber(limits.draftBytesPerMinute)} bytes a minute (limits.draftBytesPerMinute); retry in ${bytesWait} seconds.`,
-        bytesWait,
-      );
+    if (changesWait > 0) throw this.#tooManyChanges(changesWait);
+    if (!bodyCounted && bytes > 0) {
+      const bytesWait = this.#bytes.take(key, bytes);
+      if (bytesWait > 0) throw this.#tooManyBytes(bytesWait);
     }
     this.#changes.take(key, changes.length);
-    if (bytes > 0) this.#bytes.take(key, bytes);
+  }
+
+  #tooManyChanges(wait: number): LimitExceededError {
+    const max = this.#limits.changesPerMinute;
+    return new LimitExceededError(
+      'rate_limited',
+      'changesPerMinute',
+      max,
+      `Too many changes: at most ${formatNumber(max)} a minute (limits.changesPerMinute); retry in ${wait} seconds.`,
+      wait,
+    );
+  }
+
+  #tooManyBytes(wait: number): LimitExceededError {
+    const max = this.#limits.syncBytesPerMinute;
+    return new LimitExceededError(
+      'rate_limited',
+      'syncBytesPerMinute',
+      max,
+      `Too much data: at most ${formatNumber(max)} bytes a minute (limits.syncBytesPerMinute); retry in ${wait} seconds.`,
+      wait,
+    );
   }
 }
 

@@ -60,6 +60,8 @@ export function recordForKeyOfModels(registry: ModelRegistry): RecordForKey {
 export interface RequestMeta {
   readonly requestId?: string;
   readonly ip?: string;
+  /** True when `admit` counted this request's body bytes before it was read. */
+  readonly bodyCounted?: boolean;
 }
 
 /** A client's `client_mutations` row: whose client it is and the last mutation id applied. */
@@ -94,6 +96,11 @@ export interface SyncServiceOptions {
 }
 
 export interface SyncService {
+  /**
+   * Before the body is read: throws a LimitExceededError (429) when the user may not send a request
+   * of `bodyBytes` (its Content-Length) now, and counts the bytes. Then `sync` with `bodyCounted`.
+   */
+  admit(user: SignedInUser, bodyBytes: number | undefined): void;
   /** Validates `body`, applies it through the group commit and answers after the commit. */
   sync(user: SignedInUser, body: unknown, meta?: RequestMeta): Promise<SyncResponse>;
 }
@@ -112,6 +119,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   const limits = options.limits ?? DEFAULT_DRAFT_LIMITS;
   const quotas = new SyncQuotas(limits, options.now && (() => now().getTime()));
   return {
+    admit(user, bodyBytes) {
+      quotas.admitBody(userKey(user), bodyBytes);
+    },
     async sync(user, body, meta = {}) {
       let request = asEmptySyncBatch(body);
       if (!request) {
@@ -121,7 +131,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       }
       const batch = request;
       // Before any work: a draft too large, or too much too often, is refused here (413/429).
-      quotas.admit(userKey(user), batch.changes);
+      quotas.admit(userKey(user), batch.changes, meta.bodyCounted === true);
       const actor = { actor: userKey(user), requestId: meta.requestId, ip: meta.ip };
       // An empty batch writes nothing (it asks for lastMutationId): no transaction, no commit round.
       if (batch.changes.length === 0) {
