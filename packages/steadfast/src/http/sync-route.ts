@@ -1,8 +1,10 @@
 /**
- * `POST /api/autosave/sync/`: signed in (401), CSRF token in `x-csrf-token` (403), rate limit per
- * user (429), body limit (413), then the sync service. The first three run in one onRequest hook,
- * before the body is read, so a stranger cannot make the server read a megabyte. The route opts
- * out of the per-request transaction: the group commit writes it, and answers only after its commit.
+ * `POST /api/autosave/sync/`: signed in (401), CSRF token in `x-csrf-token` (403), requests, changes
+ * and body bytes a minute per user (429), body limit (413), then the sync service (the per-draft
+ * and per-user quotas, 413). The first three run in one onRequest hook, before the body is read, so
+ * neither a stranger nor an account over its quotas can make the server read a megabyte. The route
+ * opts out of the per-request transaction: the group commit writes it, and answers only after its
+ * commit.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { CSRF_HEADER, SYNC_PATH } from '../protocol/constants.js';
