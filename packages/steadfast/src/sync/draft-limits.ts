@@ -93,8 +93,8 @@ const formatNumber = (n: number) => n.toLocaleString('en-US');
 /**
  * The per-request quotas of each user: before the body is read (`admitBody`: the body bytes a
  * minute, and whether any change may be sent now), and on the parsed request (`admit`: each
- * draft's size and keys, the changes a minute). A refused request takes nothing of the changes'
- * allowance; its bytes, once received, are counted.
+ * draft's size and keys, the changes a minute). A request refused here takes nothing of the
+ * changes' allowance; its bytes, once received, are counted.
  */
 export class SyncQuotas {
   readonly #limits: DraftLimits;
