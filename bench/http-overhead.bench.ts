@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { createAppPersistence } from '../examples/business-app/src/app-database.js';
-import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
+import { buildTestApp, createTestUser, NO_SYNC_LIMITS, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, printResult, round } from './support.js';
 
 const CONNECTIONS = 10;
@@ -41,7 +41,7 @@ const barePort = (bare.server.address() as AddressInfo).port;
 
 const database = await createTestDatabase('sqlite');
 const persistence = createAppPersistence({ db: database.opened.db });
-const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
+const app = await buildTestApp(database, { persistence, limits: NO_SYNC_LIMITS });
 const session = await signInAs(app, await createTestUser(persistence, 'overhead'));
 await app.listen({ port: 0, host: '127.0.0.1' });
 const port = (app.server.address() as AddressInfo).port;

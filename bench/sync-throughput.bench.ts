@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import { createAppPersistence } from '../examples/business-app/src/app-database.js';
-import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
+import { buildTestApp, createTestUser, NO_SYNC_LIMITS, signInAs } from '../test/support/http-fixtures.js';
 import { createTestDatabase, opsPerSecond, printResult, round } from './support.js';
 
 const CONNECTIONS = 64;
@@ -35,7 +35,7 @@ const singleCommitsPerSec = await opsPerSecond(3000, async () => {
 });
 
 const persistence = createAppPersistence({ db });
-const app = await buildTestApp(database, { persistence, limits: { syncPerMinute: 100_000_000 } });
+const app = await buildTestApp(database, { persistence, limits: NO_SYNC_LIMITS });
 const session = await signInAs(app, await createTestUser(persistence, 'bench'));
 await app.listen({ port: 0, host: '127.0.0.1' });
 const { port } = app.server.address() as AddressInfo;

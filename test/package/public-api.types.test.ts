@@ -25,7 +25,9 @@ import {
   type SteadfastExpressRouter,
 } from 'steadfast/express';
 import {
+  type ActivityVisibility,
   type Authenticate,
+  type PrivateRecords,
   type RecordForKey,
   type SessionUser,
   type SignedInUser,
@@ -238,6 +240,8 @@ describe('steadfast/fastify', () => {
       | 'sessionTtlMs'
       | 'cookieName'
       | 'limits'
+      | 'activity'
+      | 'metrics'
       | 'routes'
       | 'recordForKey'
       | 'groupCommit'
@@ -268,15 +272,33 @@ describe('steadfast/fastify', () => {
     expectTypeOf<NonNullable<SteadfastPluginOptions['limits']>>().branded.toEqualTypeOf<{
       readonly syncBodyBytes?: number | undefined;
       readonly syncPerMinute?: number | undefined;
+      readonly changesPerMinute?: number | undefined;
+      readonly syncBytesPerMinute?: number | undefined;
+      readonly draftBytes?: number | undefined;
+      readonly draftKeys?: number | undefined;
+      readonly draftsPerUser?: number | undefined;
+      readonly draftBytesPerUser?: number | undefined;
       readonly loginPerMinute?: number | undefined;
+      readonly activityEntryBytes?: number | undefined;
+      readonly activityPageBytes?: number | undefined;
     }>();
+    expectTypeOf<SteadfastPluginOptions['activity']>().toEqualTypeOf<ActivityVisibility | undefined>();
+    expectTypeOf<ActivityVisibility>().toEqualTypeOf<{
+      readonly privateRecords?: readonly PrivateRecords[];
+      readonly canSeeDetails?: (viewer: SignedInUser, entry: ActivityEntry) => boolean;
+    }>();
+    expectTypeOf<PrivateRecords>().toEqualTypeOf<{ readonly model: string; readonly objectId: string }>();
+    expectTypeOf<SteadfastPluginOptions['metrics']>().toEqualTypeOf<
+      | false
+      | { readonly token?: string; readonly listen?: { readonly port: number; readonly host?: string } }
+      | undefined
+    >();
     expectTypeOf<NonNullable<SteadfastPluginOptions['routes']>>().branded.toEqualTypeOf<{
       readonly sync?: boolean | undefined;
       readonly drafts?: boolean | undefined;
       readonly base?: boolean | undefined;
       readonly activity?: boolean | undefined;
       readonly health?: boolean | undefined;
-      readonly metrics?: boolean | undefined;
     }>();
     expectTypeOf<NonNullable<SteadfastPluginOptions['groupCommit']>>().branded.toEqualTypeOf<{
       readonly maxBatch?: number | undefined;

@@ -21,6 +21,15 @@ import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
 
+/** Every per-user sync limit out of the way: for fuzz tests and benchmarks that send as one user. */
+export const NO_SYNC_LIMITS = {
+  syncPerMinute: 1_000_000_000,
+  changesPerMinute: 1_000_000_000,
+  syncBytesPerMinute: 1_000_000_000_000,
+  draftsPerUser: 1_000_000_000,
+  draftBytesPerUser: 1_000_000_000_000,
+} as const;
+
 export interface TestResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | number | string[] | undefined>>;
@@ -219,6 +228,8 @@ export async function expressHarness(
       limits: options.limits,
       routes: options.routes,
       recordForKey: options.recordForKey,
+      activity: options.activity,
+      metrics: options.metrics,
     }),
   );
   const listener = server.listen(0, '127.0.0.1');

@@ -28,7 +28,11 @@ export async function freePort(): Promise<number> {
  * answers, far beyond the per-user sync limit meant for browsers, and a 429 would make them wait a
  * minute. What those runs test is delivery under load and faults; the limit has tests of its own.
  */
-export const LOAD_TEST_ENV: Readonly<Record<string, string>> = { SYNC_RATE_LIMIT_PER_MINUTE: '1000000' };
+export const LOAD_TEST_ENV: Readonly<Record<string, string>> = {
+  SYNC_RATE_LIMIT_PER_MINUTE: '1000000',
+  SYNC_CHANGES_PER_MINUTE: '1000000000',
+  SYNC_BYTES_PER_MINUTE: '1000000000000',
+};
 
 export interface ServerProcessOptions {
   readonly databaseUrl: string;

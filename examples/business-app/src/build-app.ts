@@ -9,9 +9,15 @@ import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { browserScriptDirectory, fastifyErrorHandler, steadfastPlugin } from 'steadfast/fastify';
+import {
+  browserScriptDirectory,
+  fastifyErrorHandler,
+  type SteadfastPluginOptions,
+  steadfastPlugin,
+} from 'steadfast/fastify';
 import type { OpenedDatabase, Persistence } from 'steadfast/persistence';
 import { createAppPersistence } from './app-database.js';
+import type { TrustProxy } from './config.js';
 import { pageErrorHandler } from './page-errors.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
@@ -42,8 +48,64 @@ export interface BuildAppOptions {
    * forever (slow loris). Default 30 s.
    */
   readonly requestTimeoutMs?: number;
-  /** Requests a minute: sync per user, sign-in per address (defaults 300 and 10). */
-  readonly rateLimits?: { readonly syncPerMinute?: number; readonly loginPerMinute?: number };
+  /**
+   * Per minute: sync requests, changes and draft bytes per user, sign-in attempts per address
+   * (defaults 300, 1200, 8 MiB and 10).
+   */
+  readonly rateLimits?: {
+    readonly syncPerMinute?: number;
+    readonly loginPerMinute?: number;
+    readonly changesPerMinute?: number;
+    readonly syncBytesPerMinute?: number;
+  };
+  /** The library's other limits (draft sizes and quotas, log page bounds), for tests and the bench. */
+  readonly limits?: SteadfastPluginOptions['limits'];
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's address (logged with every change,
+   * counted by the sign-in limit): none (default), a hop count, or addresses and CIDR ranges.
+   */
+  readonly trustProxy?: TrustProxy;
+  /** Serves /metrics to `Authorization: Bearer <token>`; without it /metrics is off. */
+  readonly metricsToken?: string;
+}
+
+/**
+ * The demo's private records: each user's preferences (`user.<id>.<name>` settings) are shown in
+ * the log to that user alone, as drafts are.
+ */
+export const ACTIVITY_VISIBILITY = {
+  privateRecords: [{ model: 'Setting', objectId: 'user.{userId}.' }],
+} as const;
+
+/**
+ * A path the router cannot decode (a malformed percent-encoding) is rewritten to this one, which
+ * no route serves: its 400 then comes from the not-found handler, after the hooks (the security
+ * headers) and through the one error handler like any other answer. Fastify would otherwise answer
+ * it itself, before any hook.
+ */
+const BAD_URL_PATH = '/__bad-url';
+
+/**
+ * Fastify's `trustProxy` for ours. A hop count is given as a function: Fastify ignores a bare
+ * number (it cannot tell the proxy from a client connecting directly with a forged header), so a
+ * count is only safe when nothing but the proxies can reach the app; addresses are checked.
+ */
+function trustProxyOption(trustProxy: TrustProxy): FastifyServerOptions['trustProxy'] {
+  if (trustProxy === false) return false;
+  if (typeof trustProxy === 'number') return (_address: string, hop: number) => hop < trustProxy;
+  return [...trustProxy];
+}
+
+function hasMalformedPath(url: string): boolean {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (!path.includes('%')) return false;
+  try {
+    decodeURIComponent(path);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -58,8 +120,11 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: options.logger ?? false,
-    // Behind a reverse proxy the client's IP (logged with every change) is in X-Forwarded-For.
-    trustProxy: production,
+    // Off unless configured: trusting every X-Forwarded-For would let any client choose the
+    // address the log records and the sign-in limit counts.
+    trustProxy: trustProxyOption(options.trustProxy ?? false),
+    rewriteUrl: (request) =>
+      request.url !== undefined && hasMalformedPath(request.url) ? BAD_URL_PATH : (request.url ?? '/'),
     requestTimeout,
     // Node 20 enforces the request timeout only when it is given to http.createServer (Fastify
     // sets it on the server afterwards, which Node's connection checker ignores), and checks on
@@ -107,7 +172,9 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     persistence,
     sessionSecret: options.sessionSecret,
     secureCookies: options.secureCookies ?? 'auto',
-    limits: { ...options.rateLimits },
+    limits: { ...options.limits, ...options.rateLimits },
+    activity: ACTIVITY_VISIBILITY,
+    metrics: options.metricsToken === undefined ? false : { token: options.metricsToken },
   });
 
   const dependencies: RouteDependencies = {
@@ -127,6 +194,19 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     registerStatusRoutes(pages, dependencies);
   });
   app.setNotFoundHandler((request, reply) => {
+    if (request.url === BAD_URL_PATH) {
+      const badUrl = Object.assign(
+        new Error('The address is not a valid URL (a malformed percent-encoding).'),
+        {
+          statusCode: 400,
+        },
+      );
+      return (request.originalUrl.startsWith('/api/') ? fastifyErrorHandler : answerPageError)(
+        badUrl,
+        request,
+        reply,
+      );
+    }
     const notFound = Object.assign(
       new Error(`${request.method} ${request.url} is not a page or route here`),
       {

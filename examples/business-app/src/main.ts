@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     secureCookies: config.production ? true : 'auto',
     showDemoLogin: !config.production,
     rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken,
     logger: { level: 'info' },
   });
   if (seedReport.productsCreated > 0 || seedReport.demoUserCreated) {

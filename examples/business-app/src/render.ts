@@ -99,6 +99,11 @@ export async function renderPage(
     flashMessage: flash?.message ?? null,
     clearKeys: [...(flash?.clearKeys ?? []), ...(options.clearKeys ?? [])],
   };
-  reply.code(options.status ?? 200).type('text/html; charset=utf-8');
+  // Pages carry a CSRF token and, signed in, a person's data: no cache may keep them (a shared
+  // one would show them to the next visitor, the browser's to the next user of the machine).
+  reply
+    .code(options.status ?? 200)
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store');
   return reply.viewAsync(view, { ...data, layout });
 }

@@ -27,9 +27,27 @@ export function formatTime(iso: string): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** "1536" → "1.5 KB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A value a log page shortened (`{ $truncated: true, bytes, preview }`). */
+function isTruncated(value: unknown): value is { $truncated: true; bytes?: number; preview: string } {
+  return (
+    typeof value === 'object' && value !== null && (value as { $truncated?: unknown }).$truncated === true
+  );
+}
+
 /** A logged or stored value as a reader expects it: "Yes"/"No" for the active flag, "—" for none. */
 export function formatValue(field: string, value: unknown): string {
   if (value === null || value === undefined || value === '') return '—';
+  if (isTruncated(value)) {
+    const size = typeof value.bytes === 'number' ? `, ${formatBytes(value.bytes)}` : '';
+    return `${value.preview} (shortened${size})`;
+  }
   if (field === 'active') return Number(value) === 1 ? 'Yes' : 'No';
   // A Setting's value is stored as JSON text: show `Acme`, not `"Acme"`.
   if (field === 'value' && typeof value === 'string') return formatValue('', parseJson(value));
@@ -71,6 +89,7 @@ export function recordLink(model: string, objectId: string): string | null {
 
 export const viewHelpers = {
   fieldLabel,
+  formatBytes,
   formatTime,
   formatValue,
   formatMoney,

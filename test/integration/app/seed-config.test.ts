@@ -62,10 +62,15 @@ describe('business app: configuration', () => {
   });
 
   it('reads the rate limits, with defaults, refusing anything but a positive whole number', () => {
-    expect(parseConfig({}).rateLimits).toEqual({ syncPerMinute: 300, loginPerMinute: 10 });
+    expect(parseConfig({}).rateLimits).toEqual({
+      syncPerMinute: 300,
+      loginPerMinute: 10,
+      changesPerMinute: 1200,
+      syncBytesPerMinute: 8 * 1024 * 1024,
+    });
     expect(
       parseConfig({ SYNC_RATE_LIMIT_PER_MINUTE: '1200', LOGIN_RATE_LIMIT_PER_MINUTE: '5' }).rateLimits,
-    ).toEqual({ syncPerMinute: 1200, loginPerMinute: 5 });
+    ).toMatchObject({ syncPerMinute: 1200, loginPerMinute: 5 });
     expect(() => parseConfig({ SYNC_RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/SYNC_RATE_LIMIT_PER_MINUTE/);
     expect(() => parseConfig({ LOGIN_RATE_LIMIT_PER_MINUTE: 'lots' })).toThrow(/LOGIN_RATE_LIMIT_PER_MINUTE/);
     expect(() => parseConfig({ LOGIN_RATE_LIMIT_PER_MINUTE: '2.5' })).toThrow(/LOGIN_RATE_LIMIT_PER_MINUTE/);

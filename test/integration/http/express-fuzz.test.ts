@@ -59,6 +59,7 @@ import {
   createTestUser,
   expressHarness,
   injectClient,
+  NO_SYNC_LIMITS,
   newClientId,
   signInAs,
   syncTablesChecksum,
@@ -73,7 +74,7 @@ const TIMEOUT = { timeout: 120_000 };
 const INT4_MAX = 2_147_483_647;
 /** Keys the signed-in user has drafts under (synced before the runs), so `?key=` can find one. */
 const DRAFT_KEYS = ['product-new', 'ui/panel', 'k.1'] as const;
-const NO_LIMIT = { limits: { syncPerMinute: 1_000_000 } };
+const NO_LIMIT = { limits: NO_SYNC_LIMITS };
 
 // ---- Generators (sync-fuzz's, plus what reaches Express's parsers) ----------------------------
 

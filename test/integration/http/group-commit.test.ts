@@ -29,7 +29,11 @@ describeEachDatabase('group commit', (current) => {
 
   beforeAll(async () => {
     persistence = createAppPersistence({ db: current().opened.db });
-    app = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 10_000 } });
+    // Far past the quotas' defaults: one user here sends thousands of drafts, on purpose.
+    app = await buildTestApp(current(), {
+      persistence,
+      limits: { syncPerMinute: 10_000, changesPerMinute: 100_000, draftsPerUser: 100_000 },
+    });
     session = await signInAs(app, await createTestUser(persistence, 'group'));
   });
   afterAll(async () => {

@@ -27,6 +27,7 @@ import {
   buildTestApp,
   change,
   createTestUser,
+  NO_SYNC_LIMITS,
   newClientId,
   signInAs,
   type TestSession,
@@ -240,7 +241,7 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
     // This file tests input handling, not durability: no fsync per commit.
     if (current().engine === 'sqlite') await sql`pragma synchronous = off`.execute(db);
     const persistence = createAppPersistence({ db });
-    api = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 1_000_000 } });
+    api = await buildTestApp(current(), { persistence, limits: NO_SYNC_LIMITS });
     session = await signInAs(api, await createTestUser(persistence, 'qfuzz'));
     const synced = await api.inject({
       method: 'POST',

@@ -29,9 +29,13 @@ import {
   TEST_SECRET,
 } from '../../support/http-fixtures.js';
 
-function sessionCookie(header: unknown): string | undefined {
+function cookieNamed(header: unknown, prefix: string): string | undefined {
   const list = Array.isArray(header) ? header : header ? [header] : [];
-  return list.map(String).find((c) => c.startsWith('sid='));
+  return list.map(String).find((c) => c.startsWith(prefix));
+}
+
+function sessionCookie(header: unknown): string | undefined {
+  return cookieNamed(header, 'sid=');
 }
 
 describe('passwords', () => {
@@ -133,36 +137,44 @@ describeEachDatabase('sign-in and sessions', (current) => {
   it('stores the session in the database with a new id at sign-in (no fixation) and safe cookie flags', async () => {
     const user = await createTestUser(persistence, 'frank');
     const client = injectClient(app);
+    const countSessions = async () =>
+      Number(
+        (
+          await current()
+            .opened.db.selectFrom('steadfast_sessions')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await countSessions();
+    // A visitor's CSRF secret lives in a signed cookie of its own: no session, no row.
     const anonymous = await client.request({ url: '/test/csrf' });
-    const planted = sessionCookie(anonymous.headers['set-cookie']);
-    expect(planted).toBeDefined();
-    expect(planted).toMatch(/HttpOnly/);
-    expect(planted).toMatch(/SameSite=Lax/);
-    expect(planted).not.toMatch(/Secure/);
-    const plantedValue = planted?.split(';')[0] as string;
+    expect(sessionCookie(anonymous.headers['set-cookie'])).toBeUndefined();
+    const visitor = cookieNamed(anonymous.headers['set-cookie'], 'sid_csrf=');
+    expect(visitor).toBeDefined();
+    expect(visitor).toMatch(/HttpOnly/);
+    expect(visitor).toMatch(/SameSite=Lax/);
+    expect(visitor).not.toMatch(/Secure/);
+    expect(await countSessions()).toBe(before);
+    const visitorValue = visitor?.split(';')[0] as string;
     const login = await client.request({
       method: 'POST',
       url: '/test/login',
       body: { username: user.username, password: TEST_PASSWORD },
-      headers: { cookie: plantedValue },
+      headers: { cookie: visitorValue },
     });
     expect(login.status).toBe(200);
     const fresh = sessionCookie(login.headers['set-cookie'])?.split(';')[0];
     expect(fresh).toBeDefined();
-    expect(fresh).not.toBe(plantedValue);
+    // The visitor's cookie is cleared once there is a session.
+    expect(cookieNamed(login.headers['set-cookie'], 'sid_csrf=')).toMatch(/Expires=Thu, 01 Jan 1970/);
     const rows = await current()
       .opened.db.selectFrom('steadfast_sessions')
       .selectAll()
       .where('user_id', '=', user.id)
       .execute();
     expect(rows).toHaveLength(1);
-    const plantedSid = decodeURIComponent(plantedValue.slice('sid='.length)).split('.')[0] as string;
-    const old = await current()
-      .opened.db.selectFrom('steadfast_sessions')
-      .selectAll()
-      .where('sid', '=', plantedSid)
-      .execute();
-    expect(old).toEqual([]);
+    expect(await countSessions()).toBe(before + 1);
     const page = await client.request({ url: '/test/page', headers: { cookie: fresh as string } });
     expect(page.json.user).toEqual({ id: user.id, username: user.username, displayName: user.displayName });
   });

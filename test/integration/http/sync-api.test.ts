@@ -23,6 +23,7 @@ import {
 import { createProduct } from '../../support/persistence-fixtures.js';
 
 const SYNC = '/api/autosave/sync/';
+const METRICS_TOKEN = 'a-metrics-token-for-prometheus-0123';
 const DRAFTS = '/api/autosave/drafts/';
 const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
 
@@ -36,7 +37,7 @@ describeEachDatabase('sync API', (current) => {
         harness.client.request({ method: 'POST', url: SYNC, body, session, headers });
 
       beforeAll(async () => {
-        harness = await makeHarness(current());
+        harness = await makeHarness(current(), { metrics: { token: METRICS_TOKEN } });
         alice = await signInAs(harness.app, await createTestUser(harness.persistence, 'alice'));
         bob = await signInAs(harness.app, await createTestUser(harness.persistence, 'bob'));
       });
@@ -340,11 +341,25 @@ describeEachDatabase('sync API', (current) => {
         expect((await harness.client.request({ url: DRAFTS })).status).toBe(401);
       });
 
-      it('reports health and Prometheus metrics', async () => {
+      it('reports health, and Prometheus metrics to the bearer of the metrics token only', async () => {
         const health = await harness.client.request({ url: '/health' });
         expect(health.status).toBe(200);
         expect(health.json).toEqual({ status: 'ok', database: 'up', migrations: 'current' });
-        const metrics = await harness.client.request({ url: '/metrics' });
+        for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${METRICS_TOKEN}`]) {
+          const refused = await harness.client.request({
+            url: '/metrics',
+            headers: authorization === undefined ? {} : { authorization },
+            session: alice,
+          });
+          expect(refused.status, authorization).toBe(401);
+          expect(refused.json.error).toBe('unauthenticated');
+          expect(refused.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+          expect(refused.text).not.toContain('steadfast_');
+        }
+        const metrics = await harness.client.request({
+          url: '/metrics',
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        });
         expect(metrics.status).toBe(200);
         expect(metrics.text).toContain('steadfast_http_requests_total');
         expect(metrics.text).toMatch(/steadfast_sync_changes_total\{status="applied"\} [1-9]/);

@@ -14,6 +14,7 @@ import { anyChange, anyScalar, hostileString } from '../../support/fuzz-arbitrar
 import {
   buildTestApp,
   createTestUser,
+  NO_SYNC_LIMITS,
   signInAs,
   syncTablesChecksum,
   type TestSession,
@@ -60,7 +61,7 @@ describeEachDatabase('sync endpoint fuzz', (current) => {
     // fit in the time budget.
     if (current().engine === 'sqlite') await sql`pragma synchronous = off`.execute(current().opened.db);
     const persistence = createAppPersistence({ db: current().opened.db });
-    app = await buildTestApp(current(), { persistence, limits: { syncPerMinute: 1_000_000 } });
+    app = await buildTestApp(current(), { persistence, limits: NO_SYNC_LIMITS });
     session = await signInAs(app, await createTestUser(persistence, 'fuzz'));
   });
   afterAll(async () => {

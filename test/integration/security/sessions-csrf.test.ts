@@ -10,6 +10,8 @@ import { useSeededApp } from '../app/app-fixture.js';
 import { BrowserLikeClient } from './browser-like-client.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The signed cookie holding a visitor's CSRF secret until sign-in. */
+const VISITOR_COOKIE = `${SESSION_COOKIE_NAME}_csrf`;
 
 /** Every route with a state-changing method, read from `printRoutes()`'s tree. */
 export function stateChangingRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
@@ -37,25 +39,26 @@ describeEachDatabase('security: sessions and CSRF', (current) => {
   const fixture = useSeededApp(current);
 
   describe('session fixation', () => {
-    it('gives a new session id at sign-in', async () => {
+    it('starts a session only at sign-in, with a new id, dropping the visitor’s CSRF cookie', async () => {
       const victim = new BrowserLikeClient(fixture().app);
       await victim.get('/login');
-      const before = victim.cookies.get(SESSION_COOKIE_NAME);
-      expect(before, 'the login page starts a session (for its CSRF secret)').toBeDefined();
+      // The login form's secret is in a signed cookie of its own, not in a stored session.
+      expect(victim.cookies.get(SESSION_COOKIE_NAME), 'no session before sign-in').toBeUndefined();
+      expect(victim.cookies.get(VISITOR_COOKIE)).toBeDefined();
       expect((await victim.signIn('demo', 'demo')).statusCode).toBe(303);
-      const after = victim.cookies.get(SESSION_COOKIE_NAME);
-      expect(after).toBeDefined();
-      expect(after).not.toBe(before);
+      expect(victim.cookies.get(SESSION_COOKIE_NAME)).toBeDefined();
+      expect(victim.cookies.get(VISITOR_COOKIE)).toBeUndefined();
     });
 
-    it('does not sign in the attacker whose pre-login session was planted in the victim’s browser', async () => {
+    it('does not sign in the attacker whose pre-login cookies were planted in the victim’s browser', async () => {
       const attacker = new BrowserLikeClient(fixture().app);
       await attacker.get('/login');
-      const planted = attacker.cookies.get(SESSION_COOKIE_NAME) as string;
+      const planted = attacker.cookies.get(VISITOR_COOKIE) as string;
+      expect(planted).toBeDefined();
       const victim = new BrowserLikeClient(fixture().app);
-      victim.cookies.set(SESSION_COOKIE_NAME, planted);
+      victim.cookies.set(VISITOR_COOKIE, planted);
       expect((await victim.signIn('demo', 'demo')).statusCode).toBe(303);
-      expect(victim.cookies.get(SESSION_COOKIE_NAME)).not.toBe(planted);
+      expect(victim.cookies.get(VISITOR_COOKIE)).toBeUndefined();
       expect((await victim.get('/products')).statusCode).toBe(200);
       // The attacker still holds the planted id: it must name nobody.
       const page = await attacker.get('/products');

@@ -1,7 +1,7 @@
 /** FixedWindowLimiter, the sync route's rate limit on both adapters, on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { FixedWindowLimiter } from '../../../packages/steadfast/src/http/fixed-window-limiter.js';
 import { SyncRateLimit } from '../../../packages/steadfast/src/http/sync-rate-limit.js';
+import { FixedWindowLimiter } from '../../../packages/steadfast/src/sync/fixed-window-limiter.js';
 
 describe('FixedWindowLimiter', () => {
   it('allows max hits a window per key, then answers the seconds left until the window ends', () => {

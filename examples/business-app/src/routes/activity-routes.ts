@@ -1,6 +1,9 @@
-/** `/activity`: the whole ActivityLog, newest first, filtered by model, user, action and date. */
+/**
+ * `/activity`: the whole ActivityLog, newest first, filtered by model, user, action and date;
+ * `/activity/:id`: one entry in full. Both read through the plugin's activity service, so they show
+ * exactly what `/api/activity` would: others' IP addresses, request ids and preferences never.
+ */
 import type { FastifyInstance } from 'fastify';
-import { activityViewer } from 'steadfast/fastify';
 import { ACTIVITY_ACTIONS, type ActivityQuery } from 'steadfast/persistence';
 import { isStorableText } from 'steadfast/protocol';
 import { z } from 'zod';
@@ -60,13 +63,15 @@ export function toActivityQuery(filters: ActivityFilters): ActivityQuery {
 
 export function registerActivityRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
   const { persistence } = dependencies;
+  const { activity } = app.steadfast;
 
   app.get('/activity', { preHandler: app.requireUser }, async (request, reply) => {
     const raw = nonEmpty(request.query);
     const filters = filterSchema.parse(raw);
-    // requireUser ran first; other users' drafts stay out of the page.
-    const viewer = activityViewer(request.user as NonNullable<typeof request.user>);
-    const { entries, nextCursor } = await persistence.activityLog.query(toActivityQuery(filters), viewer);
+    // requireUser ran first. The page is bounded in bytes as the API is: a huge entry comes
+    // shortened, with a link to the whole of it.
+    const user = request.user as NonNullable<typeof request.user>;
+    const { entries, nextCursor } = await activity.query(user, toActivityQuery(filters));
     const names = await resolveActorNames(
       persistence,
       entries.map((entry) => entry.actor),
@@ -98,4 +103,38 @@ export function registerActivityRoutes(app: FastifyInstance, dependencies: Route
       { title: 'Activity', nav: 'activity' },
     );
   });
+
+  app.get<{ Params: { id: string } }>(
+    '/activity/:id',
+    { preHandler: app.requireUser },
+    async (request, reply) => {
+      const user = request.user as NonNullable<typeof request.user>;
+      // 404 for an id that is not one, as for an entry the user may not see.
+      const entry = await activity
+        .entry(user, /^[1-9]\d{0,15}$/.test(request.params.id) ? request.params.id : '0')
+        .catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === 'invalid_request') return undefined;
+          throw error;
+        });
+      if (!entry) {
+        return renderPage(
+          persistence,
+          request,
+          reply,
+          'not-found',
+          { message: 'There is no such log entry, or it is not yours to see.' },
+          { title: 'Not found', status: 404, nav: 'activity' },
+        );
+      }
+      const names = await resolveActorNames(persistence, [entry.actor]);
+      return renderPage(
+        persistence,
+        request,
+        reply,
+        'activity-entry',
+        { entry: { ...entry, actorName: names.get(entry.actor) ?? entry.actor } },
+        { title: `Log entry ${entry.id}`, nav: 'activity' },
+      );
+    },
+  );
 }

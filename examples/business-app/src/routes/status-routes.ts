@@ -1,10 +1,11 @@
 /**
  * `/status`: the System Status list, checked live. Open without signing in (an operator checking
- * an outage may not be able to sign in: the session store is the database).
+ * an outage may not be able to sign in: the session store is the database), but then it says only
+ * up or down per component: what each check found (log entry ids, timings) is for signed-in users.
  */
 import type { FastifyInstance } from 'fastify';
 import { renderPage } from '../render.js';
-import { checkSystemStatus } from '../status-checks.js';
+import { checkSystemStatus, publicStatus } from '../status-checks.js';
 import type { RouteDependencies } from './route-dependencies.js';
 
 export function registerStatusRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
@@ -25,7 +26,11 @@ export function registerStatusRoutes(app: FastifyInstance, dependencies: RouteDe
       request,
       reply,
       'status',
-      { components, allActive, checkedAt: new Date().toISOString() },
+      {
+        components: request.user ? components : components.map(publicStatus),
+        allActive,
+        checkedAt: new Date().toISOString(),
+      },
       // A signed-in page still needs its token; an anonymous one must not write a session while
       // the database may be the thing that is down.
       { title: 'System status', nav: 'status', status: allActive ? 200 : 503, csrf: request.user !== null },

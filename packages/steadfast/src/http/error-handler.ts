@@ -67,9 +67,16 @@ function unavailable(): ApiErrorResponse {
  * @example const { status, body, headers } = toApiError(error)
  */
 export function toApiError(error: unknown): ApiErrorResponse {
+  const response = mapError(error);
+  // An error is about this request: no cache may answer it to the next one.
+  return { ...response, headers: { ...response.headers, 'cache-control': 'no-store' } };
+}
+
+function mapError(error: unknown): ApiErrorResponse {
   if (error instanceof ApiError) {
     const headers: Record<string, string> = {};
-    if (error.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+    else if (error.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
     return {
       status: error.status,
       body: { ...error.details, error: error.code, message: error.message },

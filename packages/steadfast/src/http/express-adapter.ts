@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import type { Database } from '../db/schema.js';
 import { userModel } from '../persistence/user-model.js';
 import { BASE_PATH, CSRF_HEADER, DRAFTS_PATH, SYNC_PATH } from '../protocol/constants.js';
-import { queryActivity } from '../sync/activity-service.js';
+import { createActivityService } from '../sync/activity-service.js';
 import { InvalidCsrfTokenError, UnauthenticatedError } from '../sync/api-error.js';
 import { readDraftBase } from '../sync/base-service.js';
 import { listDrafts } from '../sync/drafts-service.js';
@@ -23,23 +23,31 @@ import { checkHealth } from '../sync/health-service.js';
 import { createMetrics } from '../sync/metrics.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
 import { createMeteredSyncService, recordForKeyOfModels } from '../sync/sync-service.js';
-import { ACTIVITY_PATH } from './activity-route.js';
+import { ACTIVITY_ENTRY_PATH, ACTIVITY_PATH } from './activity-route.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import { toApiError } from './error-handler.js';
 import { HEALTH_PATH } from './health-route.js';
-import { METRICS_PATH } from './metrics-route.js';
+import {
+  hasMetricsToken,
+  METRICS_PATH,
+  metricsTokenRequired,
+  startMetricsListener,
+} from './metrics-access.js';
 import { SessionCookieSigner } from './session-cookie-signer.js';
 import { KyselySessionStore } from './session-store.js';
 import { parseSessionUser } from './session-user.js';
 import { parseSteadfastOptions, type SteadfastOptions } from './steadfast-options.js';
-import { SyncRateLimit } from './sync-rate-limit.js';
+import { announcedBodyBytes, SyncRateLimit } from './sync-rate-limit.js';
 
 /** The router's options: the one options interface both adapters share (see steadfast-options.ts). */
 export type ExpressRouterOptions = SteadfastOptions<Request>;
 
 export type SteadfastExpressRouter = Router & {
   readonly metrics: Registry;
-  /** Waits for sync requests in flight and saves outside requests to commit; call before closing the database. */
+  /**
+   * Waits for sync requests in flight and saves outside requests to commit, and closes the metrics
+   * listener (`metrics.listen`); call before closing the database.
+   */
   close(): Promise<void>;
 };
 
@@ -67,12 +75,26 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   const store = new KyselySessionStore({ executor: () => persistence.db as Kysely<Database>, ttlMs: 0 });
   const metrics = createMetrics({ defaultMetrics: false });
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
+  const bodyLimit = options.limits.syncBodyBytes;
+  const activity = createActivityService(persistence, {
+    visibility: options.activity,
+    bounds: { entryBytes: options.limits.activityEntryBytes, pageBytes: options.limits.activityPageBytes },
+  });
+  // Started at once (a router has no start hook); `close()` stops it.
+  const metricsOptions = options.metrics || undefined;
+  const metricsListener = metricsOptions?.listen
+    ? startMetricsListener(metrics.registry, metricsOptions.listen, metricsOptions.token)
+    : undefined;
+  metricsListener?.catch((error: unknown) =>
+    process.emitWarning(`steadfast: the metrics listener did not start: ${String(error)}`),
+  );
   const { committer, syncService } = createMeteredSyncService({
     persistence,
     dialect: persistence.dialect,
     metrics,
     recordForKey: options.recordForKey,
     maxBatch: options.groupCommit.maxBatch,
+    limits: options.limits,
   });
 
   const loadSession = (sid: string) =>
@@ -129,6 +151,7 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
     value: async () => {
       await committer.idle();
       await persistence.idle();
+      await (await metricsListener?.catch(() => undefined))?.close();
     },
   });
 
@@ -159,21 +182,25 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
         if (!request.is('application/json')) {
           throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });
         }
+        // The per-minute quotas that need no body, before it is read.
+        syncService.admit(userOf(request), announcedBodyBytes(request.get('content-length'), bodyLimit));
         next();
       },
-      express.json({ limit: options.limits.syncBodyBytes, strict: false }),
+      express.json({ limit: bodyLimit, strict: false }),
       async (request, response) => {
         const result = await syncService.sync(userOf(request), request.body, {
           requestId: request.get('x-request-id') ?? undefined,
           ip: request.ip,
+          bodyCounted: announcedBodyBytes(request.get('content-length'), bodyLimit) !== undefined,
         });
-        response.json(result);
+        response.set('cache-control', 'no-store').json(result);
       },
     );
   }
   if (routes.drafts) {
     router.get(DRAFTS_PATH, requireUser, async (request, response) => {
-      response.json(await listDrafts(persistence, userOf(request), request.query));
+      const drafts = await listDrafts(persistence, userOf(request), request.query);
+      response.set('cache-control', 'no-store').json(drafts);
     });
   }
   if (routes.base) {
@@ -184,7 +211,12 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   }
   if (routes.activity) {
     router.get(ACTIVITY_PATH, requireUser, async (request, response) => {
-      response.json(await queryActivity(persistence, request.query, userOf(request)));
+      const page = await activity.query(userOf(request), request.query);
+      response.set('cache-control', 'no-store').json(page);
+    });
+    router.get(ACTIVITY_ENTRY_PATH, requireUser, async (request, response) => {
+      const entry = await activity.entry(userOf(request), request.params.id);
+      response.set('cache-control', 'no-store').json(entry);
     });
   }
   if (routes.health) {
@@ -194,9 +226,17 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
       response.json(report);
     });
   }
-  if (routes.metrics) {
-    router.get(METRICS_PATH, async (_request, response) => {
-      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  const metricsToken = metricsOptions?.listen ? undefined : metricsOptions?.token;
+  if (metricsToken !== undefined) {
+    router.get(METRICS_PATH, async (request, response) => {
+      if (!hasMetricsToken(request.get('authorization'), metricsToken)) {
+        response.set('www-authenticate', 'Bearer realm="metrics"');
+        throw metricsTokenRequired();
+      }
+      response
+        .type(metrics.registry.contentType)
+        .set('cache-control', 'no-store')
+        .send(await metrics.registry.metrics());
     });
   }
 

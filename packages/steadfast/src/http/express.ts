@@ -3,7 +3,9 @@
  * no Fastify code.
  */
 
-export { ApiError, InvalidRequestError, MutationGapError } from '../sync/api-error.js';
+export type { PrivateRecords } from '../persistence/activity-visibility.js';
+export type { ActivityVisibility } from '../sync/activity-service.js';
+export { ApiError, InvalidRequestError, LimitExceededError, MutationGapError } from '../sync/api-error.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
 export {

@@ -8,8 +8,9 @@
 /// <reference types="@fastify/csrf-protection" preserve="true" />
 /// <reference types="@fastify/cookie" preserve="true" />
 
-export { activityViewer } from '../sync/activity-service.js';
-export { ApiError, InvalidRequestError, MutationGapError } from '../sync/api-error.js';
+export type { PrivateRecords } from '../persistence/activity-visibility.js';
+export { type ActivityService, type ActivityVisibility, activityViewer } from '../sync/activity-service.js';
+export { ApiError, InvalidRequestError, LimitExceededError, MutationGapError } from '../sync/api-error.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
 export {

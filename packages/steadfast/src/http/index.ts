@@ -4,8 +4,21 @@
  */
 
 export { type GroupCommitOptions, GroupCommitter } from '../persistence/group-commit.js';
-export { queryActivity } from '../sync/activity-service.js';
-export { ApiError, InvalidRequestError, invalidRequest, MutationGapError } from '../sync/api-error.js';
+export {
+  type ActivityService,
+  type ActivityVisibility,
+  activityViewer,
+  createActivityService,
+  queryActivity,
+} from '../sync/activity-service.js';
+export {
+  ApiError,
+  InvalidRequestError,
+  invalidRequest,
+  LimitExceededError,
+  MutationGapError,
+} from '../sync/api-error.js';
+export { DEFAULT_DRAFT_LIMITS, type DraftLimits } from '../sync/draft-limits.js';
 export { listDrafts } from '../sync/drafts-service.js';
 export { checkHealth, type HealthReport } from '../sync/health-service.js';
 export { createMetrics, type SteadfastMetrics } from '../sync/metrics.js';

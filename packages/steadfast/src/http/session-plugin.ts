@@ -12,6 +12,12 @@
  * The formats are unchanged: the cookie is `<id>.<signature>` as @fastify/cookie's Signer makes it
  * (the Express adapter checks it with the same SessionCookieSigner), the row holds the data as JSON with
  * `cookie.expires`, so rows written by either implementation read the same.
+ *
+ * No row for nobody: a session that holds nothing but its CSRF secret (a visitor who opened the
+ * sign-in form) is not stored. Its secret travels in a signed cookie of its own (`<cookieName>_csrf`,
+ * httpOnly), the signed double-submit pattern: the form's token must match that secret, which only
+ * this server can sign. The first time a session holds more (a sign-in) it is stored as before, with
+ * a new secret, and the visitor's cookie is cleared.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
@@ -139,21 +145,36 @@ export class SessionHandle {
 
 export type RequestSession = SessionHandle & Session;
 
+/** A session with nothing in it but its CSRF secret (and expiry): a visitor, not stored. */
+function holdsOnlyCsrf(session: RequestSession): boolean {
+  for (const key of Object.keys(session)) if (key !== 'cookie' && key !== '_csrf') return false;
+  return typeof session._csrf === 'string' && session._csrf !== '';
+}
+
 /** Registers the session hooks on `app` (inside the Steadfast plugin, so they reach the whole app). */
 export function registerSessions(app: FastifyInstance, options: SessionPluginOptions): void {
   const { store, cookieName, ttlMs, secure } = options;
   const signer = new SessionCookieSigner(options.secret);
+  const csrfCookieName = `${cookieName}_csrf`;
+
+  /** The visitor's CSRF secret from its signed cookie, for a request with no stored session. */
+  const visitorSecret = (request: FastifyRequest): string | undefined => {
+    const cookie = request.cookies[csrfCookieName];
+    return (cookie && signer.unsign(cookie)) || undefined;
+  };
 
   const open = (
     request: FastifyRequest,
     id: string | null,
     data: Record<string, unknown> | null,
     stored?: string,
+    csrfSecret?: string,
   ) => {
     const context: SessionContext = { store, request, fresh: () => open(request, null, null) };
     if (id && data) return new SessionHandle(id, context, data, true, stored) as RequestSession;
     const expires = new Date(Date.now() + ttlMs).toISOString();
-    return new SessionHandle(newSessionId(), context, { cookie: { expires } }, false) as RequestSession;
+    const fresh = { cookie: { expires }, ...(csrfSecret ? { _csrf: csrfSecret } : {}) };
+    return new SessionHandle(newSessionId(), context, fresh, false) as RequestSession;
   };
 
   app.decorateRequest('session', null as unknown as RequestSession);
@@ -162,7 +183,7 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
     const cookie = request.cookies[cookieName];
     const id = cookie ? signer.unsign(cookie) : null;
     if (!id) {
-      request.session = open(request, null, null);
+      request.session = open(request, null, null, undefined, visitorSecret(request));
       done();
       return;
     }
@@ -171,7 +192,9 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
         done(error as Error);
         return;
       }
-      request.session = open(request, id, data ?? null, stored);
+      request.session = data
+        ? open(request, id, data, stored)
+        : open(request, null, null, undefined, visitorSecret(request));
       done();
     });
   });
@@ -187,14 +210,32 @@ export function registerSessions(app: FastifyInstance, options: SessionPluginOpt
     });
   };
 
+  const setVisitorCookie = (request: FastifyRequest, reply: FastifyReply, csrfSecret: string) => {
+    // No expiry: it lives as long as the browser session, like the form it protects.
+    reply.setCookie(csrfCookieName, signer.sign(csrfSecret), {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secure === 'auto' ? request.protocol === 'https' : secure,
+    });
+  };
+
   app.addHook('onSend', (request, reply, payload, done) => {
     const session = request.session as RequestSession | null;
     const hasCookie = request.cookies[cookieName] !== undefined;
+    const hasVisitorCookie = request.cookies[csrfCookieName] !== undefined;
     const insecure = secure === true && request.protocol !== 'https';
     if (session && !insecure && session.isModified()) {
+      if (!session.isFromCookie() && holdsOnlyCsrf(session)) {
+        setVisitorCookie(request, reply, session._csrf as string);
+        if (hasCookie) reply.clearCookie(cookieName, { path: '/' });
+        done(null, payload);
+        return;
+      }
       session.save().then(
         () => {
           setCookie(request, reply, session);
+          if (hasVisitorCookie) reply.clearCookie(csrfCookieName, { path: '/' });
           done(null, payload);
         },
         (error: unknown) => done(error as Error),

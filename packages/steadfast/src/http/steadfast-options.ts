@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 import type { OpenedDatabase } from '../db/open-database.js';
+import { DEFAULT_ACTIVITY_BOUNDS } from '../persistence/activity-bounds.js';
+import { isPrivateRecordsPattern } from '../persistence/activity-visibility.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { MAX_SYNC_BODY_BYTES } from '../protocol/constants.js';
+import type { ActivityVisibility } from '../sync/activity-service.js';
+import { DEFAULT_DRAFT_LIMITS } from '../sync/draft-limits.js';
 import type { SignedInUser } from '../sync/signed-in-user.js';
 import type { RecordForKey } from '../sync/sync-service.js';
 import { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
@@ -42,15 +46,56 @@ export interface SteadfastOptions<Request> {
   readonly sessionTtlMs?: number;
   /** The session cookie's name (default `sid`). */
   readonly cookieName?: string;
+  /**
+   * What one user (or address) may ask of the server. Each refusal answers before anything is
+   * written, with `{error, message, limit, max}` naming the limit: 413 for what is too large to
+   * keep, 429 with `Retry-After` for too much too often. The defaults are far above what a
+   * form-heavy app sends.
+   */
   readonly limits?: {
     /** Largest sync body, in bytes (default 1 MiB). */
     readonly syncBodyBytes?: number;
     /** Sync requests a minute per user before 429 (default 300). */
     readonly syncPerMinute?: number;
+    /** Sync changes a minute per user before 429 (default 1200): a steady rate, in bursts of up to a sixth of it. */
+    readonly changesPerMinute?: number;
+    /** Bytes of sync request bodies a minute per user before 429, counted before the body is read (default 8 MiB; bursts of a sixth). */
+    readonly syncBytesPerMinute?: number;
+    /** Largest draft or state, in bytes of its JSON, before 413 (default 256 KiB). */
+    readonly draftBytes?: number;
+    /** Most object keys in one draft or state, at every depth, before 413 (default 2000). */
+    readonly draftKeys?: number;
+    /** Most drafts and states a user keeps on the server before 413 `quota_exceeded` (default 500). */
+    readonly draftsPerUser?: number;
+    /** Most bytes of drafts and states a user keeps on the server before 413 `quota_exceeded` (default 8 MiB). */
+    readonly draftBytesPerUser?: number;
     /** Sign-in attempts a minute per address before 429, for `loginRateLimit` (default 10). */
     readonly loginPerMinute?: number;
+    /**
+     * Most bytes of one entry in a log page (default 16 KiB): larger values are replaced by
+     * `{ $truncated: true, bytes, preview }`, the entry marked `truncated`; `GET /api/activity/:id`
+     * gives it whole.
+     */
+    readonly activityEntryBytes?: number;
+    /** Most bytes of a log page's entries (default 256 KiB); the page ends early, with its cursor. */
+    readonly activityPageBytes?: number;
   };
-  /** Which of Steadfast's routes to mount (all by default). */
+  /** What of the log each user sees (see ActivityVisibility). Default: own entries in full, others' without IP and request id, drafts private. */
+  readonly activity?: ActivityVisibility;
+  /**
+   * `GET /metrics` (Prometheus text): off by default, since it tells anyone the process's
+   * internals. `{ token }` serves it to requests with `Authorization: Bearer <token>` (Prometheus:
+   * `authorization: { credentials: <token> }` in the scrape config); `{ listen: { port, host } }`
+   * serves it on a listener of its own (host default 127.0.0.1), never on the app's; both together
+   * check the token there.
+   */
+  readonly metrics?:
+    | false
+    | {
+        readonly token?: string;
+        readonly listen?: { readonly port: number; readonly host?: string };
+      };
+  /** Which of Steadfast's routes to mount (all by default; `/metrics` is the `metrics` option's). */
   readonly routes?: {
     readonly sync?: boolean;
     readonly drafts?: boolean;
@@ -58,7 +103,6 @@ export interface SteadfastOptions<Request> {
     readonly base?: boolean;
     readonly activity?: boolean;
     readonly health?: boolean;
-    readonly metrics?: boolean;
   };
   /**
    * Which record a draft's key names, for `stale` answers and the base route. Default: `<model>-<id>` for every
@@ -109,9 +153,21 @@ const optionsSchema = z
       .object({
         syncBodyBytes: z.number().int().positive().default(MAX_SYNC_BODY_BYTES),
         syncPerMinute: z.number().int().positive().default(300),
+        changesPerMinute: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.changesPerMinute),
+        syncBytesPerMinute: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.syncBytesPerMinute),
+        draftBytes: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftBytes),
+        draftKeys: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftKeys),
+        draftsPerUser: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftsPerUser),
+        draftBytesPerUser: z.number().int().positive().default(DEFAULT_DRAFT_LIMITS.draftBytesPerUser),
         loginPerMinute: z.number().int().positive().default(10),
+        activityEntryBytes: z.number().int().min(1024).default(DEFAULT_ACTIVITY_BOUNDS.entryBytes),
+        activityPageBytes: z.number().int().min(1024).default(DEFAULT_ACTIVITY_BOUNDS.pageBytes),
       })
-      .prefault({}),
+      .prefault({})
+      .refine((limits) => limits.draftBytes <= limits.draftBytesPerUser, {
+        path: ['draftBytes'],
+        message: 'must not exceed limits.draftBytesPerUser (no draft that large could ever be kept)',
+      }),
     routes: z
       .object({
         sync: z.boolean().default(true),
@@ -119,9 +175,49 @@ const optionsSchema = z
         base: z.boolean().default(true),
         activity: z.boolean().default(true),
         health: z.boolean().default(true),
-        metrics: z.boolean().default(true),
       })
       .prefault({}),
+    activity: z
+      .object({
+        privateRecords: z
+          .array(
+            z.object({
+              model: z.string().min(1),
+              objectId: z
+                .string()
+                .refine(
+                  isPrivateRecordsPattern,
+                  'must hold {userId} once, followed by at least one character (e.g. "user.{userId}.")',
+                ),
+            }),
+          )
+          .optional(),
+        canSeeDetails: z
+          .custom<NonNullable<ActivityVisibility['canSeeDetails']>>(
+            isFunction,
+            'canSeeDetails must be a function',
+          )
+          .optional(),
+      })
+      .prefault({}),
+    metrics: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            token: z.string().min(16, 'must be at least 16 characters').optional(),
+            listen: z
+              .object({
+                port: z.number().int().min(0).max(65_535),
+                host: z.string().min(1).default('127.0.0.1'),
+              })
+              .optional(),
+          })
+          .refine((metrics) => metrics.token !== undefined || metrics.listen !== undefined, {
+            message: 'give a token, a listener (listen: { port }), or false',
+          }),
+      ])
+      .default(false),
     recordForKey: z.custom<RecordForKey>(isFunction, 'recordForKey must be a function').optional(),
     groupCommit: z.object({ maxBatch: z.number().int().positive().default(256) }).prefault({}),
     sweepIntervalMs: z

@@ -30,6 +30,7 @@ import type { Database } from '../db/schema.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import type { GroupCommitter } from '../persistence/group-commit.js';
 import { userModel } from '../persistence/user-model.js';
+import { type ActivityService, createActivityService } from '../sync/activity-service.js';
 import { UnauthenticatedError } from '../sync/api-error.js';
 import { createMetrics, type SteadfastMetrics } from '../sync/metrics.js';
 import type { SignedInUser } from '../sync/signed-in-user.js';
@@ -45,6 +46,7 @@ import { registerBaseRoute } from './base-route.js';
 import { registerDraftsRoute } from './drafts-route.js';
 import { fastifyErrorHandler } from './error-handler.js';
 import { registerHealthRoute } from './health-route.js';
+import { startMetricsListener } from './metrics-access.js';
 import { registerMetricsRoute } from './metrics-route.js';
 import { registerSessions } from './session-plugin.js';
 import { KyselySessionStore } from './session-store.js';
@@ -66,6 +68,11 @@ export interface SteadfastServices {
   readonly metrics: SteadfastMetrics;
   readonly committer: GroupCommitter<SyncUnit>;
   readonly syncService: SyncService;
+  /**
+   * The log as each user may see it (the options' `activity` and `limits`), what `/api/activity`
+   * answers from: an app's own log pages use it to show the same (`app.steadfast.activity.viewer(user)`).
+   */
+  readonly activity: ActivityService;
   /** Steadfast's own sessions; absent when the app signs in its own way (`authenticate`). */
   readonly sessionStore: KyselySessionStore | undefined;
 }
@@ -177,9 +184,14 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     metrics,
     recordForKey: options.recordForKey,
     maxBatch: options.groupCommit.maxBatch,
+    limits: options.limits,
     clientLookup: readClient && { read: (clientId) => readClient.get(clientId) },
   });
-  app.decorate('steadfast', { options, metrics, committer, syncService, sessionStore });
+  const activity = createActivityService(persistence, {
+    visibility: options.activity,
+    bounds: { entryBytes: options.limits.activityEntryBytes, pageBytes: options.limits.activityPageBytes },
+  });
+  app.decorate('steadfast', { options, metrics, committer, syncService, activity, sessionStore });
 
   // Callback style: an async hook would cost every request a promise.
   app.addHook('onResponse', (request, reply, done) => {
@@ -189,7 +201,13 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     done();
   });
 
+  const metricsOptions = options.metrics || undefined;
+  const metricsListener = metricsOptions?.listen
+    ? await startMetricsListener(metrics.registry, metricsOptions.listen, metricsOptions.token)
+    : undefined;
+
   app.addHook('onClose', async () => {
+    await metricsListener?.close();
     sessions?.stopSweeping();
     await committer.idle();
     // Saves made outside a request's transaction (jobs, scripts sharing this app) commit first.
@@ -204,7 +222,8 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     registerBaseRoute(app, options.recordForKey ?? recordForKeyOfModels(persistence.registry));
   if (options.routes.activity) registerActivityRoute(app);
   if (options.routes.health) registerHealthRoute(app);
-  if (options.routes.metrics) registerMetricsRoute(app);
+  if (metricsOptions && !metricsOptions.listen && metricsOptions.token !== undefined)
+    registerMetricsRoute(app, metricsOptions.token);
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * `POST /api/autosave/sync/`: signed in (401), CSRF token in `x-csrf-token` (403), rate limit per
- * user (429), body limit (413), then the sync service. The first three run in one onRequest hook,
- * before the body is read, so a stranger cannot make the server read a megabyte. The route opts
- * out of the per-request transaction: the group commit writes it, and answers only after its commit.
+ * `POST /api/autosave/sync/`: signed in (401), CSRF token in `x-csrf-token` (403), requests, changes
+ * and body bytes a minute per user (429), body limit (413), then the sync service (the per-draft
+ * and per-user quotas, 413). The first three run in one onRequest hook, before the body is read, so
+ * neither a stranger nor an account over its quotas can make the server read a megabyte. The route
+ * opts out of the per-request transaction: the group commit writes it, and answers only after its
+ * commit.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { CSRF_HEADER, SYNC_PATH } from '../protocol/constants.js';
@@ -10,7 +12,7 @@ import { InvalidCsrfTokenError } from '../sync/api-error.js';
 import { type SignedInUser, userKey } from '../sync/signed-in-user.js';
 import { CsrfVerifier } from './csrf-verifier.js';
 import type { ResolvedSteadfastOptions } from './steadfast-options.js';
-import { SyncRateLimit } from './sync-rate-limit.js';
+import { announcedBodyBytes, SyncRateLimit } from './sync-rate-limit.js';
 
 export function registerSyncRoute(
   app: FastifyInstance,
@@ -23,11 +25,21 @@ export function registerSyncRoute(
   const csrf = new CsrfVerifier();
   const rateLimit = new SyncRateLimit(options.limits.syncPerMinute);
   const { verifyCsrf } = options;
+  const bodyLimit = options.limits.syncBodyBytes;
   const limit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const refusal = rateLimit.hit(userKey(request.user as SignedInUser));
+    const user = request.user as SignedInUser;
+    const refusal = rateLimit.hit(userKey(user));
     if (refusal) {
       reply.header('retry-after', String(refusal.retryAfterSeconds));
       done(refusal.error);
+      return;
+    }
+    try {
+      // The per-minute quotas that need no body, before it is read: an account over them costs
+      // the server no parsing.
+      app.steadfast.syncService.admit(user, announcedBodyBytes(request.headers['content-length'], bodyLimit));
+    } catch (error) {
+      done(error as Error);
       return;
     }
     done();
@@ -56,10 +68,15 @@ export function registerSyncRoute(
     SYNC_PATH,
     { bodyLimit: options.limits.syncBodyBytes, onRequest: guard, config: { transaction: false } },
     // Not an async function: the service's promise is the answer, without a second one around it.
-    (request) => {
+    (request, reply) => {
       // The guard let only signed-in users through.
       const user = request.user as NonNullable<FastifyRequest['user']>;
-      return app.steadfast.syncService.sync(user, request.body, { requestId: request.id, ip: request.ip });
+      reply.header('cache-control', 'no-store');
+      return app.steadfast.syncService.sync(user, request.body, {
+        requestId: request.id,
+        ip: request.ip,
+        bodyCounted: announcedBodyBytes(request.headers['content-length'], bodyLimit) !== undefined,
+      });
     },
   );
 }

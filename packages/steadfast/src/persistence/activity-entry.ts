@@ -27,6 +27,12 @@ export interface ActivityEntry {
   readonly version: number;
   /** True when older entries of this record were pruned and this one starts its chain. */
   readonly checkpoint: boolean;
+  /**
+   * Set on an entry shortened for a list (activity-bounds.ts): `bytes` is the size of the whole
+   * entry's changes and snapshot. Its largest values read `{ $truncated: true, bytes, preview }`
+   * and its last fields may be left out; `ActivityLog.entry(id)` gives the whole of it.
+   */
+  readonly truncated?: { readonly bytes: number };
 }
 
 /** The hashed content of an entry: everything but its id and the checkpoint flag. */

@@ -7,7 +7,18 @@ import type { ActivityLogRow } from '../db/schema.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import { isStorableText } from '../protocol/storable-text.js';
 import type { FieldValues } from '../protocol/three-way-merge.js';
+import {
+  type ActivityBounds,
+  boundEntry,
+  boundedColumns,
+  cutPair,
+  DEFAULT_ACTIVITY_BOUNDS,
+  listedBytes,
+  parseObjectPrefix,
+  readPrefixChars,
+} from './activity-bounds.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
+import { type ActivityViewer, visibleRows, withDetailsFor } from './activity-visibility.js';
 import { ValidationError } from './errors.js';
 import { type ModelRegistry, REDACTED } from './model-registry.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -42,14 +53,7 @@ export interface ActivityPage {
   readonly nextCursor: string | null;
 }
 
-/**
- * Who is reading: entries of a private model (a user's drafts) are shown only to their owner,
- * whose user id prefixes the object id (`<userId>:…`).
- */
-export interface ActivityViewer {
-  readonly viewerId: string;
-  readonly privateModels: readonly string[];
-}
+export type { ActivityViewer } from './activity-visibility.js';
 
 /**
  * A record's tracked fields at one version, rebuilt from the log (`recordAt`):
@@ -80,6 +84,16 @@ export interface RecordAtOptions {
   readonly secretFields?: readonly string[];
 }
 
+/** A row of a list query: its text maybe cut short, so parsed leniently unless read whole. */
+function toListedEntry(row: Omit<ActivityLogRow, 'hash' | 'prev_hash'>, readWhole: boolean): ActivityEntry {
+  if (readWhole) return toActivityEntry(row as ActivityLogRow);
+  return {
+    ...toActivityEntry({ ...row, changes: '{}', snapshot: '{}' } as ActivityLogRow),
+    changes: parseObjectPrefix(row.changes, cutPair) as ActivityEntry['changes'],
+    snapshot: parseObjectPrefix(row.snapshot),
+  };
+}
+
 export class ActivityLog {
   constructor(
     private readonly context: TransactionContext,
@@ -88,11 +102,18 @@ export class ActivityLog {
   ) {}
 
   /**
-   * Entries matching every given filter, newest first.
+   * Entries matching every given filter, newest first, as `viewer` may see them (activity-visibility.ts).
+   * Bounded in bytes as well as rows (activity-bounds.ts): an entry too large for a list comes
+   * shortened, with `truncated` set (the whole of it: `entry(id)`), and a page ends early rather
+   * than pass `bounds.pageBytes`.
    *
    * @example const { entries, nextCursor } = await activityLog.query({ model: 'Product', objectId: '42', limit: 20 })
    */
-  async query(query: ActivityQuery = {}, viewer?: ActivityViewer): Promise<ActivityPage> {
+  async query(
+    query: ActivityQuery = {},
+    viewer?: ActivityViewer,
+    bounds: ActivityBounds = DEFAULT_ACTIVITY_BOUNDS,
+  ): Promise<ActivityPage> {
     const parsed = activityQuerySchema.safeParse(query);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -101,7 +122,23 @@ export class ActivityLog {
     }
     const q = parsed.data;
     const limit = q.limit ?? 50;
-    let select = this.context.executor().selectFrom('steadfast_activity_log').selectAll();
+    const prefixChars = readPrefixChars(bounds);
+    let select = this.context
+      .executor()
+      .selectFrom('steadfast_activity_log')
+      .select([
+        'id',
+        'created_at',
+        'actor',
+        'action',
+        'model',
+        'object_id',
+        'request_id',
+        'ip',
+        'version',
+        'checkpoint',
+        ...boundedColumns(prefixChars),
+      ]);
     if (q.model !== undefined) select = select.where('model', '=', q.model);
     if (q.objectId !== undefined) select = select.where('object_id', '=', q.objectId);
     if (q.actor !== undefined) select = select.where('actor', '=', q.actor);
@@ -109,19 +146,50 @@ export class ActivityLog {
     if (q.from !== undefined) select = select.where('created_at', '>=', new Date(q.from).toISOString());
     if (q.to !== undefined) select = select.where('created_at', '<', new Date(q.to).toISOString());
     if (q.cursor !== undefined) select = select.where('id', '<', Number(q.cursor));
-    if (viewer && viewer.privateModels.length > 0) {
-      const ownPrefix = `${viewer.viewerId}:%`;
-      select = select.where((eb) =>
-        eb.or([eb('model', 'not in', [...viewer.privateModels]), eb('object_id', 'like', ownPrefix)]),
-      );
-    }
-    const rows = (await select
+    const visible = visibleRows(viewer);
+    if (visible) select = select.where(visible);
+    const rows = await select
       .orderBy('id', 'desc')
       .limit(limit + 1)
-      .execute()) as ActivityLogRow[];
-    const page = rows.slice(0, limit).map(toActivityEntry);
+      .execute();
+    const page: ActivityEntry[] = [];
+    let pageBytes = 0;
+    for (const row of rows.slice(0, limit)) {
+      const storedBytes = Number(row.stored_bytes);
+      const readWhole = row.changes.length < prefixChars && row.snapshot.length < prefixChars;
+      const entry = boundEntry(
+        withDetailsFor(viewer, toListedEntry(row, readWhole)),
+        storedBytes,
+        readWhole,
+        bounds.entryBytes,
+      );
+      const size = listedBytes(entry);
+      if (page.length > 0 && pageBytes + size > bounds.pageBytes) break;
+      page.push(entry);
+      pageBytes += size;
+    }
     const last = page.at(-1);
-    return { entries: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+    const more = rows.length > page.length;
+    return { entries: page, nextCursor: more && last ? String(last.id) : null };
+  }
+
+  /**
+   * One entry in full (no bounds), as `viewer` may see it: undefined when there is none or it is
+   * another user's private record.
+   *
+   * @example const entry = await activityLog.entry(123, activityViewer(user))
+   */
+  async entry(id: number, viewer?: ActivityViewer): Promise<ActivityEntry | undefined> {
+    if (!Number.isSafeInteger(id) || id < 1 || id > MAX_STORED_INTEGER) return undefined;
+    let select = this.context
+      .executor()
+      .selectFrom('steadfast_activity_log')
+      .selectAll()
+      .where('id', '=', id);
+    const visible = visibleRows(viewer);
+    if (visible) select = select.where(visible);
+    const row = (await select.executeTakeFirst()) as ActivityLogRow | undefined;
+    return row && withDetailsFor(viewer, toActivityEntry(row));
   }
 
   /** The entry that recorded `version` of a record, if the log still holds it. */

@@ -28,6 +28,12 @@ export type {
 } from '../db/schema.js';
 export { addVersionColumn } from '../db/version-column.js';
 export {
+  type ActivityBounds,
+  DEFAULT_ACTIVITY_BOUNDS,
+  isTruncatedValue,
+  type TruncatedValue,
+} from './activity-bounds.js';
+export {
   ACTIVITY_ACTIONS,
   type ActivityAction,
   type ActivityEntry,
@@ -51,6 +57,7 @@ export {
   type RecordAtOptions,
   type RecordAtVersion,
 } from './activity-log.js';
+export type { PrivateRecords } from './activity-visibility.js';
 export { ChangeTracker, type TrackedChange } from './change-tracker.js';
 export { type Clock, systemClock } from './clock.js';
 export {

@@ -55,6 +55,8 @@ export const API_ERROR_CODES = {
   conflict: 409,
   mutation_gap: 409,
   payload_too_large: 413,
+  /** A user's drafts would pass their count or total size (`limits.draftsPerUser`, `limits.draftBytesPerUser`). */
+  quota_exceeded: 413,
   rate_limited: 429,
   storage_unavailable: 503,
 } as const;

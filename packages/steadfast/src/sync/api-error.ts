@@ -13,9 +13,30 @@ export class ApiError extends Error {
     message: string,
     /** Extra fields of the JSON body, e.g. `expectedMutationId` for `mutation_gap`. */
     readonly details: Readonly<Record<string, unknown>> = {},
+    /** Sent as `Retry-After` when set: when trying again can succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.status = API_ERROR_CODES[code];
+  }
+}
+
+/**
+ * A request over one of the configured limits (`limits.<name>` of the options), refused before
+ * anything was written. The body names the limit (`limit`) and its value (`max`): 413 for what is
+ * too large to store (`payload_too_large`, `quota_exceeded`), 429 with `Retry-After` for too much
+ * too often (`rate_limited`).
+ */
+export class LimitExceededError extends ApiError {
+  constructor(
+    code: 'payload_too_large' | 'quota_exceeded' | 'rate_limited',
+    readonly limit: string,
+    readonly max: number,
+    message: string,
+    retryAfterSeconds?: number,
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(code, message, { ...details, limit, max }, retryAfterSeconds);
   }
 }
 

@@ -17,6 +17,16 @@ import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../protocol/sync.js';
 import { syncRequestSchema } from '../protocol/sync.js';
 import { ApiError, invalidRequest, MutationGapError } from './api-error.js';
+import {
+  checkDraftUsage,
+  DEFAULT_DRAFT_LIMITS,
+  type DraftLimits,
+  type DraftUsage,
+  draftBytes,
+  draftText,
+  readDraftUsage,
+  SyncQuotas,
+} from './draft-limits.js';
 import type { SteadfastMetrics } from './metrics.js';
 import { type SignedInUser, userKey } from './signed-in-user.js';
 
@@ -50,6 +60,8 @@ export function recordForKeyOfModels(registry: ModelRegistry): RecordForKey {
 export interface RequestMeta {
   readonly requestId?: string;
   readonly ip?: string;
+  /** True when `admit` counted this request's body bytes before it was read. */
+  readonly bodyCounted?: boolean;
 }
 
 /** A client's `client_mutations` row: whose client it is and the last mutation id applied. */
@@ -79,9 +91,16 @@ export interface SyncServiceOptions {
   readonly now?: () => Date;
   /** Called with each answered change's status (metrics). */
   readonly onResult?: (status: ChangeResult['status']) => void;
+  /** The quotas per user (default DEFAULT_DRAFT_LIMITS). */
+  readonly limits?: DraftLimits;
 }
 
 export interface SyncService {
+  /**
+   * Before the body is read: throws a LimitExceededError (429) when the user may not send a request
+   * of `bodyBytes` (its Content-Length) now, and counts the bytes. Then `sync` with `bodyCounted`.
+   */
+  admit(user: SignedInUser, bodyBytes: number | undefined): void;
   /** Validates `body`, applies it through the group commit and answers after the commit. */
   sync(user: SignedInUser, body: unknown, meta?: RequestMeta): Promise<SyncResponse>;
 }
@@ -97,7 +116,12 @@ export function draftObjectId(userId: string, kind: string, key: string): string
 export function createSyncService(options: SyncServiceOptions): SyncService {
   const recordForKey = options.recordForKey ?? recordForKeyOfModels(options.persistence.registry);
   const now = options.now ?? (() => new Date());
+  const limits = options.limits ?? DEFAULT_DRAFT_LIMITS;
+  const quotas = new SyncQuotas(limits, options.now && (() => now().getTime()));
   return {
+    admit(user, bodyBytes) {
+      quotas.admitBody(userKey(user), bodyBytes);
+    },
     async sync(user, body, meta = {}) {
       let request = asEmptySyncBatch(body);
       if (!request) {
@@ -106,6 +130,8 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         request = parsed.data;
       }
       const batch = request;
+      // Before any work: a draft too large, or too much too often, is refused here (413/429).
+      quotas.admit(userKey(user), batch.changes, meta.bodyCounted === true);
       const actor = { actor: userKey(user), requestId: meta.requestId, ip: meta.ip };
       // An empty batch writes nothing (it asks for lastMutationId): no transaction, no commit round.
       if (batch.changes.length === 0) {
@@ -116,7 +142,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
           return { status: 'ok', synced: 0, lastMutationId: previous, results: [], serverTime: at };
         }
         return options.persistence.runAs(actor, () =>
-          applySyncBatch(options.persistence, recordForKey, user, batch, now()),
+          applySyncBatch(options.persistence, recordForKey, user, batch, now(), false, limits),
         );
       }
       const unit: SyncUnit = { user, request: batch, actor, at: now() };
@@ -130,6 +156,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
             batch,
             unit.at,
             options.dialect === 'postgres',
+            limits,
           ),
         unit,
       );
@@ -191,9 +218,10 @@ export async function applySyncBatch(
   request: SyncRequest,
   at: Date,
   lockRows = false,
+  limits?: UserDraftLimits,
 ): Promise<SyncResponse> {
   const unit = { user, request, at, actor: persistence.context.actor() };
-  const [outcome] = await applySyncUnits(persistence, recordForKey, [unit], lockRows);
+  const [outcome] = await applySyncUnits(persistence, recordForKey, [unit], lockRows, limits);
   if (!outcome?.ok) throw outcome ? outcome.error : new Error('applySyncUnits answered nothing');
   return outcome.value;
 }
@@ -219,23 +247,36 @@ interface ClientState {
   movedAt?: string;
 }
 
+/** The quotas on a user's stored drafts, checked in the group commit. */
+export type UserDraftLimits = Pick<DraftLimits, 'draftsPerUser' | 'draftBytesPerUser'>;
+
 /**
  * Applies many validated requests in the ambient transaction with shared statements: one read of
  * their clients, one of their drafts, one of the drafts' log heads, then one upsert of the drafts'
  * final states, one insert of every log entry and one write of the clients, whatever the number of
  * requests. Requests are applied in order, each seeing the ones before it (one client's batches,
  * one user's drafts). Answers one outcome per request: one refused (another user's clientId, a
- * mutation gap) writes nothing and the rest go on. Throws when a statement fails; the caller rolls
- * the whole group back and applies each request alone to find the one at fault.
+ * mutation gap, a user's drafts over `limits`) writes nothing and the rest go on. Throws when a
+ * statement fails; the caller rolls the whole group back and applies each request alone to find
+ * the one at fault.
  */
 export async function applySyncUnits(
   persistence: Persistence,
   recordForKey: RecordForKey,
   units: readonly SyncUnit[],
   lockRows = false,
+  limits?: UserDraftLimits,
 ): Promise<UnitOutcome<SyncResponse>[]> {
   const db = persistence.executor() as Kysely<Database>;
   const clients = await readClients(db, [...new Set(units.map((unit) => unit.request.clientId))], lockRows);
+  // Every draft the requests name, read before any is planned: the quotas need the stored sizes
+  // to refuse a request before it moves its client. (Replayed changes are read for nothing; rare.)
+  const named = new Set<string>();
+  for (const unit of units)
+    for (const change of unit.request.changes)
+      named.add(draftObjectId(userKey(unit.user), change.kind, change.key));
+  const stored = await readDrafts(db, units, named);
+  const quota = limits && (await draftQuota(db, units, stored, limits));
   const outcomes: UnitOutcome<SyncResponse>[] = new Array(units.length);
   const plans: MutationPlan[] = [];
   units.forEach((unit, index) => {
@@ -246,6 +287,7 @@ export async function applySyncUnits(
         unit.user,
       );
       const plan = planMutations(unit, index, previous);
+      quota?.charge(plan);
       if (plan.last !== previous) {
         const movedAt = unit.at.toISOString();
         if (client) Object.assign(client, { last: plan.last, movedAt });
@@ -263,13 +305,12 @@ export async function applySyncUnits(
     }
   });
 
-  // Every touched draft and every log head, read once for the whole group: under load the group
-  // holds the writer, so its statement count is the endpoint's throughput.
+  // Every touched draft's log head, read once for the whole group: under load the group holds the
+  // writer, so its statement count is the endpoint's throughput.
   const objectIds = new Set<string>();
   for (const plan of plans)
     for (const change of plan.toApply)
       objectIds.add(draftObjectId(userKey(plan.unit.user), change.kind, change.key));
-  const stored = await readDrafts(db, plans, objectIds);
   const heads = await readLogHeads(db, [...objectIds]);
 
   // Each draft's data as the requests before this one left it (a stored draft is parsed once, the
@@ -324,7 +365,7 @@ export async function applySyncUnits(
         user_id: userId,
         kind: change.kind,
         key: change.key,
-        data: JSON.stringify(change.data),
+        data: draftText(change),
         base_version: change.baseVersion ?? null,
         saved_at: new Date(change.savedAt).toISOString(),
         updated_at: at,
@@ -423,13 +464,13 @@ async function readClients(
 /** The stored data of the drafts named by `objectIds`, by object id. */
 async function readDrafts(
   db: Kysely<Database>,
-  plans: readonly MutationPlan[],
+  units: readonly SyncUnit[],
   objectIds: ReadonlySet<string>,
 ): Promise<Map<string, string>> {
   const drafts = new Map<string, string>();
   if (objectIds.size === 0) return drafts;
-  const userIds = [...new Set(plans.map((plan) => userKey(plan.unit.user)))];
-  const keys = [...new Set(plans.flatMap((plan) => plan.toApply.map((change) => change.key)))];
+  const userIds = [...new Set(units.map((unit) => userKey(unit.user)))];
+  const keys = [...new Set(units.flatMap((unit) => unit.request.changes.map((change) => change.key)))];
   for (const someKeys of chunks(keys, IN_LIST_CHUNK)) {
     const rows = await db
       .selectFrom('steadfast_drafts')
@@ -444,6 +485,63 @@ async function readDrafts(
     }
   }
   return drafts;
+}
+
+/**
+ * The users' stored drafts as this group of requests leaves them, to refuse a request that would
+ * take its user past `draftsPerUser` or `draftBytesPerUser` before it writes anything. Only users
+ * with a request that could grow their drafts (a new draft, or a larger one than stored) are
+ * counted, in one query; the rest cannot pass a limit they were within.
+ */
+async function draftQuota(
+  db: Kysely<Database>,
+  units: readonly SyncUnit[],
+  stored: ReadonlyMap<string, string>,
+  limits: UserDraftLimits,
+): Promise<{ charge(plan: MutationPlan): void }> {
+  const sizes = new Map<string, number | undefined>();
+  const sizeOf = (objectId: string): number | undefined => {
+    if (sizes.has(objectId)) return sizes.get(objectId);
+    const text = stored.get(objectId);
+    const size = text === undefined ? undefined : Buffer.byteLength(text);
+    sizes.set(objectId, size);
+    return size;
+  };
+  const growing = new Set<string>();
+  for (const unit of units) {
+    const userId = userKey(unit.user);
+    if (growing.has(userId)) continue;
+    for (const change of unit.request.changes) {
+      if (change.data === null) continue;
+      const size = sizeOf(draftObjectId(userId, change.kind, change.key));
+      if (size === undefined || draftBytes(change) > size) {
+        growing.add(userId);
+        break;
+      }
+    }
+  }
+  const usage = await readDraftUsage(db, [...growing]);
+  return {
+    charge(plan) {
+      const userId = userKey(plan.unit.user);
+      const used = usage.get(userId);
+      if (!used) return;
+      const after = new Map<string, number | undefined>();
+      const delta: DraftUsage = { drafts: 0, bytes: 0 };
+      for (const change of plan.toApply) {
+        const objectId = draftObjectId(userId, change.kind, change.key);
+        const before = after.has(objectId) ? after.get(objectId) : sizeOf(objectId);
+        const size = change.data === null ? undefined : draftBytes(change);
+        delta.drafts += (size === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+        delta.bytes += (size ?? 0) - (before ?? 0);
+        after.set(objectId, size);
+      }
+      checkDraftUsage(used, delta, limits);
+      used.drafts += delta.drafts;
+      used.bytes += delta.bytes;
+      for (const [objectId, size] of after) sizes.set(objectId, size);
+    },
+  };
 }
 
 /** A draft's primary key. */
@@ -596,6 +694,7 @@ export function createMeteredSyncService(options: {
   readonly recordForKey?: RecordForKey;
   readonly maxBatch?: number;
   readonly clientLookup?: ClientLookup;
+  readonly limits?: DraftLimits;
 }): { committer: GroupCommitter<SyncUnit>; syncService: SyncService } {
   const { metrics } = options;
   const recordForKey = options.recordForKey ?? recordForKeyOfModels(options.persistence.registry);
@@ -613,6 +712,7 @@ export function createMeteredSyncService(options: {
         recordForKey,
         units.map((unit) => unit.payload),
         lockRows,
+        options.limits ?? DEFAULT_DRAFT_LIMITS,
       ),
   });
   const syncService = createSyncService({
@@ -621,6 +721,7 @@ export function createMeteredSyncService(options: {
     dialect: options.dialect,
     recordForKey,
     clientLookup: options.clientLookup,
+    limits: options.limits,
     onResult: (status) => metrics.syncChanges.inc({ status }),
   });
   return { committer, syncService };
