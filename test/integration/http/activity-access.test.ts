@@ -150,7 +150,14 @@ describeEachDatabase('activity API: who sees what', (current) => {
         expect((await get('/api/activity/0', alice)).status).toBe(400);
         expect((await get('/api/activity/99999999', alice)).status).toBe(404);
         expect((await harness.client.request({ url: `/api/activity/${productEntry.id}` })).status).toBe(401);
-        for (const url of ['/api/activity', `/api/activity/${productEntry.id}`, '/api/autosave/drafts/']) {
+        const base = `/api/autosave/base/?key=product-${productEntry.objectId}&version=1`;
+        expect((await get(base, alice)).status).toBe(200);
+        for (const url of [
+          '/api/activity',
+          `/api/activity/${productEntry.id}`,
+          '/api/autosave/drafts/',
+          base,
+        ]) {
           expect((await get(url, alice)).headers['cache-control'], url).toBe('no-store');
         }
         const synced = await harness.client.request({

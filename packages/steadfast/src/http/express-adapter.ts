@@ -206,7 +206,8 @@ export function createExpressRouter(rawOptions: ExpressRouterOptions): Steadfast
   if (routes.base) {
     const recordForKey = options.recordForKey ?? recordForKeyOfModels(persistence.registry);
     router.get(BASE_PATH, requireUser, async (request, response) => {
-      response.json(await readDraftBase(persistence, recordForKey, userOf(request), request.query));
+      const base = await readDraftBase(persistence, recordForKey, userOf(request), request.query);
+      response.set('cache-control', 'no-store').json(base);
     });
   }
   if (routes.activity) {
