@@ -165,6 +165,11 @@ export class PersistenceManager {
    * statement of its own, and on SQLite they are anyway.
    */
   readonly #logInWrite: boolean;
+  /**
+   * With hooks, a save reads its row back in a statement of its own after `afterWrite`, as a hook
+   * may expect; without, it takes the row its write answered when it could (save-statements.ts).
+   */
+  readonly #readBackAlways: boolean;
   readonly #registry: ModelRegistry;
   readonly #context: TransactionContext;
   readonly #tracker: ChangeTracker;
@@ -177,6 +182,7 @@ export class PersistenceManager {
   constructor(options: PersistenceManagerOptions) {
     this.#statements = new SaveStatements(options.dialect);
     this.#logInWrite = options.dialect === 'postgres' && !options.hooks;
+    this.#readBackAlways = Boolean(options.hooks);
     this.#registry = options.registry;
     this.#context = options.context;
     this.#tracker = options.tracker;
@@ -499,7 +505,9 @@ export class PersistenceManager {
       );
       const objectId = String(inserted.key);
       await this.#hooks.afterWrite?.({ ...step, objectId });
-      const stored = inserted.row ?? (await this.#statements.readBack(executor, definition, inserted.key));
+      const stored =
+        (this.#readBackAlways ? undefined : inserted.row) ??
+        (await this.#statements.readBack(executor, definition, inserted.key));
       const record = checkReadBack(definition, inserted.key, stored, row);
       await this.#hooks.afterVerify?.({ ...step, objectId });
       return {
@@ -565,12 +573,10 @@ export class PersistenceManager {
     );
     if (!written) throw await this.#conflict(executor, definition, key, currentVersion);
     await this.#hooks.afterWrite?.(step);
-    const record = checkReadBack(
-      definition,
-      key,
-      await this.#statements.readBack(executor, definition, key),
-      set,
-    );
+    const stored =
+      (this.#readBackAlways ? undefined : written.row) ??
+      (await this.#statements.readBack(executor, definition, key));
+    const record = checkReadBack(definition, key, stored, set);
     await this.#hooks.afterVerify?.(step);
     return {
       result: { record, created: false, changed: true, version },
@@ -630,11 +636,13 @@ export class PersistenceManager {
   }
 
   /**
-   * SQLite: writes a batch's updates one statement each, in the one writer's transaction, reads
-   * them back in one query per model and logs them in one insert. Throws BatchAbandoned when any
-   * record moved since the batch read it (another process).
+   * SQLite: writes a batch's updates one statement each, in the one writer's transaction (each
+   * answering its row as stored, or read back in one query per model when its table has
+   * triggers), and logs them in one insert. Throws BatchAbandoned when any record moved since the
+   * batch read it (another process).
    */
   async #writeUpdatesThenLog(executor: Executor, updates: readonly BatchedUpdate[]): Promise<BatchedSave[]> {
+    const stored = new Map<string, StoredRecord | undefined>();
     for (const { definition, key, plan } of updates) {
       const written = await this.#statements.update(
         executor,
@@ -645,12 +653,17 @@ export class PersistenceManager {
         undefined,
       );
       if (!written) throw new BatchAbandoned('a record moved during the batch');
+      stored.set(recordKey(definition, key), written.row);
     }
-    const readBacks = await this.#readBackMany(executor, updates);
-    // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
-    const records = updates.map(({ definition, key, plan }) =>
-      checkReadBack(definition, key, readBacks.get(recordKey(definition, key)), plan.set),
+    const readBacks = await this.#readBackMany(
+      executor,
+      updates.filter(({ definition, key }) => !stored.get(recordKey(definition, key))),
     );
+    // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
+    const records = updates.map(({ definition, key, plan }) => {
+      const name = recordKey(definition, key);
+      return checkReadBack(definition, key, stored.get(name) ?? readBacks.get(name), plan.set);
+    });
     const entries = await this.#tracker.trackChanges(
       updates.map((update, n) =>
         changeOfUpdate(update, pickTracked(update.definition, records[n] as StoredRecord)),
