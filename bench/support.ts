@@ -109,13 +109,13 @@ export interface DatabaseCpu {
   read(): Promise<ReadonlyMap<number, number> | undefined>;
 }
 
-/** CPU spent between two readings, by processes present in both (a pooled connection may come and go). */
-function cpuSpent(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+/**
+ * CPU spent between two readings. A process that appeared in between (a pooled connection opened
+ * under the load) counts in full: all of its time falls within the interval.
+ */
+export function cpuSpent(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
   let spent = 0;
-  for (const [pid, us] of after) {
-    const was = before.get(pid);
-    if (was !== undefined) spent += us - was;
-  }
+  for (const [pid, us] of after) spent += us - (before.get(pid) ?? 0);
   return spent;
 }
 

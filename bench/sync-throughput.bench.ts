@@ -24,6 +24,7 @@ import { createAppPersistence } from '../examples/business-app/src/app-database.
 import { syncRequestSchema } from '../packages/steadfast/src/protocol/sync.js';
 import { buildTestApp, createTestUser, signInAs } from '../test/support/http-fixtures.js';
 import {
+  cpuSpent,
   createTestDatabase,
   isPostgresAvailable,
   opsPerSecond,
@@ -153,11 +154,7 @@ async function syncEndpoint(engine: 'sqlite' | 'postgres') {
       .executeTakeFirstOrThrow();
     await app.close();
 
-    let dbCpuUs: number | undefined;
-    if (dbCpuBefore && dbCpuAfter) {
-      dbCpuUs = 0;
-      for (const [pid, us] of dbCpuAfter) dbCpuUs += us - (dbCpuBefore.get(pid) ?? us);
-    }
+    const dbCpuUs = dbCpuBefore && dbCpuAfter ? cpuSpent(dbCpuBefore, dbCpuAfter) : undefined;
     const perChange = (total: number | undefined) =>
       total === undefined || applied === 0 ? undefined : round(total / applied, 1);
     const appliedPerSec = applied / DURATION_S;
