@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type KyselyConfig, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { type DialectName, dialectOf } from './dialect-name.js';
 import { DatabaseUrlError } from './errors.js';
 import { MIGRATION_TABLES, type MigrationSet, StaticMigrationProvider } from './migrations.js';
@@ -20,6 +20,11 @@ export interface OpenDatabaseOptions {
   readonly poolSize?: number;
   /** SQLite busy timeout in ms (default 5000): how long a writer waits for another process's lock. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Kysely's query log: called for every statement the database runs, `begin` and `commit`
+   * included (tracing, or counting round trips as the benchmarks do).
+   */
+  readonly log?: KyselyConfig['log'];
 }
 
 export interface OpenedDatabase {
@@ -98,7 +103,10 @@ async function openSqlite(location: string, options: OpenDatabaseOptions): Promi
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
   file.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(file) }),
+    log: options.log,
+  });
 }
 
 async function openPostgres(
@@ -121,7 +129,7 @@ async function openPostgres(
   });
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.log });
 }
 
 export interface MigrateOptions {

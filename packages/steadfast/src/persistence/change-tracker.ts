@@ -89,6 +89,13 @@ export const ENTRY_COLUMNS = [
   'hash',
 ] as const satisfies ReadonlyArray<keyof NewActivityLogRow>;
 
+/** Log rows ready to insert, in the order of their changes. */
+export interface PreparedEntries {
+  readonly rows: readonly NewActivityLogRow[];
+  /** The entries as callers see them, given the ids the database assigned the rows, in order. */
+  complete(ids: readonly unknown[]): ActivityEntry[];
+}
+
 export class ChangeTracker {
   /**
    * A group of sync requests logs hundreds of entries at once: compiled once per chunk size, and in
@@ -119,7 +126,18 @@ export class ChangeTracker {
   /** Logs many changes in one multi-row insert: bulk updates leave the same trail as single ones. */
   async trackChanges(changes: readonly TrackedChange[]): Promise<ActivityEntry[]> {
     if (changes.length === 0) return [];
-    const executor = this.context.executor();
+    const prepared = await this.prepareEntries(changes);
+    // Only the ids come back: the rest of each entry is what was just written.
+    const inserted = await this.#insertEntries.execute(this.context.executor(), prepared.rows);
+    return prepared.complete(inserted.map((row) => row.id));
+  }
+
+  /**
+   * The log rows of `changes`, diffed, redacted, attributed and hashed into their chains, for a
+   * caller that writes them itself (in the same statement as the change they describe), and how
+   * they become ActivityEntries once the database has given them ids.
+   */
+  async prepareEntries(changes: readonly TrackedChange[]): Promise<PreparedEntries> {
     const contextActor = this.context.actor();
     const createdAt = this.clock.now().toISOString();
     // Chains are per record; a record changed twice in one batch chains to its own earlier entry.
@@ -152,22 +170,22 @@ export class ChangeTracker {
       heads.set(chainKey, hash);
       rows.push({ ...content, hash });
     }
-    // Only the ids come back: the rest of each entry is what was just written.
-    const inserted = await this.#insertEntries.execute(executor, rows);
-    return rows.map((row, index) => ({
-      id: Number(inserted[index]?.id),
-      time: row.created_at,
-      actor: row.actor,
-      action: row.action as ActivityAction,
-      model: row.model,
-      objectId: row.object_id,
-      changes: parsed[index]?.changes ?? {},
-      snapshot: parsed[index]?.snapshot ?? {},
-      requestId: row.request_id ?? null,
-      ip: row.ip ?? null,
-      version: row.version,
-      checkpoint: false,
-    }));
+    const complete = (ids: readonly unknown[]): ActivityEntry[] =>
+      rows.map((row, index) => ({
+        id: Number(ids[index]),
+        time: row.created_at,
+        actor: row.actor,
+        action: row.action as ActivityAction,
+        model: row.model,
+        objectId: row.object_id,
+        changes: parsed[index]?.changes ?? {},
+        snapshot: parsed[index]?.snapshot ?? {},
+        requestId: row.request_id ?? null,
+        ip: row.ip ?? null,
+        version: row.version,
+        checkpoint: false,
+      }));
+    return { rows, complete };
   }
 
   /** Hash of the record's newest entry, or null when it has none. */

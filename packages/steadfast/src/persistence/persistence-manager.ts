@@ -7,7 +7,7 @@
 import { type ExpressionBuilder, type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
 import type { DialectName } from '../db/dialect-name.js';
-import type { Database } from '../db/schema.js';
+import type { Database, NewActivityLogRow } from '../db/schema.js';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
 import type { Clock } from './clock.js';
@@ -24,6 +24,7 @@ import type { GroupCommitter } from './group-commit.js';
 import { compareKeys } from './lock-order.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
 import { type BatchOutcome, SaveBatcher } from './save-batcher.js';
+import { SaveStatements, type StoredRow } from './save-statements.js';
 import { assertStorableText } from './storable-text.js';
 import type { Actor, Executor, TransactionContext } from './transaction-context.js';
 
@@ -131,19 +132,44 @@ interface BatchedUpdate {
   readonly action: 'update' | 'sync';
 }
 
+/** A batched update as written: the record stored and its log entry. */
+interface BatchedSave {
+  readonly record: StoredRecord;
+  readonly entry: ActivityEntry | undefined;
+}
+
 /** Thrown inside a batch to abandon it: every save of it then runs alone. */
 class BatchAbandoned extends Error {}
 
+/** One save written: its entry, when logged in its write, or the change still to log. */
 interface PendingSave {
   readonly result: Omit<SaveResult, 'entry'>;
   readonly change: TrackedChange | null;
+  readonly entry?: ActivityEntry;
 }
+
+/**
+ * The row stored differs from the one its log entry (written in the same statement) describes, in
+ * a tracked field the save did not write: someone changed the record between the save's read and
+ * its write without moving its version. Thrown to undo the save and make it again step by step.
+ */
+class StoredOtherwise extends Error {}
 
 const HEAD_HASH = '__steadfast_head_hash';
 
 export class PersistenceManager {
-  /** PostgreSQL updates many rows of one shape in one statement (`update … from (values …)`). */
-  readonly #multiRowUpdates: boolean;
+  readonly #statements: SaveStatements;
+  /**
+   * PostgreSQL without hooks: an update and its log entry go in one statement (see
+   * save-statements.ts). Hooks run between the steps of a save, so with hooks each step is a
+   * statement of its own, and on SQLite they are anyway.
+   */
+  readonly #logInWrite: boolean;
+  /**
+   * With hooks, a save reads its row back in a statement of its own after `afterWrite`, as a hook
+   * may expect; without, it takes the row its write answered when it could (save-statements.ts).
+   */
+  readonly #readBackAlways: boolean;
   readonly #registry: ModelRegistry;
   readonly #context: TransactionContext;
   readonly #tracker: ChangeTracker;
@@ -154,7 +180,9 @@ export class PersistenceManager {
   readonly #batcher: SaveBatcher<QueuedSave, SaveResult> | undefined;
 
   constructor(options: PersistenceManagerOptions) {
-    this.#multiRowUpdates = options.dialect === 'postgres';
+    this.#statements = new SaveStatements(options.dialect);
+    this.#logInWrite = options.dialect === 'postgres' && !options.hooks;
+    this.#readBackAlways = Boolean(options.hooks);
     this.#registry = options.registry;
     this.#context = options.context;
     this.#tracker = options.tracker;
@@ -284,40 +312,19 @@ export class PersistenceManager {
       const ordered = [...updates].sort(
         (a, b) => compareKeys(a.definition.name, b.definition.name) || compareKeys(a.key, b.key),
       );
-      await this.#writeUpdates(executor, ordered);
-      const readBacks = new Map<string, StoredRecord>();
-      for (const [definition, keys] of groupKeys(updates)) {
-        for (const row of await this.#readMany(executor, definition, keys)) {
-          readBacks.set(recordKey(definition, row[definition.primaryKey]), row);
-        }
-      }
-      // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
-      const records = updates.map(({ definition, key, plan }) =>
-        checkReadBack(definition, key, readBacks.get(recordKey(definition, key)), plan.set),
-      );
-      const changes = updates.map(
-        ({ definition, key, current, plan, actor, action }, n): TrackedChange => ({
-          model: definition.name,
-          objectId: String(key),
-          action,
-          before: pickTracked(definition, current.row),
-          after: pickTracked(definition, records[n] as StoredRecord),
-          version: plan.version,
-          secretFields: definition.secretFields,
-          prevHash: current.headHash,
-          actor,
-        }),
-      );
-      const entries = await this.#tracker.trackChanges(changes);
-      updates.forEach((update, n) => {
+      const saved = this.#logInWrite
+        ? await this.#writeAndLogUpdates(executor, ordered)
+        : await this.#writeUpdatesThenLog(executor, ordered);
+      ordered.forEach((update, n) => {
+        const { record, entry } = saved[n] as { record: StoredRecord; entry: ActivityEntry | undefined };
         outcomes[update.index] = {
           ok: true,
           value: {
-            record: records[n] as StoredRecord,
+            record,
             created: false,
             changed: true,
             version: update.plan.version,
-            entry: entries[n] ?? null,
+            entry: entry ?? null,
           },
         };
         if (this.#logger) {
@@ -357,17 +364,43 @@ export class PersistenceManager {
     shareCommit: boolean,
   ): Promise<SaveResult[]> {
     const definition = this.#registry.get(model);
-    const results = await this.#run(async () => {
-      const pending: PendingSave[] = [];
-      for (const values of items) pending.push(await this.#saveOne(definition, values, options));
-      const changes = pending.flatMap((p) => (p.change ? [p.change] : []));
-      if (changes.length > 0) await this.#hooks.beforeLog?.(changes);
-      const entries = await this.#tracker.trackChanges(changes);
-      let next = 0;
-      return pending.map(
-        (p): SaveResult => ({ ...p.result, entry: p.change ? (entries[next++] ?? null) : null }),
-      );
-    }, shareCommit);
+    const saveAll = (logInWrite: boolean) =>
+      this.#run(async () => {
+        const results: SaveResult[] = [];
+        // Changes not logged yet (creates, and every change saved step by step): one insert for all.
+        let unlogged: Array<{ readonly index: number; readonly change: TrackedChange }> = [];
+        const logUnlogged = async () => {
+          if (unlogged.length === 0) return;
+          const changes = unlogged.map((item) => item.change);
+          await this.#hooks.beforeLog?.(changes);
+          const entries = await this.#tracker.trackChanges(changes);
+          unlogged.forEach(({ index }, n) => {
+            results[index] = { ...(results[index] as SaveResult), entry: entries[n] ?? null };
+          });
+          unlogged = [];
+        };
+        for (const values of items) {
+          const saved = await this.#saveOne(
+            definition,
+            values,
+            options,
+            logInWrite ? logUnlogged : undefined,
+          );
+          if (saved.change) unlogged.push({ index: results.length, change: saved.change });
+          results.push({ ...saved.result, entry: saved.entry ?? null });
+        }
+        await logUnlogged();
+        return results;
+      }, shareCommit);
+    let results: SaveResult[];
+    try {
+      results = await saveAll(this.#logInWrite);
+    } catch (error) {
+      if (!(error instanceof StoredOtherwise)) throw error;
+      // Undone with the rest of its transaction (or savepoint); step by step, the entry then
+      // describes the row as read back.
+      results = await saveAll(false);
+    }
     if (this.#logger && results.some((r) => r.changed)) {
       this.#context.onCommit(() => this.#logger?.info(`[PERSISTENCE] Successfully saved ${model}`));
     }
@@ -389,7 +422,7 @@ export class PersistenceManager {
     const objectId = String(id);
     const result = await this.#run(async () => {
       const executor = this.#context.executor();
-      const current = await this.#readWithHead(executor, definition, id);
+      const current = await this.#statements.readWithHead(executor, definition, id);
       if (!current) throw new NotFoundError(`${model} ${objectId} does not exist`);
       const version = Number(current.row.version);
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
@@ -431,15 +464,23 @@ export class PersistenceManager {
     return result;
   }
 
+  /**
+   * One save in the open transaction. With `logEarlier`, an update writes its log entry in the
+   * same statement as the row (PostgreSQL), after calling `logEarlier` so that the entries of the
+   * saves before it are written first: ids in the order of the saves, and a second change of one
+   * record chains to the first's entry. Without it (or for a create) the change is returned to log.
+   */
   async #saveOne(
     definition: ModelDefinition,
     values: RecordValues,
     options: SaveOptions,
+    logEarlier?: () => Promise<void>,
   ): Promise<PendingSave> {
     const executor = this.#context.executor();
     const { key, expectedVersion, fields } = this.#splitValues(definition, values, options);
     const model = definition.name;
-    const current = key === undefined ? undefined : await this.#readWithHead(executor, definition, key);
+    const current =
+      key === undefined ? undefined : await this.#statements.readWithHead(executor, definition, key);
     const now = this.#clock.now().toISOString();
 
     if (!current) {
@@ -460,16 +501,14 @@ export class PersistenceManager {
       const step = { model, objectId: key === undefined ? undefined : String(key), values: row };
       await this.#hooks.beforeWrite?.(step);
       const inserted = await this.#mapWriteError(definition, () =>
-        executor
-          .insertInto(definition.table)
-          .values(row)
-          .returning(definition.primaryKey)
-          .executeTakeFirstOrThrow(),
+        this.#statements.insert(executor, definition, row),
       );
-      const newKey = (inserted as Record<string, unknown>)[definition.primaryKey];
-      const objectId = String(newKey);
+      const objectId = String(inserted.key);
       await this.#hooks.afterWrite?.({ ...step, objectId });
-      const record = await this.#verify(executor, definition, newKey, row);
+      const stored =
+        (this.#readBackAlways ? undefined : inserted.row) ??
+        (await this.#statements.readBack(executor, definition, inserted.key));
+      const record = checkReadBack(definition, inserted.key, stored, row);
       await this.#hooks.afterVerify?.({ ...step, objectId });
       return {
         result: { record, created: true, changed: true, version },
@@ -496,79 +535,155 @@ export class PersistenceManager {
     const { set, currentVersion, version } = plan;
     const step = { model, objectId, values: set };
     await this.#hooks.beforeWrite?.(step);
-    const updated = await this.#mapWriteError(definition, () =>
-      executor
-        .updateTable(definition.table)
-        .set(set)
-        .where(definition.primaryKey, '=', key)
-        .where('version', '=', currentVersion)
-        .executeTakeFirst(),
+    const change: TrackedChange = {
+      model,
+      objectId,
+      action: options.action ?? 'update',
+      before: pickTracked(definition, current.row),
+      after: null,
+      version,
+      secretFields: definition.secretFields,
+      prevHash: current.headHash,
+    };
+
+    if (logEarlier) {
+      await logEarlier();
+      // The entry describes the row the update is to store; the statement stores both or neither,
+      // and the row it stored is checked against that description before anything commits.
+      const expected = { ...current.row, ...set };
+      const after = pickTracked(definition, expected);
+      const prepared = await this.#tracker.prepareEntries([{ ...change, after }]);
+      const written = await this.#mapWriteError(definition, () =>
+        this.#statements.update(executor, definition, key, currentVersion, set, prepared.rows[0]),
+      );
+      // Another writer committed between our read and our write (pg, or another process).
+      if (!written) throw await this.#conflict(executor, definition, key, currentVersion);
+      const stored = written.row ?? (await this.#statements.readBack(executor, definition, key));
+      const record = checkReadBack(definition, key, stored, set);
+      if (!sameTracked(definition, record, after)) throw new StoredOtherwise();
+      return {
+        result: { record, created: false, changed: true, version },
+        change: null,
+        entry: prepared.complete([written.entryId])[0],
+      };
+    }
+
+    const written = await this.#mapWriteError(definition, () =>
+      this.#statements.update(executor, definition, key, currentVersion, set, undefined),
     );
-    // Another writer committed between our read and our write (pg, or another process).
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw await this.#conflict(executor, definition, key, currentVersion);
+    if (!written) throw await this.#conflict(executor, definition, key, currentVersion);
     await this.#hooks.afterWrite?.(step);
-    const record = await this.#verify(executor, definition, key, set);
+    const stored =
+      (this.#readBackAlways ? undefined : written.row) ??
+      (await this.#statements.readBack(executor, definition, key));
+    const record = checkReadBack(definition, key, stored, set);
     await this.#hooks.afterVerify?.(step);
     return {
       result: { record, created: false, changed: true, version },
-      change: {
-        model,
-        objectId,
-        action: options.action ?? 'update',
-        before: pickTracked(definition, current.row),
-        after: pickTracked(definition, record),
-        version,
-        secretFields: definition.secretFields,
-        prevHash: current.headHash,
-      },
+      change: { ...change, after: pickTracked(definition, record) },
     };
   }
 
   /**
-   * Writes a batch's updates, each only if its record is still at the version read. On PostgreSQL
-   * updates of one shape (same columns) go in one statement: a round trip per shape, not per save.
-   * Throws BatchAbandoned when any record moved since the batch read it.
+   * PostgreSQL: writes a batch's updates and their log entries, each update only if its record is
+   * still at the version read; one statement per set of columns, so a round trip per shape, not
+   * per save. Each entry describes the row its update is to store, and the rows stored are checked
+   * against them before anything commits. Throws BatchAbandoned when any record moved since the
+   * batch read it, and any error of a save (a verification failure) to abandon the batch.
    */
-  async #writeUpdates(executor: Executor, updates: readonly BatchedUpdate[]): Promise<void> {
-    const multiRow = this.#multiRowUpdates;
-    const shapes = new Map<string, BatchedUpdate[]>();
-    for (const update of updates) {
-      const shape = `${update.definition.name}\u0000${Object.keys(update.plan.set).sort().join(',')}`;
-      const group = shapes.get(shape) ?? [];
-      group.push(update);
-      shapes.set(shape, group);
+  async #writeAndLogUpdates(executor: Executor, updates: readonly BatchedUpdate[]): Promise<BatchedSave[]> {
+    const expected = updates.map(({ definition, current, plan }) =>
+      pickTracked(definition, { ...current.row, ...plan.set }),
+    );
+    const prepared = await this.#tracker.prepareEntries(
+      updates.map((update, n) => changeOfUpdate(update, expected[n] as Record<string, unknown>)),
+    );
+    const position = new Map(updates.map((update, n) => [update, n]));
+    const stored = new Map<string, StoredRow>();
+    for (const group of groupByShape(updates)) {
+      const { definition } = group[0] as BatchedUpdate & { index: number };
+      const { primaryKey } = definition;
+      const columns = Object.keys(group[0]?.plan.set ?? {}).filter((column) => column !== 'version');
+      const rows = group.map(({ key, plan }) => ({
+        ...plan.set,
+        [primaryKey]: key,
+        version: plan.currentVersion,
+      }));
+      const entries = group.map((update) => prepared.rows[position.get(update) ?? -1] as NewActivityLogRow);
+      const written = await this.#statements.updateManyAndLog(executor, definition, columns, rows, entries);
+      if (written.length !== group.length) throw new BatchAbandoned('a record moved during the batch');
+      for (const row of written) stored.set(recordKey(definition, row.key), row);
     }
-    for (const group of shapes.values()) {
-      const first = group[0] as BatchedUpdate;
-      if (multiRow && group.length > 1) {
-        const { table, primaryKey } = first.definition;
-        const columns = Object.keys(first.plan.set).filter((column) => column !== 'version');
-        // Typed by the table's own row type: each value converts as a plain UPDATE's parameter would.
-        const rows = group.map(({ key, plan }) => ({
-          ...plan.set,
-          [primaryKey]: key,
-          version: plan.currentVersion,
-        }));
-        const updated = await sql<Record<string, unknown>>`update ${sql.table(table)} as t
-          set ${sql.join([...columns.map((column) => sql`${sql.id(column)} = v.${sql.id(column)}`), sql`version = v.version + 1`])}
-          from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}) as v
-          where t.${sql.id(primaryKey)} = v.${sql.id(primaryKey)} and t.version = v.version
-          returning t.${sql.id(primaryKey)}`.execute(executor);
-        if (updated.rows.length !== group.length) throw new BatchAbandoned('a record moved during the batch');
-        continue;
-      }
-      for (const { definition, key, plan } of group) {
-        const written = await executor
-          .updateTable(definition.table)
-          .set(plan.set)
-          .where(definition.primaryKey, '=', key)
-          .where('version', '=', plan.currentVersion)
-          .executeTakeFirst();
-        // Another writer committed between the batch's read and this write.
-        if (Number(written.numUpdatedRows) !== 1) throw new BatchAbandoned('a record moved during the batch');
+    const rewritten = updates.filter(({ definition, key }) => !stored.get(recordKey(definition, key))?.row);
+    const readBacks = await this.#readBackMany(executor, rewritten);
+    const ids: unknown[] = [];
+    const records = updates.map(({ definition, key, plan }, n) => {
+      const write = stored.get(recordKey(definition, key));
+      ids.push(write?.entryId);
+      const record = checkReadBack(
+        definition,
+        key,
+        write?.row ?? readBacks.get(recordKey(definition, key)),
+        plan.set,
+      );
+      // Abandons the batch; alone, the save logs the row as read back.
+      if (!sameTracked(definition, record, expected[n] as Record<string, unknown>))
+        throw new StoredOtherwise();
+      return record;
+    });
+    const entries = prepared.complete(ids);
+    return records.map((record, n) => ({ record, entry: entries[n] }));
+  }
+
+  /**
+   * SQLite: writes a batch's updates one statement each, in the one writer's transaction (each
+   * answering its row as stored, or read back in one query per model when its table has
+   * triggers), and logs them in one insert. Throws BatchAbandoned when any record moved since the
+   * batch read it (another process).
+   */
+  async #writeUpdatesThenLog(executor: Executor, updates: readonly BatchedUpdate[]): Promise<BatchedSave[]> {
+    const stored = new Map<string, StoredRecord | undefined>();
+    for (const { definition, key, plan } of updates) {
+      const written = await this.#statements.update(
+        executor,
+        definition,
+        key,
+        plan.currentVersion,
+        plan.set,
+        undefined,
+      );
+      if (!written) throw new BatchAbandoned('a record moved during the batch');
+      stored.set(recordKey(definition, key), written.row);
+    }
+    const readBacks = await this.#readBackMany(
+      executor,
+      updates.filter(({ definition, key }) => !stored.get(recordKey(definition, key))),
+    );
+    // Throws a VerificationError; the batch is abandoned and the save meets it again alone.
+    const records = updates.map(({ definition, key, plan }) => {
+      const name = recordKey(definition, key);
+      return checkReadBack(definition, key, stored.get(name) ?? readBacks.get(name), plan.set);
+    });
+    const entries = await this.#tracker.trackChanges(
+      updates.map((update, n) =>
+        changeOfUpdate(update, pickTracked(update.definition, records[n] as StoredRecord)),
+      ),
+    );
+    return records.map((record, n) => ({ record, entry: entries[n] }));
+  }
+
+  /** The rows of `updates` as read back now, one query per model, by record key. */
+  async #readBackMany(
+    executor: Executor,
+    updates: readonly BatchedUpdate[],
+  ): Promise<Map<string, StoredRecord>> {
+    const readBacks = new Map<string, StoredRecord>();
+    for (const [definition, keys] of groupKeys(updates)) {
+      for (const row of await this.#readMany(executor, definition, keys)) {
+        readBacks.set(recordKey(definition, row[definition.primaryKey]), row);
       }
     }
+    return readBacks;
   }
 
   /** Checks the expected version, validates, and decides what an update of `current` writes. */
@@ -680,19 +795,6 @@ export class PersistenceManager {
     return validateModelValues(definition, fields, mode);
   }
 
-  async #readWithHead(executor: Executor, definition: ModelDefinition, key: unknown) {
-    // One round trip for the row and its chain head: the save's hottest read.
-    const row = (await executor
-      .selectFrom(definition.table)
-      .selectAll(definition.table)
-      .select(headHashOf(definition, String(key)))
-      .where(definition.primaryKey, '=', key)
-      .executeTakeFirst()) as Record<string, unknown> | undefined;
-    if (!row) return undefined;
-    const { [HEAD_HASH]: headHash, ...rest } = row;
-    return { row: rest as StoredRecord, headHash: (headHash as string | null | undefined) ?? null };
-  }
-
   async #headOf(executor: Executor, definition: ModelDefinition, objectId: string) {
     const head = (await executor
       .selectFrom('steadfast_activity_log')
@@ -703,16 +805,6 @@ export class PersistenceManager {
       .limit(1)
       .executeTakeFirst()) as { hash: string; version: number } | undefined;
     return head ? { hash: head.hash, version: Number(head.version) } : undefined;
-  }
-
-  /** Reads the row back inside the transaction and checks every written column. */
-  async #verify(executor: Executor, definition: ModelDefinition, key: unknown, written: RecordValues) {
-    const readBack = (await executor
-      .selectFrom(definition.table)
-      .selectAll()
-      .where(definition.primaryKey, '=', key)
-      .executeTakeFirst()) as StoredRecord | undefined;
-    return checkReadBack(definition, key, readBack, written);
   }
 
   async #conflict(executor: Executor, definition: ModelDefinition, key: unknown, readVersion: number) {
@@ -834,6 +926,42 @@ function recordOf(definition: ModelDefinition, values: RecordValues): string | u
 /** One record's name across models: `Model\0key`. */
 function recordKey(definition: ModelDefinition, key: unknown): string {
   return `${definition.name}\u0000${String(key)}`;
+}
+
+/** A batch's updates by model and set of columns: one statement writes each group. */
+function groupByShape(updates: readonly BatchedUpdate[]): BatchedUpdate[][] {
+  const shapes = new Map<string, BatchedUpdate[]>();
+  for (const update of updates) {
+    const shape = `${update.definition.name}\u0000${Object.keys(update.plan.set).sort().join(',')}`;
+    const group = shapes.get(shape) ?? [];
+    group.push(update);
+    shapes.set(shape, group);
+  }
+  return [...shapes.values()];
+}
+
+/** The change a batched update logs, given the tracked fields of the row it stored. */
+function changeOfUpdate(update: BatchedUpdate, after: Record<string, unknown>): TrackedChange {
+  const { definition, key, current, plan, actor, action } = update;
+  return {
+    model: definition.name,
+    objectId: String(key),
+    action,
+    before: pickTracked(definition, current.row),
+    after,
+    version: plan.version,
+    secretFields: definition.secretFields,
+    prevHash: current.headHash,
+    actor,
+  };
+}
+
+/**
+ * Whether the tracked fields of `row` are exactly those of `tracked` (as pickTracked gives them):
+ * an entry written before its row was read back logs what a read-back would have logged.
+ */
+function sameTracked(definition: ModelDefinition, row: RecordValues, tracked: RecordValues): boolean {
+  return definition.trackedFields.every((field) => sameValue(normalise(row[field]), tracked[field]));
 }
 
 /** The keys of each model, for reading many records of one model in one query. */
