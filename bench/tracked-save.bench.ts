@@ -155,10 +155,21 @@ async function trackedSave(engine: EngineName) {
       // caller's save is always alone in its transaction.
       batched_saves: true,
       mean_batch_size: round(accounts.meanBatchSize, 1),
+      ...(engine === 'postgres' ? { log_bytes_per_entry: round(await logBytesPerEntry(db), 1) } : {}),
     };
   } finally {
     await database.drop();
   }
+}
+
+/** What the log keeps on disk per entry, its indexes included (PostgreSQL): the storage a save adds. */
+async function logBytesPerEntry(db: Kysely<Database>): Promise<number> {
+  await sql`vacuum analyze steadfast_activity_log`.execute(db);
+  const { rows } = await sql<{ bytes: number; entries: number }>`
+    select pg_total_relation_size('steadfast_activity_log')::float8 as bytes, count(*)::float8 as entries
+    from steadfast_activity_log`.execute(db);
+  const [row] = rows;
+  return row && row.entries > 0 ? row.bytes / row.entries : 0;
 }
 
 interface Account {

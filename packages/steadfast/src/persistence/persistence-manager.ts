@@ -1,8 +1,10 @@
 /**
  * The persistence manager: every change to a tracked record goes through here, inside a
- * transaction (the ambient one when there is one), with an optimistic version check, a read-back
- * verification and an ActivityLog entry written in the same transaction. Any failure rolls back
- * the record and its log entries together.
+ * transaction (the ambient one when there is one), with an optimistic version check, a
+ * verification of the row the database stored and an ActivityLog entry written in the same
+ * transaction. Any failure rolls back the record and its log entries together. The statements
+ * that do it, and why the row a write returns may stand for a read-back, are in
+ * save-statements.ts.
  */
 import { type ExpressionBuilder, type RawBuilder, sql } from 'kysely';
 import type { z } from 'zod';
@@ -91,7 +93,7 @@ export interface PersistenceManagerOptions {
   readonly committer?: GroupCommitter;
   /**
    * Concurrent single-record saves made outside a transaction are written in batches: one
-   * transaction, one read, one verification read and one log insert for many (see SaveBatcher).
+   * transaction, one read and shared writes for many (see SaveBatcher).
    * Ignored when hooks are set: hooks run at each step of one save.
    */
   readonly batchSaves?: boolean;
@@ -550,8 +552,7 @@ export class PersistenceManager {
       await logEarlier();
       // The entry describes the row the update is to store; the statement stores both or neither,
       // and the row it stored is checked against that description before anything commits.
-      const expected = { ...current.row, ...set };
-      const after = pickTracked(definition, expected);
+      const after = pickTracked(definition, expectedRow(current.row, set));
       const prepared = await this.#tracker.prepareEntries([{ ...change, after }]);
       const written = await this.#mapWriteError(definition, () =>
         this.#statements.update(executor, definition, key, currentVersion, set, prepared.rows[0]),
@@ -593,7 +594,7 @@ export class PersistenceManager {
    */
   async #writeAndLogUpdates(executor: Executor, updates: readonly BatchedUpdate[]): Promise<BatchedSave[]> {
     const expected = updates.map(({ definition, current, plan }) =>
-      pickTracked(definition, { ...current.row, ...plan.set }),
+      pickTracked(definition, expectedRow(current.row, plan.set)),
     );
     const prepared = await this.#tracker.prepareEntries(
       updates.map((update, n) => changeOfUpdate(update, expected[n] as Record<string, unknown>)),
@@ -601,7 +602,7 @@ export class PersistenceManager {
     const position = new Map(updates.map((update, n) => [update, n]));
     const stored = new Map<string, StoredRow>();
     for (const group of groupByShape(updates)) {
-      const { definition } = group[0] as BatchedUpdate & { index: number };
+      const { definition } = group[0] as BatchedUpdate;
       const { primaryKey } = definition;
       const columns = Object.keys(group[0]?.plan.set ?? {}).filter((column) => column !== 'version');
       const rows = group.map(({ key, plan }) => ({
@@ -954,6 +955,22 @@ function changeOfUpdate(update: BatchedUpdate, after: Record<string, unknown>): 
     prevHash: current.headHash,
     actor,
   };
+}
+
+/**
+ * The row an update of `current` to `set` is to store, each value in the form the driver reads its
+ * column in: a number written to a column read as text (int8 on a pool that parses it as text,
+ * numeric) is expected back as text, so that its entry, written before the row is read, logs what
+ * a read-back would have logged.
+ */
+function expectedRow(current: RecordValues, set: RecordValues): Record<string, unknown> {
+  const row: Record<string, unknown> = { ...current };
+  for (const [field, value] of Object.entries(set)) {
+    const asRead =
+      typeof current[field] === 'string' && (typeof value === 'number' || typeof value === 'bigint');
+    row[field] = asRead ? String(value) : value;
+  }
+  return row;
 }
 
 /**

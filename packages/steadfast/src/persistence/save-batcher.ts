@@ -1,8 +1,9 @@
 /**
  * Batched saves: concurrent single-record saves made outside a transaction are written together,
- * in one transaction with one read of every record, one verification read and one multi-row log
- * insert, instead of a transaction and four or five statements each. On PostgreSQL that turns
- * a round trip per statement per save into a few per batch; on SQLite one fsync per batch.
+ * in one transaction with one read of every record and shared writes (on PostgreSQL one statement
+ * writes the updates of one shape and their log entries; on SQLite one multi-row log insert),
+ * instead of a transaction and four or five statements each. On PostgreSQL that turns a round
+ * trip per statement per save into four per batch; on SQLite one fsync per batch.
  *
  * Each save still succeeds or fails alone. A save refused before anything is written (invalid
  * values, a stale version) is answered by the batch function and the rest go on. A failure the
