@@ -50,7 +50,8 @@ export interface PersistenceOptions {
   readonly groupCommit?: boolean;
   /**
    * Batched saves (default on): concurrent `autoSave` calls made outside a transaction are written
-   * together, one transaction, one read, one verification read and one log insert for the batch,
+   * together: one transaction, one read, and one write a column shape (the updates with their log
+   * entries; what RETURNING answers is the verification, or a read-back on tables with triggers),
    * each save still succeeding or failing alone. Off whenever `hooks` are set.
    */
   readonly batchSaves?: boolean;
