@@ -7,7 +7,7 @@ function runUserCreate(url: string, args: string[], stdin: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'examples/business-app/scripts/user-create.ts', ...args],
+      ['--import', 'tsx', 'examples/business-app/src/user-create.ts', ...args],
       {
         env: { ...process.env, DATABASE_URL: url },
       },

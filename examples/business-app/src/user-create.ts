@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { createUser } from 'steadfast/fastify';
 import { ValidationError } from 'steadfast/persistence';
 import { z } from 'zod';
-import { createAppPersistence, openAppDatabase } from '../src/app-database.js';
-import { DEFAULT_DATABASE_URL } from '../src/config.js';
+import { createAppPersistence, openAppDatabase } from './app-database.js';
+import { DEFAULT_DATABASE_URL } from './config.js';
 
 /** Prints a usage error and exits 2, the shell's convention for bad arguments. */
 function usageError(message: string): never {
