@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Route } from './route-table.js';
 
 export const BROWSER_SCRIPT_NAME = 'auto-save-service.js';
 
@@ -53,7 +54,10 @@ export interface ServeBrowserScriptOptions {
 export const DEFAULT_BROWSER_SCRIPT_PATH = `/steadfast/${BROWSER_SCRIPT_NAME}`;
 
 /** The headers both adapters answer the script with. */
-export function browserScriptHeaders(options: ServeBrowserScriptOptions, kind: 'script' | 'map') {
+export function browserScriptHeaders(
+  options: ServeBrowserScriptOptions,
+  kind: 'script' | 'map',
+): Readonly<Record<string, string>> {
   return {
     'content-type': kind === 'script' ? 'text/javascript; charset=utf-8' : 'application/json; charset=utf-8',
     'cache-control': options.maxAgeSeconds
@@ -61,4 +65,29 @@ export function browserScriptHeaders(options: ServeBrowserScriptOptions, kind: '
       : 'no-cache',
     'x-content-type-options': 'nosniff',
   };
+}
+
+/**
+ * The script's route and its map's (when the build made one), as rows of the route table: what
+ * `registerBrowserScript` (Fastify) and `browserScriptRouter` (Express) register. Throws
+ * BrowserScriptMissingError when the script was never built.
+ */
+export function browserScriptRoutes(options: ServeBrowserScriptOptions = {}): Route[] {
+  const path = options.path ?? DEFAULT_BROWSER_SCRIPT_PATH;
+  const files = readBrowserScript();
+  const serve = (url: string, kind: 'script' | 'map', body: Buffer): Route => {
+    const reply = { status: 200, headers: browserScriptHeaders(options, kind), body };
+    return {
+      method: 'GET',
+      path: url,
+      signedIn: false,
+      csrf: false,
+      rateLimited: false,
+      ownTransactions: false,
+      handle: () => reply,
+    };
+  };
+  const routes = [serve(path, 'script', files.script)];
+  if (files.sourceMap) routes.push(serve(`${path}.map`, 'map', files.sourceMap));
+  return routes;
 }

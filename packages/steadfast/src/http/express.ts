@@ -8,6 +8,12 @@ export type { ActivityVisibility } from '../sync/activity-service.js';
 export { ApiError, InvalidRequestError, LimitExceededError, MutationGapError } from '../sync/api-error.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
+export { browserScriptRouter } from './adapters/express/browser-script-router.js';
+export {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from './adapters/express/express-router.js';
 export {
   BROWSER_SCRIPT_NAME,
   BrowserScriptMissingError,
@@ -15,12 +21,6 @@ export {
   DEFAULT_BROWSER_SCRIPT_PATH,
   type ServeBrowserScriptOptions,
 } from './browser-script.js';
-export {
-  createExpressRouter,
-  type ExpressRouterOptions,
-  type SteadfastExpressRouter,
-} from './express-adapter.js';
-export { browserScriptRouter } from './express-browser-script.js';
 export type { SessionUser } from './session-user.js';
 export {
   type Authenticate,

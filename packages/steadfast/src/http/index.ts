@@ -34,16 +34,16 @@ export {
   type SyncService,
 } from '../sync/sync-service.js';
 export {
+  createExpressRouter,
+  type ExpressRouterOptions,
+  type SteadfastExpressRouter,
+} from './adapters/express/express-router.js';
+export {
   type ApiErrorResponse,
   fastifyErrorHandler,
   RETRY_AFTER_SECONDS,
   toApiError,
 } from './error-handler.js';
-export {
-  createExpressRouter,
-  type ExpressRouterOptions,
-  type SteadfastExpressRouter,
-} from './express-adapter.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 export type { RequestSession, SessionHandle } from './session-plugin.js';

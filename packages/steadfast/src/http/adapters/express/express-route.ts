@@ -1,0 +1,60 @@
+/**
+ * One row of the route table (route-table.ts) on an Express router: the request translated into a
+ * RouteRequest, the row's checks before the body, `express.json` with the row's limit, the
+ * handler, and its RouteReply translated back. Errors go to the router's error handler.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Route, RouteReply, RouteRequest } from '../../route-table.js';
+import type { Authenticated } from '../../session-reader.js';
+
+/** Who the request is, for rows that need a signed-in user. */
+export type ExpressAuthenticate = (request: Request) => Promise<Authenticated | null>;
+
+const routeRequestKey = Symbol('steadfast.routeRequest');
+type WithRouteRequest = Request & { [routeRequestKey]?: RouteRequest<Request> };
+
+export function sendReply(response: Response, reply: RouteReply): void {
+  response.status(reply.status).set(reply.headers);
+  const { body } = reply;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) response.send(body);
+  else response.json(body);
+}
+
+export function addRoute(
+  router: Router,
+  route: Route<Request>,
+  authenticate: ExpressAuthenticate = async () => null,
+): void {
+  const { admit, jsonBodyLimit } = route;
+  // Built once, before the body is read: Express parses `query` and `ip` on every access.
+  const translate = async (request: Request, _response: Response, next: NextFunction) => {
+    const auth = route.signedIn ? await authenticate(request) : null;
+    const routeRequest: RouteRequest<Request> = {
+      params: request.params,
+      query: request.query,
+      body: undefined,
+      headers: request.headers,
+      ip: request.ip,
+      requestId: request.get('x-request-id') ?? undefined,
+      user: auth?.user ?? null,
+      csrfSecret: auth?.csrfSecret,
+      raw: request,
+    };
+    (request as WithRouteRequest)[routeRequestKey] = routeRequest;
+    await admit?.(routeRequest);
+    if (jsonBodyLimit !== undefined && !request.is('application/json')) {
+      throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });
+    }
+    next();
+  };
+  const handle = async (request: Request, response: Response) => {
+    const translated = (request as WithRouteRequest)[routeRequestKey] as RouteRequest<Request>;
+    const reply = await route.handle(
+      jsonBodyLimit === undefined ? translated : { ...translated, body: request.body },
+    );
+    sendReply(response, reply);
+  };
+  const method = route.method === 'GET' ? 'get' : 'post';
+  if (jsonBodyLimit === undefined) router[method](route.path, translate, handle);
+  else router[method](route.path, translate, express.json({ limit: jsonBodyLimit, strict: false }), handle);
+}
