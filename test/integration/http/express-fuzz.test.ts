@@ -34,8 +34,8 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
 import { createExpressRouter } from '../../../packages/steadfast/src/http/index.js';
+import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/route-table.js';
 import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
 import {
   BASE_PATH,

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { ACTIVITY_MODELS } from '../../../examples/business-app/src/routes/activity-routes.js';
 import { CURRENCIES, PAGE_SIZES, THEMES } from '../../../examples/business-app/src/settings.js';
-import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/activity-route.js';
+import { ACTIVITY_PATH } from '../../../packages/steadfast/src/http/route-table.js';
 import { ACTIVITY_ACTIONS } from '../../../packages/steadfast/src/persistence/index.js';
 import { BASE_PATH, DRAFTS_PATH } from '../../../packages/steadfast/src/protocol/constants.js';
 import { baseResponseSchema } from '../../../packages/steadfast/src/protocol/sync.js';

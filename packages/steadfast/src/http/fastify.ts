@@ -13,6 +13,13 @@ export { type ActivityService, type ActivityVisibility, activityViewer } from '.
 export { ApiError, InvalidRequestError, LimitExceededError, MutationGapError } from '../sync/api-error.js';
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
+export { registerBrowserScript } from './adapters/fastify/browser-script.js';
+export {
+  type LoginRateLimit,
+  type SteadfastPluginOptions,
+  steadfastPlugin,
+  wantsJson,
+} from './adapters/fastify/steadfast-plugin.js';
 export {
   BROWSER_SCRIPT_NAME,
   BrowserScriptMissingError,
@@ -21,7 +28,6 @@ export {
   type ServeBrowserScriptOptions,
 } from './browser-script.js';
 export { type ApiErrorResponse, fastifyErrorHandler, toApiError } from './error-handler.js';
-export { registerBrowserScript } from './fastify-browser-script.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
 export type { RequestSession, SessionHandle } from './session-plugin.js';
@@ -34,9 +40,3 @@ export {
   SteadfastOptionsError,
   type VerifyCsrf,
 } from './steadfast-options.js';
-export {
-  type LoginRateLimit,
-  type SteadfastPluginOptions,
-  steadfastPlugin,
-  wantsJson,
-} from './steadfast-plugin.js';

@@ -39,6 +39,13 @@ export {
   type SteadfastExpressRouter,
 } from './adapters/express/express-router.js';
 export {
+  type LoginRateLimit,
+  type SteadfastPluginOptions,
+  type SteadfastServices,
+  steadfastPlugin,
+  wantsJson,
+} from './adapters/fastify/steadfast-plugin.js';
+export {
   type ApiErrorResponse,
   fastifyErrorHandler,
   RETRY_AFTER_SECONDS,
@@ -62,10 +69,3 @@ export {
   SteadfastOptionsError,
   type VerifyCsrf,
 } from './steadfast-options.js';
-export {
-  type LoginRateLimit,
-  type SteadfastPluginOptions,
-  type SteadfastServices,
-  steadfastPlugin,
-  wantsJson,
-} from './steadfast-plugin.js';

@@ -15,49 +15,32 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type SqliteDatabase from 'better-sqlite3';
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-  RouteShorthandOptions,
-} from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { type OpenedDatabase, parseDatabaseUrl } from '../db/open-database.js';
-import type { Database } from '../db/schema.js';
-import type { Persistence } from '../persistence/create-persistence.js';
-import type { GroupCommitter } from '../persistence/group-commit.js';
-import { userModel } from '../persistence/user-model.js';
-import { type ActivityService, createActivityService } from '../sync/activity-service.js';
-import { UnauthenticatedError } from '../sync/api-error.js';
-import { createMetrics, type SteadfastMetrics } from '../sync/metrics.js';
-import type { SignedInUser } from '../sync/signed-in-user.js';
-import {
-  type ClientMutationsRow,
-  createMeteredSyncService,
-  recordForKeyOfModels,
-  type SyncService,
-  type SyncUnit,
-} from '../sync/sync-service.js';
-import { registerActivityRoute } from './activity-route.js';
-import { registerBaseRoute } from './base-route.js';
-import { registerDraftsRoute } from './drafts-route.js';
-import { fastifyErrorHandler } from './error-handler.js';
-import { registerHealthRoute } from './health-route.js';
-import { startMetricsListener } from './metrics-access.js';
-import { registerMetricsRoute } from './metrics-route.js';
-import { registerSessions } from './session-plugin.js';
-import { KyselySessionStore } from './session-store.js';
-import { parseSessionUser } from './session-user.js';
+import { type OpenedDatabase, parseDatabaseUrl } from '../../../db/open-database.js';
+import type { Database } from '../../../db/schema.js';
+import type { Persistence } from '../../../persistence/create-persistence.js';
+import type { GroupCommitter } from '../../../persistence/group-commit.js';
+import type { ActivityService } from '../../../sync/activity-service.js';
+import { UnauthenticatedError } from '../../../sync/api-error.js';
+import type { SteadfastMetrics } from '../../../sync/metrics.js';
+import type { SignedInUser } from '../../../sync/signed-in-user.js';
+import type { ClientMutationsRow, SyncService, SyncUnit } from '../../../sync/sync-service.js';
+import { fastifyErrorHandler } from '../../error-handler.js';
+import type { Route } from '../../route-table.js';
+import { registerSessions } from '../../session-plugin.js';
+import { KyselySessionStore } from '../../session-store.js';
+import { parseSessionUser } from '../../session-user.js';
+import { createSteadfastCore } from '../../steadfast-core.js';
 import {
   parseSteadfastOptions,
   type ResolvedSteadfastOptions,
   type SteadfastOptions,
-} from './steadfast-options.js';
-import { registerSyncRoute } from './sync-route.js';
-import { registerTransactionMiddleware } from './transaction-middleware.js';
+} from '../../steadfast-options.js';
+import { registerTransactionMiddleware } from '../../transaction-middleware.js';
+import { registerRoute } from './fastify-route.js';
 
 /** The plugin's options: the one options interface both adapters share (see steadfast-options.ts). */
 export type SteadfastPluginOptions = SteadfastOptions<FastifyRequest>;
@@ -75,6 +58,8 @@ export interface SteadfastServices {
   readonly activity: ActivityService;
   /** Steadfast's own sessions; absent when the app signs in its own way (`authenticate`). */
   readonly sessionStore: KyselySessionStore | undefined;
+  /** Steadfast's routes on this app, as the options enable them: the rows of its route table. */
+  readonly routes: ReadonlyArray<Route<FastifyRequest>>;
 }
 
 /** Rate-limit settings for a sign-in route: `config: { rateLimit: app.loginRateLimit }`. */
@@ -114,7 +99,16 @@ export function wantsJson(request: FastifyRequest): boolean {
 async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOptions): Promise<void> {
   const options = parseSteadfastOptions<FastifyRequest>(rawOptions, 'steadfastPlugin');
   const { persistence, database } = options;
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  const reader = await openSqliteReader(database);
+  const readClient = reader?.prepare<[string], ClientMutationsRow>(
+    'select user_id, last_mutation_id from steadfast_sync_clients where client_id = ?',
+  );
+  const core = createSteadfastCore(options, {
+    clientLookup: readClient && { read: (clientId) => readClient.get(clientId) },
+  });
+  // A listener that cannot start fails the registration.
+  await core.metricsListener;
+  const { metrics, committer, syncService, activity } = core;
 
   app.decorate('persistence', persistence);
   app.decorate('database', database);
@@ -131,7 +125,6 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     onRollback: (reason) => metrics.rollbacks.inc({ reason }),
   });
 
-  const reader = await openSqliteReader(database);
   const sessions = options.ownSessions ? await registerOwnSessions(app, options, reader) : undefined;
   const sessionStore = sessions?.store;
   if (options.authenticate) {
@@ -175,23 +168,8 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     keyGenerator: (request: FastifyRequest) => `login:${request.ip}`,
   });
 
-  const readClient = reader?.prepare<[string], ClientMutationsRow>(
-    'select user_id, last_mutation_id from steadfast_sync_clients where client_id = ?',
-  );
-  const { committer, syncService } = createMeteredSyncService({
-    persistence,
-    dialect: persistence.dialect,
-    metrics,
-    recordForKey: options.recordForKey,
-    maxBatch: options.groupCommit.maxBatch,
-    limits: options.limits,
-    clientLookup: readClient && { read: (clientId) => readClient.get(clientId) },
-  });
-  const activity = createActivityService(persistence, {
-    visibility: options.activity,
-    bounds: { entryBytes: options.limits.activityEntryBytes, pageBytes: options.limits.activityPageBytes },
-  });
-  app.decorate('steadfast', { options, metrics, committer, syncService, activity, sessionStore });
+  const { routes } = core;
+  app.decorate('steadfast', { options, metrics, committer, syncService, activity, sessionStore, routes });
 
   // Callback style: an async hook would cost every request a promise.
   app.addHook('onResponse', (request, reply, done) => {
@@ -201,29 +179,13 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
     done();
   });
 
-  const metricsOptions = options.metrics || undefined;
-  const metricsListener = metricsOptions?.listen
-    ? await startMetricsListener(metrics.registry, metricsOptions.listen, metricsOptions.token)
-    : undefined;
-
   app.addHook('onClose', async () => {
-    await metricsListener?.close();
     sessions?.stopSweeping();
-    await committer.idle();
-    // Saves made outside a request's transaction (jobs, scripts sharing this app) commit first.
-    await persistence.idle();
+    await core.close();
     reader?.close();
   });
 
-  const routeOptions: RouteShorthandOptions = {};
-  if (options.routes.sync) registerSyncRoute(app, options);
-  if (options.routes.drafts) registerDraftsRoute(app, routeOptions);
-  if (options.routes.base)
-    registerBaseRoute(app, options.recordForKey ?? recordForKeyOfModels(persistence.registry));
-  if (options.routes.activity) registerActivityRoute(app);
-  if (options.routes.health) registerHealthRoute(app);
-  if (metricsOptions && !metricsOptions.listen && metricsOptions.token !== undefined)
-    registerMetricsRoute(app, metricsOptions.token);
+  for (const route of routes) registerRoute(app, route);
 }
 
 /**
@@ -236,7 +198,6 @@ async function registerOwnSessions(
   reader: SqliteDatabase.Database | undefined,
 ): Promise<{ store: KyselySessionStore; stopSweeping: () => void }> {
   const { persistence } = options;
-  if (!persistence.registry.has(userModel.name)) persistence.registry.register(userModel);
   const readSession = reader?.prepare<[string, number], { data: string }>(
     'select data from steadfast_sessions where sid = ? and expires_at > ?',
   );
