@@ -2,8 +2,9 @@
  * The one place where errors become HTTP answers: every error, ours, the persistence layer's,
  * Fastify's, Express's body parser's, maps to a status and a `{error, message}` body. Bad input is
  * always a 4xx; only a fault of the server itself answers 500, with a message that leaks nothing.
+ * Both adapters answer their errors through it (adapters/fastify/error-handler.ts, and the Express
+ * router's error middleware), so no framework is imported here.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isStorageUnavailable, PersistenceError } from '../persistence/errors.js';
 import { ApiError } from '../sync/api-error.js';
 
@@ -96,9 +97,12 @@ function mapError(error: unknown): ApiErrorResponse {
     return { status: mapped.status, body: { ...details, error: mapped.error, message }, headers: {} };
   }
   if (isStorageUnavailable(error)) return unavailable();
-  const candidate = (error ?? {}) as Partial<FastifyError> & {
+  // Fastify's errors carry `code` and `statusCode`; body-parser's (Express) `status` and `type`.
+  const candidate = (error ?? {}) as {
+    code?: unknown;
+    statusCode?: unknown;
     status?: unknown;
-    type?: unknown;
+    message?: unknown;
     headers?: unknown;
   };
   const code = typeof candidate.code === 'string' ? candidate.code : undefined;
@@ -124,24 +128,4 @@ function mapError(error: unknown): ApiErrorResponse {
     body: { error: known?.error ?? STATUS_CODES[status] ?? 'bad_request', message },
     headers,
   };
-}
-
-export interface ErrorLogger {
-  error(object: unknown, message?: string): void;
-}
-
-/** Fastify's error handler. 5xx are logged with the error; 4xx are the client's business. */
-export function fastifyErrorHandler(
-  error: unknown,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
-  const response = toApiError(error);
-  if (response.status >= 500 && response.status !== 503) request.log.error({ err: error }, 'request failed');
-  else if (response.status === 503) request.log.warn({ err: error }, 'storage unavailable');
-  return reply
-    .code(response.status)
-    .headers(response.headers)
-    .type('application/json; charset=utf-8')
-    .send(response.body);
 }

@@ -14,6 +14,9 @@ export { ApiError, InvalidRequestError, LimitExceededError, MutationGapError } f
 export type { SignedInUser } from '../sync/signed-in-user.js';
 export type { RecordForKey, RecordRef } from '../sync/sync-service.js';
 export { registerBrowserScript } from './adapters/fastify/browser-script.js';
+export { fastifyErrorHandler } from './adapters/fastify/error-handler.js';
+export type { RequestSession, SessionHandle } from './adapters/fastify/session-plugin.js';
+export { createUser, type NewUser, signIn, signOut } from './adapters/fastify/sign-in.js';
 export {
   type LoginRateLimit,
   type SteadfastPluginOptions,
@@ -27,12 +30,10 @@ export {
   DEFAULT_BROWSER_SCRIPT_PATH,
   type ServeBrowserScriptOptions,
 } from './browser-script.js';
-export { type ApiErrorResponse, fastifyErrorHandler, toApiError } from './error-handler.js';
+export { type ApiErrorResponse, toApiError } from './error-handler.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
-export type { RequestSession, SessionHandle } from './session-plugin.js';
 export type { SessionUser } from './session-user.js';
-export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {
   type Authenticate,
   parseSteadfastOptions,

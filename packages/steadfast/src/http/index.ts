@@ -38,6 +38,9 @@ export {
   type ExpressRouterOptions,
   type SteadfastExpressRouter,
 } from './adapters/express/express-router.js';
+export { fastifyErrorHandler } from './adapters/fastify/error-handler.js';
+export type { RequestSession, SessionHandle } from './adapters/fastify/session-plugin.js';
+export { createUser, type NewUser, signIn, signOut } from './adapters/fastify/sign-in.js';
 export {
   type LoginRateLimit,
   type SteadfastPluginOptions,
@@ -47,13 +50,11 @@ export {
 } from './adapters/fastify/steadfast-plugin.js';
 export {
   type ApiErrorResponse,
-  fastifyErrorHandler,
   RETRY_AFTER_SECONDS,
   toApiError,
 } from './error-handler.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { SESSION_COOKIE_NAME } from './session-cookie-signer.js';
-export type { RequestSession, SessionHandle } from './session-plugin.js';
 export {
   KyselySessionStore,
   type SessionLookup,
@@ -61,7 +62,6 @@ export {
   type StoredSession,
 } from './session-store.js';
 export type { SessionUser } from './session-user.js';
-export { createUser, type NewUser, signIn, signOut } from './sign-in.js';
 export {
   type Authenticate,
   parseSteadfastOptions,

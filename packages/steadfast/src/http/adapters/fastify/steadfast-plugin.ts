@@ -28,9 +28,7 @@ import { UnauthenticatedError } from '../../../sync/api-error.js';
 import type { SteadfastMetrics } from '../../../sync/metrics.js';
 import type { SignedInUser } from '../../../sync/signed-in-user.js';
 import type { ClientMutationsRow, SyncService, SyncUnit } from '../../../sync/sync-service.js';
-import { fastifyErrorHandler } from '../../error-handler.js';
 import type { Route } from '../../route-table.js';
-import { registerSessions } from '../../session-plugin.js';
 import { KyselySessionStore } from '../../session-store.js';
 import { parseSessionUser } from '../../session-user.js';
 import { createSteadfastCore } from '../../steadfast-core.js';
@@ -39,8 +37,10 @@ import {
   type ResolvedSteadfastOptions,
   type SteadfastOptions,
 } from '../../steadfast-options.js';
-import { registerTransactionMiddleware } from '../../transaction-middleware.js';
+import { fastifyErrorHandler } from './error-handler.js';
 import { registerRoute } from './fastify-route.js';
+import { registerSessions } from './session-plugin.js';
+import { registerTransactionMiddleware } from './transaction-middleware.js';
 
 /** The plugin's options: the one options interface both adapters share (see steadfast-options.ts). */
 export type SteadfastPluginOptions = SteadfastOptions<FastifyRequest>;

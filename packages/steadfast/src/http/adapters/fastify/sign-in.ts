@@ -4,11 +4,11 @@
  * worthless afterwards.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Persistence } from '../persistence/create-persistence.js';
-import { userModel } from '../persistence/user-model.js';
-import { isStorableText } from '../protocol/storable-text.js';
-import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
-import type { SessionUser } from './session-user.js';
+import type { Persistence } from '../../../persistence/create-persistence.js';
+import { userModel } from '../../../persistence/user-model.js';
+import { isStorableText } from '../../../protocol/storable-text.js';
+import { decoyPasswordHash, hashPassword, verifyPassword } from '../../passwords.js';
+import type { SessionUser } from '../../session-user.js';
 
 declare module 'fastify' {
   interface Session {

@@ -21,8 +21,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
-import { SessionCookieSigner } from './session-cookie-signer.js';
-import type { KyselySessionStore } from './session-store.js';
+import { SessionCookieSigner } from '../../session-cookie-signer.js';
+import type { KyselySessionStore } from '../../session-store.js';
 
 declare module 'fastify' {
   /** What a session holds. Apps add their own keys: `declare module 'fastify' { interface Session { flash?: Flash } }`. */

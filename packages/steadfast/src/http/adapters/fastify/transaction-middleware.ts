@@ -11,10 +11,10 @@
  * A request without a transaction enters its actor's frame synchronously, with nothing to end.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Persistence } from '../persistence/create-persistence.js';
-import type { Scope } from '../persistence/transaction-context.js';
-import { SYSTEM_ACTOR } from '../persistence/transaction-context.js';
-import { toApiError } from './error-handler.js';
+import type { Persistence } from '../../../persistence/create-persistence.js';
+import type { Scope } from '../../../persistence/transaction-context.js';
+import { SYSTEM_ACTOR } from '../../../persistence/transaction-context.js';
+import { toApiError } from '../../error-handler.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
