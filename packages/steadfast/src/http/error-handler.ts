@@ -17,17 +17,49 @@ export interface ApiErrorResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Codes of Fastify's and its plugins' errors that need a status other than their own. */
-const FRAMEWORK_CODES: Readonly<Record<string, { status: number; error: string }>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, error: 'payload_too_large' },
+interface KnownError {
+  readonly status: number;
+  readonly error: string;
+  /** The answer's message in place of the error's own, where the two frameworks word one case apart. */
+  readonly message?: string;
+}
+
+/** A body either framework refused to read, worded once: both adapters answer it alike. */
+const BODY_TOO_LARGE: KnownError = {
+  status: 413,
+  error: 'payload_too_large',
+  message: 'The request body is larger than this server accepts.',
+};
+const BODY_NOT_JSON: KnownError = { status: 400, error: 'invalid_request', message: 'body: not valid JSON.' };
+const BODY_EMPTY: KnownError = {
+  status: 400,
+  error: 'invalid_request',
+  message: 'body: empty; send a JSON object.',
+};
+
+/** Codes of Fastify's and its plugins' errors that need a status (or wording) other than their own. */
+const FRAMEWORK_CODES: Readonly<Record<string, KnownError>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: BODY_TOO_LARGE,
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, error: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, error: 'invalid_request' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, error: 'invalid_request' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, error: 'invalid_request' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: BODY_EMPTY,
+  FST_ERR_CTP_INVALID_JSON_BODY: BODY_NOT_JSON,
   FST_ERR_VALIDATION: { status: 400, error: 'invalid_request' },
   FST_CSRF_INVALID_TOKEN: { status: 403, error: 'csrf_invalid' },
   FST_CSRF_MISSING_SECRET: { status: 403, error: 'csrf_invalid' },
 };
+
+/** The `type` of body-parser's errors (Express) for the same cases, and the Express router's empty body. */
+const BODY_PARSER_TYPES: Readonly<Record<string, KnownError>> = {
+  'entity.too.large': BODY_TOO_LARGE,
+  'entity.parse.failed': BODY_NOT_JSON,
+  'entity.empty': BODY_EMPTY,
+};
+
+/** The table's own entry for `key`, never one inherited from Object.prototype (`constructor`). */
+function entry(table: Readonly<Record<string, KnownError>>, key: string | undefined): KnownError | undefined {
+  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 /** The error code for a 4xx status that came without one of ours. */
 const STATUS_CODES: Readonly<Record<number, string>> = {
@@ -102,11 +134,13 @@ function mapError(error: unknown): ApiErrorResponse {
     code?: unknown;
     statusCode?: unknown;
     status?: unknown;
+    type?: unknown;
     message?: unknown;
     headers?: unknown;
   };
   const code = typeof candidate.code === 'string' ? candidate.code : undefined;
-  const known = code ? FRAMEWORK_CODES[code] : undefined;
+  const type = typeof candidate.type === 'string' ? candidate.type : undefined;
+  const known = entry(FRAMEWORK_CODES, code) ?? entry(BODY_PARSER_TYPES, type);
   const rawStatus = Number(candidate.statusCode ?? candidate.status);
   const status = known?.status ?? (rawStatus >= 400 && rawStatus < 500 ? rawStatus : 500);
   if (status >= 500) {
@@ -117,7 +151,8 @@ function mapError(error: unknown): ApiErrorResponse {
     };
   }
   const message =
-    typeof candidate.message === 'string' && candidate.message ? candidate.message : 'Bad request.';
+    known?.message ??
+    (typeof candidate.message === 'string' && candidate.message ? candidate.message : 'Bad request.');
   const headers: Record<string, string> = {};
   if (status === 429 && candidate.headers && typeof candidate.headers === 'object') {
     const retry = (candidate.headers as Record<string, unknown>)['retry-after'];

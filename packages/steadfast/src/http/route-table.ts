@@ -74,7 +74,10 @@ export interface Route<Raw = unknown> {
   readonly csrf: boolean;
   /** 429 past the per-user rate limit (`limits.syncPerMinute`). */
   readonly rateLimited: boolean;
-  /** The row reads a JSON body of at most this many bytes (413 past it); undefined: it reads none. */
+  /**
+   * The row reads a JSON body of at most this many bytes (413 past it; 415 for what
+   * `jsonBodyRefusal` refuses, checked in `admit`); undefined: it reads none.
+   */
   readonly jsonBodyLimit?: number;
   /**
    * The row writes in transactions of its own (the sync's group commit), which a host's
@@ -115,6 +118,42 @@ export function errorReply(error: unknown, headers: Readonly<Record<string, stri
   return { status: response.status, headers: { ...response.headers, ...headers }, body: response.body };
 }
 
+/** A body this API does not read: not JSON, not UTF-8, or compressed (415). */
+export class UnsupportedBodyError extends Error {
+  override readonly name = 'UnsupportedBodyError';
+  readonly code = 'unsupported_media_type';
+  readonly status = 415;
+}
+
+const TOKEN = /^[!#$%&'*+.^`|~\w-]+$/;
+
+/**
+ * Why a JSON row refuses a request's body, before reading it; undefined when it reads it. Only
+ * `application/json`, UTF-8 when a charset is named, and no content coding: what both frameworks'
+ * JSON parsers read alike (Fastify's would read text/plain, and neither inflates nor decodes the
+ * same way), so each adapter parses exactly the bodies the other does.
+ */
+export function jsonBodyRefusal(headers: RouteRequest['headers']): string | undefined {
+  const type = headers['content-type'];
+  const [media = '', ...parameters] = typeof type === 'string' ? type.split(';') : [];
+  if (media.trim().toLowerCase() !== 'application/json') return 'Send the body as application/json.';
+  for (const parameter of parameters) {
+    const equals = parameter.indexOf('=');
+    const name = parameter.slice(0, equals).trim().toLowerCase();
+    const value = parameter.slice(equals + 1).trim();
+    const unquoted = /^"[^"\\]*"$/.test(value) ? value.slice(1, -1) : value;
+    if (equals < 0 || !TOKEN.test(name) || !(TOKEN.test(value) || unquoted !== value)) {
+      return 'The Content-Type header is malformed.';
+    }
+    if (name === 'charset' && unquoted.toLowerCase() !== 'utf-8') return 'Send the body in UTF-8.';
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity') {
+    return 'Send the body uncompressed (no Content-Encoding).';
+  }
+  return undefined;
+}
+
 /** The row's checks and quotas are met: `admit` let only signed-in users through. */
 function signedInUser(request: RouteRequest<unknown>): SignedInUser {
   return request.user as SignedInUser;
@@ -141,15 +180,20 @@ function row<Raw>(
   const { rateLimit, beforeBody } = spec;
   const signedIn = spec.signedIn ?? false;
   const csrf = spec.csrf ?? false;
+  const readsJson = spec.jsonBodyLimit !== undefined;
   const afterCsrf = (request: RouteRequest<Raw>) => {
     if (rateLimit) {
       const refusal = rateLimit.hit(userKey(signedInUser(request)));
       if (refusal) throw refusal.error;
     }
     beforeBody?.(request);
+    if (readsJson) {
+      const refusal = jsonBodyRefusal(request.headers);
+      if (refusal) throw new UnsupportedBodyError(refusal);
+    }
   };
   const admit =
-    signedIn || csrf || rateLimit || beforeBody
+    signedIn || csrf || rateLimit || beforeBody || readsJson
       ? (request: RouteRequest<Raw>): void | Promise<void> => {
           if (signedIn && !request.user) throw new UnauthenticatedError();
           if (csrf) {

@@ -20,6 +20,24 @@ export function sendReply(response: Response, reply: RouteReply): void {
   else response.json(body);
 }
 
+/**
+ * body-parser set to read what Fastify's JSON parser reads: any JSON value, and whatever `admit`
+ * let through (it checked the content type, charset and coding), with an empty body an error as
+ * there rather than `{}`.
+ */
+function jsonBody(limit: number) {
+  return express.json({
+    limit,
+    strict: false,
+    type: () => true,
+    verify: (_request, _response, body) => {
+      if (body.length === 0) {
+        throw Object.assign(new Error('empty body'), { status: 400, type: 'entity.empty' });
+      }
+    },
+  });
+}
+
 export function addRoute(
   router: Router,
   route: Route<Request>,
@@ -42,9 +60,6 @@ export function addRoute(
     };
     (request as WithRouteRequest)[routeRequestKey] = routeRequest;
     await admit?.(routeRequest);
-    if (jsonBodyLimit !== undefined && !request.is('application/json')) {
-      throw Object.assign(new Error('Send the body as application/json.'), { status: 415 });
-    }
     next();
   };
   const handle = async (request: Request, response: Response) => {
@@ -56,5 +71,5 @@ export function addRoute(
   };
   const method = route.method === 'GET' ? 'get' : 'post';
   if (jsonBodyLimit === undefined) router[method](route.path, translate, handle);
-  else router[method](route.path, translate, express.json({ limit: jsonBodyLimit, strict: false }), handle);
+  else router[method](route.path, translate, jsonBody(jsonBodyLimit), handle);
 }
