@@ -9,13 +9,15 @@
  *
  * Batching needs no timer: while one batch commits, the next requests queue; they form the next
  * batch. A lone request therefore waits for nothing, and under load batches grow by themselves.
+ * The gathering, the shared transaction and the per-unit outcomes are TransactionBatcher's
+ * (transaction-batcher.ts), which batched saves use too; what is the group committer's own is how
+ * a batch's units are applied (alone, together, or each in a savepoint).
  */
+import { type BatchOutcome, TransactionBatcher } from './transaction-batcher.js';
 import type { Actor, TransactionContext } from './transaction-context.js';
 
 /** What one unit of a batch came to: its value, or the error it was refused with. */
-export type UnitOutcome<T = unknown> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: unknown };
+export type UnitOutcome<T = unknown> = BatchOutcome<T>;
 
 /** A unit as `applyTogether` sees it: who submitted it and the payload it was submitted with. */
 export interface PayloadUnit<P> {
@@ -49,8 +51,6 @@ interface Unit<P> {
   readonly actor: Actor;
   readonly work: () => Promise<unknown>;
   readonly payload: P | undefined;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /** How a batch is applied unless `applyTogether` takes it: alone, or one by one in savepoints. */
@@ -60,17 +60,30 @@ function modeBefore(batch: readonly unknown[]): BatchMode {
 
 export class GroupCommitter<P = never> {
   readonly #context: TransactionContext;
-  readonly #maxBatch: number;
-  readonly #onBatch: GroupCommitOptions<P>['onBatch'];
   readonly #applyTogether: GroupCommitOptions<P>['applyTogether'];
-  #queue: Array<Unit<P>> = [];
-  #draining: Promise<void> | undefined;
+  readonly #batcher: TransactionBatcher<Unit<P>, unknown>;
+  /** How each batch was applied, for `onBatch` (keyed by the batch's array of units). */
+  readonly #modes = new WeakMap<readonly Unit<P>[], BatchMode>();
 
   constructor(options: GroupCommitOptions<P>) {
     this.#context = options.context;
-    this.#maxBatch = options.maxBatch ?? 256;
-    this.#onBatch = options.onBatch;
     this.#applyTogether = options.applyTogether;
+    const { onBatch } = options;
+    // No `runAlone`: every batch, even of one, runs in the shared transaction, opened before the
+    // batch is taken; a unit that throws outside a savepoint (a lone one) fails its batch.
+    this.#batcher = new TransactionBatcher<Unit<P>, unknown>({
+      context: options.context,
+      maxBatch: options.maxBatch,
+      runBatch: (units) => this.#applyBatch(units),
+      onBatch:
+        onBatch &&
+        ((size, end, units) =>
+          onBatch(
+            size,
+            end === 'committed' ? 'committed' : 'failed',
+            this.#modes.get(units) ?? modeBefore(units),
+          )),
+    });
   }
 
   /**
@@ -82,93 +95,45 @@ export class GroupCommitter<P = never> {
    * @example const result = await committer.submit({ actor: '42' }, () => applyBatch(request))
    */
   submit<T>(actor: Actor, work: () => Promise<T>, payload?: P): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ actor, work, payload, resolve: resolve as (value: unknown) => void, reject });
-      this.#draining ??= this.#drain();
-    });
+    return this.#batcher.submit({ actor, work, payload }) as Promise<T>;
   }
 
   /** Resolves when every submitted unit has settled (for a graceful shutdown). */
-  async idle(): Promise<void> {
-    while (this.#draining) await this.#draining;
+  idle(): Promise<void> {
+    return this.#batcher.idle();
   }
 
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) await this.#runBatch();
-    } finally {
-      // Cleared in the same turn as the last look at the queue: a `submit` arriving a tick later
-      // starts a new drain instead of joining one that has already ended (and waiting forever).
-      this.#draining = undefined;
+  /** A batch's units in its open transaction: a lone one as it is, else together or each in a savepoint. */
+  async #applyBatch(units: readonly Unit<P>[]): Promise<UnitOutcome[]> {
+    // A lone unit needs no savepoint: its failure rolls back the whole transaction anyway.
+    const lone = units.length === 1 ? units[0] : undefined;
+    if (lone) {
+      this.#modes.set(units, 'lone');
+      return [{ ok: true, value: await this.#context.runAs(lone.actor, lone.work) }];
     }
-  }
-
-  async #runBatch(): Promise<void> {
-    let outcomes: UnitOutcome[] = [];
-    let batch: Array<Unit<P>> = [];
-    let mode: BatchMode = 'lone';
-    try {
-      const scope = await this.#context.openScope({ actor: 'system' }, { transaction: true });
-      // Take the batch only once the transaction is open, after one turn of the event loop:
-      // better-sqlite3 runs every query (and the commit's fsync) synchronously, so without this
-      // turn no other request could ever progress to `submit` while a batch runs, and every batch
-      // would hold one request.
-      await new Promise((resolve) => setImmediate(resolve));
-      batch = this.#queue.splice(0, this.#maxBatch);
-      mode = modeBefore(batch);
+    const together = await this.#tryTogether(units);
+    if (together) {
+      this.#modes.set(units, 'together');
+      return together;
+    }
+    this.#modes.set(units, 'separately');
+    const outcomes: UnitOutcome[] = [];
+    for (const unit of units) {
       try {
-        await scope.enter(async () => {
-          // A lone unit needs no savepoint: its failure rolls back the whole transaction anyway.
-          const lone = batch.length === 1 ? batch[0] : undefined;
-          if (lone) {
-            outcomes.push({ ok: true, value: await this.#context.runAs(lone.actor, lone.work) });
-            return;
-          }
-          const together = await this.#tryTogether(batch);
-          if (together) {
-            mode = 'together';
-            outcomes = together;
-            return;
-          }
-          for (const unit of batch) {
-            try {
-              const value = await this.#context.withTransaction(() =>
-                this.#context.runAs(unit.actor, unit.work),
-              );
-              outcomes.push({ ok: true, value });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        });
+        const value = await this.#context.withTransaction(() => this.#context.runAs(unit.actor, unit.work));
+        outcomes.push({ ok: true, value });
       } catch (error) {
-        await scope.rollback().catch(() => {});
-        throw error;
+        outcomes.push({ ok: false, error });
       }
-      await scope.commit();
-    } catch (error) {
-      // The shared transaction could not open or commit: no unit of it is durable.
-      if (batch.length === 0) {
-        batch = this.#queue.splice(0, this.#maxBatch);
-        mode = modeBefore(batch);
-      }
-      this.#onBatch?.(batch.length, 'failed', mode);
-      for (const unit of batch) unit.reject(error);
-      return;
     }
-    this.#onBatch?.(batch.length, 'committed', mode);
-    batch.forEach((unit, index) => {
-      const outcome = outcomes[index];
-      if (outcome?.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome ? outcome.error : new Error('group commit lost a unit'));
-    });
+    return outcomes;
   }
 
   /**
    * The batch applied by `applyTogether` in a savepoint; undefined (its writes rolled back) when
    * there is no such option, a unit has no payload, or it threw or answered the wrong count.
    */
-  async #tryTogether(batch: ReadonlyArray<Unit<P>>): Promise<UnitOutcome[] | undefined> {
+  async #tryTogether(batch: readonly Unit<P>[]): Promise<UnitOutcome[] | undefined> {
     const applyTogether = this.#applyTogether;
     if (!applyTogether) return undefined;
     const units: Array<PayloadUnit<P>> = [];
