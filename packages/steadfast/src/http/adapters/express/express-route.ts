@@ -13,7 +13,7 @@ export type ExpressAuthenticate = (request: Request) => Promise<Authenticated | 
 const routeRequestKey = Symbol('steadfast.routeRequest');
 type WithRouteRequest = Request & { [routeRequestKey]?: RouteRequest<Request> };
 
-export function sendReply(response: Response, reply: RouteReply): void {
+function sendReply(response: Response, reply: RouteReply): void {
   response.status(reply.status).set(reply.headers);
   const { body } = reply;
   if (typeof body === 'string' || Buffer.isBuffer(body)) response.send(body);
