@@ -172,6 +172,9 @@ interface RowSpec<Raw> {
   readonly handle: Route<Raw>['handle'];
 }
 
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === 'function';
+
 /** A row from its spec: the common checks composed, in the one order both adapters keep. */
 function row<Raw>(
   spec: RowSpec<Raw>,
@@ -198,14 +201,14 @@ function row<Raw>(
           if (signedIn && !request.user) throw new UnauthenticatedError();
           if (csrf) {
             const valid = checkCsrf(request);
-            if (valid !== true) {
-              if (valid === false) throw new InvalidCsrfTokenError();
+            if (isThenable(valid)) {
               // The app's own check may be asynchronous; Steadfast's sessions keep the synchronous path.
-              return valid.then((ok) => {
+              return Promise.resolve(valid).then((ok) => {
                 if (!ok) throw new InvalidCsrfTokenError();
                 afterCsrf(request);
               });
             }
+            if (!valid) throw new InvalidCsrfTokenError();
           }
           afterCsrf(request);
         }
