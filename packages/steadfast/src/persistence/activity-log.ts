@@ -127,14 +127,15 @@ export class ActivityLog {
       throw new ValidationError(`${field || 'query'}: ${issue?.message ?? 'invalid'}`, field);
     }
     const q = parsed.data;
-    await this.authorizer?.require({
-      actor: this.context.actor(),
-      action: 'read-log',
-      model: q.model,
-      objectId: q.objectId,
-      record: undefined,
-      values: undefined,
-    });
+    if (this.authorizer?.enabled)
+      await this.authorizer.require({
+        actor: this.context.actor(),
+        action: 'read-log',
+        model: q.model,
+        objectId: q.objectId,
+        record: undefined,
+        values: undefined,
+      });
     const limit = q.limit ?? 50;
     const prefixChars = readPrefixChars(bounds);
     let select = this.context
@@ -204,14 +205,15 @@ export class ActivityLog {
     if (visible) select = select.where(visible);
     const row = (await select.executeTakeFirst()) as ActivityLogRow | undefined;
     if (!row) return undefined;
-    await this.authorizer?.require({
-      actor: this.context.actor(),
-      action: 'read-log',
-      model: row.model,
-      objectId: row.object_id,
-      record: undefined,
-      values: undefined,
-    });
+    if (this.authorizer?.enabled)
+      await this.authorizer.require({
+        actor: this.context.actor(),
+        action: 'read-log',
+        model: row.model,
+        objectId: row.object_id,
+        record: undefined,
+        values: undefined,
+      });
     return withDetailsFor(viewer, toActivityEntry(row));
   }
 

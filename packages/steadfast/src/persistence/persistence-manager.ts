@@ -461,14 +461,15 @@ export class PersistenceManager {
       const executor = this.#context.executor();
       const current = await this.#statements.readWithHead(executor, definition, id);
       if (!current) throw new NotFoundError(`${model} ${objectId} does not exist`);
-      await this.#authorizer?.require({
-        actor: this.#context.actor(),
-        action: 'delete',
-        model,
-        objectId,
-        record: current.row,
-        values: undefined,
-      });
+      if (this.#authorizer)
+        await this.#authorizer.require({
+          actor: this.#context.actor(),
+          action: 'delete',
+          model,
+          objectId,
+          record: current.row,
+          values: undefined,
+        });
       const version = Number(current.row.version);
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new ConflictError(model, objectId, options.expectedVersion, version, current.row);
