@@ -261,9 +261,8 @@ export type UserDraftLimits = Pick<DraftLimits, 'draftsPerUser' | 'draftBytesPer
  * requests. Requests are applied in order, each seeing the ones before it (one client's batches,
  * one user's drafts). Answers one outcome per request: one refused (another user's clientId, a
  * mutation gap, a user's drafts over `limits`, a draft the `authorize` hook refuses) writes nothing
- * and the rest go on. Throws when a
- * statement fails; the caller rolls the whole group back and applies each request alone to find
- * the one at fault.
+ * and the rest go on. Throws when a statement fails; the caller rolls the whole group back and
+ * applies each request alone to find the one at fault.
  */
 export async function applySyncUnits(
   persistence: Persistence,
