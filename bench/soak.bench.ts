@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { createAppPersistence } from '../examples/business-app/src/app-database.js';
-import { createUser } from '../packages/steadfast/src/http/index.js';
+import { createAppUser } from '../examples/business-app/src/users.js';
 import { SYNC_PATH } from '../packages/steadfast/src/protocol/constants.js';
 import { LOAD_TEST_ENV, ServerProcess, sleep, WebClient } from '../test/support/server-process.js';
 import { createTestDatabase, printResult, round } from './support.js';
@@ -61,7 +61,13 @@ process.stderr.write(`soak: creating ${USERS} users\n`);
 const users = [];
 for (let i = 0; i < USERS; i += 1) {
   users.push(
-    await createUser(persistence, { username: `soak${i}`, displayName: `Soak ${i}`, password: PASSWORD }),
+    // Editors: each creates and changes products (the demo's roles, roles.ts).
+    await createAppUser(persistence, {
+      username: `soak${i}`,
+      displayName: `Soak ${i}`,
+      password: PASSWORD,
+      role: 'editor',
+    }),
   );
 }
 const server = await ServerProcess.start({ databaseUrl: database.url, env: LOAD_TEST_ENV });

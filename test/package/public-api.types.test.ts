@@ -40,6 +40,11 @@ import {
 import {
   type ActivityEntry,
   type Actor,
+  AUTHORIZE_ACTIONS,
+  type Authorize,
+  type AuthorizeAction,
+  type AuthorizeDecision,
+  type AuthorizeRequest,
   type BaseStatus,
   type Clock,
   ConflictError,
@@ -47,6 +52,7 @@ import {
   type Database,
   type DeleteResult,
   type FieldAuthor,
+  ForbiddenError,
   type ModelDefinition,
   type OpenedDatabase,
   openDatabase,
@@ -116,6 +122,8 @@ describe('steadfast/persistence', () => {
       readonly groupCommit?: boolean;
       readonly batchSaves?: boolean;
       readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
+      readonly authorize?: Authorize;
+      readonly recordRefusals?: boolean;
     }>();
     // openDatabase's `db` is what createPersistence wants.
     expectTypeOf<OpenedDatabase['db']>().toExtend<PersistenceOptions['db']>();
@@ -136,6 +144,7 @@ describe('steadfast/persistence', () => {
       | 'changeTracker'
       | 'activityLog'
       | 'context'
+      | 'authorizer'
       | 'autoSave'
       | 'autoSaveBulk'
       | 'autoDelete'
@@ -176,6 +185,30 @@ describe('steadfast/persistence', () => {
       readonly expectedVersion?: number;
       readonly action?: 'revert' | 'sync';
     }>();
+  });
+
+  it('Authorize: asked with the actor, the action, the model and the record; answers true or a refusal', () => {
+    expect(AUTHORIZE_ACTIONS).toEqual(['create', 'update', 'delete', 'revert', 'sync', 'read-log']);
+    expectTypeOf<AuthorizeAction>().toEqualTypeOf<
+      'create' | 'update' | 'delete' | 'revert' | 'sync' | 'read-log'
+    >();
+    expectTypeOf<AuthorizeRequest>().toEqualTypeOf<{
+      readonly actor: Actor;
+      readonly action: AuthorizeAction;
+      readonly model: string | undefined;
+      readonly objectId: string | undefined;
+      readonly record: Readonly<Record<string, unknown>> | undefined;
+      readonly values: Readonly<Record<string, unknown>> | undefined;
+    }>();
+    expectTypeOf<AuthorizeDecision>().toEqualTypeOf<
+      boolean | { readonly refuse: string; readonly record?: boolean }
+    >();
+    expectTypeOf<Authorize>().toExtend<
+      (request: AuthorizeRequest) => AuthorizeDecision | Promise<AuthorizeDecision>
+    >();
+    expectTypeOf<() => Promise<void>>().not.toExtend<Authorize>();
+    const refused = new ForbiddenError('update', 'Setting', 'app.currency', 'Admins only.');
+    expect(refused.code).toBe('forbidden');
   });
 
   it('SaveResult: the record read back, whether it was created or changed, its version and log entry', () => {

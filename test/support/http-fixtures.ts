@@ -16,7 +16,7 @@ import {
   signIn,
   steadfastPlugin,
 } from '../../packages/steadfast/src/http/index.js';
-import type { Persistence } from '../../packages/steadfast/src/persistence/index.js';
+import type { Persistence, PersistenceOptions } from '../../packages/steadfast/src/persistence/index.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
@@ -202,12 +202,16 @@ export interface ApiHarness {
 
 export type HarnessOptions = Partial<SteadfastPluginOptions>;
 
+/** The persistence layer's own options (`authorize`, …) for a harness, beside the plugin's. */
+export type HarnessPersistenceOptions = Omit<Partial<PersistenceOptions>, 'db'>;
+
 /** The plugin, spoken to through inject. */
 export async function fastifyHarness(
   database: TestDatabase,
   options: HarnessOptions = {},
+  persistenceOptions: HarnessPersistenceOptions = {},
 ): Promise<ApiHarness> {
-  const persistence = createAppPersistence({ db: database.opened.db });
+  const persistence = createAppPersistence({ ...persistenceOptions, db: database.opened.db });
   const app = await buildTestApp(database, { ...options, persistence });
   return { adapter: 'fastify', client: injectClient(app), app, persistence, close: () => app.close() };
 }
@@ -216,8 +220,9 @@ export async function fastifyHarness(
 export async function expressHarness(
   database: TestDatabase,
   options: HarnessOptions = {},
+  persistenceOptions: HarnessPersistenceOptions = {},
 ): Promise<ApiHarness> {
-  const persistence = createAppPersistence({ db: database.opened.db });
+  const persistence = createAppPersistence({ ...persistenceOptions, db: database.opened.db });
   const app = await buildTestApp(database, { ...options, persistence });
   const server = express();
   server.use(

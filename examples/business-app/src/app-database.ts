@@ -9,7 +9,6 @@ import {
   openDatabase,
   type Persistence,
   type PersistenceOptions,
-  userModel,
 } from 'steadfast/persistence';
 import { migrateApp } from './migrations.js';
 import { appModels } from './models.js';
@@ -25,7 +24,7 @@ export async function openAppDatabase(url: string): Promise<OpenedDatabase> {
   return database;
 }
 
-/** The demo's models (products, settings) and the users of Steadfast's sessions. */
+/** The demo's models: products, settings, and the users of Steadfast's sessions with their roles. */
 export function createAppPersistence(options: PersistenceOptions): Persistence {
-  return createPersistence({ ...options, models: [...appModels, userModel, ...(options.models ?? [])] });
+  return createPersistence({ ...options, models: [...appModels, ...(options.models ?? [])] });
 }

@@ -19,6 +19,7 @@ import type { OpenedDatabase, Persistence } from 'steadfast/persistence';
 import { createAppPersistence } from './app-database.js';
 import type { TrustProxy } from './config.js';
 import { pageErrorHandler } from './page-errors.js';
+import { authorizeByRole } from './roles.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
 import { registerProductRoutes } from './routes/product-routes.js';
@@ -131,10 +132,12 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     // this interval (30 s by default): both here, so the timeout holds within a second.
     http: { requestTimeout, connectionsCheckingInterval: 1000 },
   });
-  const persistence = createAppPersistence({
+  const persistence: Persistence = createAppPersistence({
     db: options.database.db,
     logger: { info: (message) => app.log.info(message) },
     onCommitError: (error) => app.log.error({ err: error }, 'after-commit callback failed'),
+    // Every write and every read of the log is asked of the user's role (roles.ts).
+    authorize: (request) => authorizeByRole(persistence, request),
   });
 
   await app.register(helmet, {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { createAppPersistence, openAppDatabase } from './app-database.js';
 import { buildApp } from './build-app.js';
 import { parseConfig } from './config.js';
-import { DEMO_USER, seedDatabase } from './seed.js';
+import { DEMO_USERS, seedDatabase } from './seed.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
 
 const SESSION_SECRET_FILE = resolve('data', 'session-secret');
@@ -33,9 +33,12 @@ async function main(): Promise<void> {
     metricsToken: config.metricsToken,
     logger: { level: 'info' },
   });
-  if (seedReport.productsCreated > 0 || seedReport.demoUserCreated) {
+  if (seedReport.productsCreated > 0 || seedReport.usersCreated.length > 0) {
+    const users = DEMO_USERS.filter((user) => seedReport.usersCreated.includes(user.username)).map(
+      (user) => `"${user.username}" (password "${user.password}", ${user.role})`,
+    );
     app.log.info(
-      `seeded ${seedReport.productsCreated} products${seedReport.demoUserCreated ? `, user "${DEMO_USER.username}" (password "${DEMO_USER.password}")` : ''}`,
+      `seeded ${seedReport.productsCreated} products${users.length > 0 ? `, users ${users.join(', ')}` : ''}`,
     );
   }
 

@@ -1,5 +1,5 @@
 /**
- * The demo's own migrations (products and settings), kept by Kysely in its default
+ * The demo's own migrations (products and settings, users' roles), kept by Kysely in its default
  * `kysely_migration` table, apart from Steadfast's (`steadfast_migration`), as any app's would be.
  */
 import { type ColumnDefinitionBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
@@ -45,6 +45,24 @@ function migrations(sqlite: boolean): Record<string, Migration> {
       async down(db: AnyDb) {
         await db.schema.dropTable('settings').ifExists().execute();
         await db.schema.dropTable('products').ifExists().execute();
+      },
+    },
+    // Each user's role (roles.ts), on the users of Steadfast's sign-in, which the demo uses as its
+    // own: a new user is a viewer unless made otherwise. Users from before roles could do
+    // everything, and keep that as administrators (a schema change, so not a logged one: their
+    // role shows in the log from their next logged change on).
+    '0002_user_roles': {
+      async up(db: AnyDb) {
+        await db.schema
+          .alterTable('steadfast_users')
+          .addColumn('role', 'text', (c) =>
+            c.notNull().defaultTo('viewer').check(sql`role in ('admin', 'editor', 'viewer')`),
+          )
+          .execute();
+        await db.updateTable('steadfast_users').set({ role: 'admin' }).execute();
+      },
+      async down(db: AnyDb) {
+        await db.schema.alterTable('steadfast_users').dropColumn('role').execute();
       },
     },
   };

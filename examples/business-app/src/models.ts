@@ -1,9 +1,11 @@
 /**
  * The demo's models: products and settings, in the demo's own tables (its migrations.ts), saved
- * through Steadfast's persistence manager like any app's.
+ * through Steadfast's persistence manager like any app's; and Steadfast's users with the demo's
+ * role on them.
  */
-import { defineModel } from 'steadfast/persistence';
+import { defineModel, userModel } from 'steadfast/persistence';
 import { z } from 'zod';
+import { ROLES } from './roles.js';
 
 /** A decimal amount as exact text, normalised to two places: "5" → "5.00". */
 const money = z
@@ -49,4 +51,15 @@ export const settingModel = defineModel({
   updatedAtColumn: 'updated_at',
 });
 
-export const appModels = [productModel, settingModel] as const;
+/**
+ * Steadfast's User model (its sign-in's users) with the demo's `role` column tracked, so a change
+ * of role is logged like any other change. A user made without one is a viewer (the column's
+ * default, read back and logged with the rest).
+ */
+export const appUserModel = defineModel({
+  ...userModel,
+  trackedFields: [...userModel.trackedFields, 'role'],
+  schema: (userModel.schema ?? z.object({})).extend({ role: z.enum(ROLES).optional() }),
+});
+
+export const appModels = [productModel, settingModel, appUserModel] as const;

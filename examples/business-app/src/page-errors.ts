@@ -25,6 +25,13 @@ export function pageErrorText(status: number, error: string, message: string): P
     };
   }
   switch (status) {
+    case 403:
+      // The role's rule (roles.ts) says what was refused, in words meant for the user.
+      return {
+        title: 'Not allowed',
+        message,
+        hint: 'Nothing was changed. If you need to do this, ask an administrator.',
+      };
     case 404:
       return { title: 'Not found', message: 'There is no such page. The link may be wrong or out of date.' };
     case 413:

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Persistence } from 'steadfast/persistence';
+import { PERMISSIONS, type Permissions, type Role, roleOf } from './roles.js';
 import { sessionUserOf } from './session-user.js';
 import {
   DEFAULT_APP_SETTINGS,
@@ -57,7 +58,14 @@ export interface PageOptions {
 export interface LayoutData {
   readonly title: string;
   readonly nav: NavSection | null;
-  readonly user: { readonly id: number; readonly username: string; readonly displayName: string } | null;
+  readonly user: {
+    readonly id: number;
+    readonly username: string;
+    readonly displayName: string;
+    readonly role: Role | null;
+  } | null;
+  /** What the signed-in user's role may do: pages show only those actions (roles.ts). */
+  readonly can: Permissions;
   readonly csrfToken: string | null;
   readonly companyName: string;
   readonly currency: string;
@@ -79,9 +87,11 @@ export async function renderPage(
   const flash = user && options.flash !== false ? takeFlash(request) : undefined;
   let app = DEFAULT_APP_SETTINGS;
   let theme: Theme = DEFAULT_USER_PREFERENCES.theme;
+  let role: Role | undefined;
   try {
     app = (await readAppSettings(persistence)).values;
     if (user) theme = (await readUserPreferences(persistence, user.id)).values.theme;
+    if (user) role = await roleOf(persistence, user.id);
   } catch (error) {
     // The layout must still render (the status page reports the outage); defaults are honest
     // enough for a header.
@@ -90,7 +100,11 @@ export async function renderPage(
   const layout: LayoutData = {
     title: options.title,
     nav: options.nav ?? null,
-    user: user ? { id: user.id, username: user.username, displayName: user.displayName } : null,
+    user: user
+      ? { id: user.id, username: user.username, displayName: user.displayName, role: role ?? null }
+      : null,
+    // Unknown (signed out, or the database down): nothing to offer.
+    can: PERMISSIONS[role ?? 'viewer'],
     csrfToken: options.csrf === false ? null : reply.generateCsrf(),
     companyName: app.companyName,
     currency: app.currency,

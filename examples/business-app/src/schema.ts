@@ -2,8 +2,9 @@
  * The demo's own tables, beside Steadfast's (`steadfast_*`), declared once; Kysely checks the
  * demo's queries against them.
  */
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { SteadfastSessionTables, SteadfastTables } from 'steadfast/persistence';
+import type { Role } from './roles.js';
 
 export interface ProductsTable {
   id: Generated<number>;
@@ -29,7 +30,14 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+/** Steadfast's users, with the demo's `role` column (its migration 0002). */
+export interface UsersTable {
+  /** Defaults to `viewer` when a user is made without one. */
+  role: ColumnType<Role, Role | undefined, Role>;
+}
+
 export interface AppDatabase extends SteadfastTables, SteadfastSessionTables {
+  steadfast_users: SteadfastSessionTables['steadfast_users'] & UsersTable;
   products: ProductsTable;
   settings: SettingsTable;
 }

@@ -3,13 +3,33 @@
  * log shows where every record came from. Idempotent: it adds only what is missing, so a restart
  * never duplicates anything.
  */
-import { createUser } from 'steadfast/fastify';
 import { isStorageUnavailable, type Persistence, ValidationError } from 'steadfast/persistence';
 import { reader } from './database-reader.js';
+import type { Role } from './roles.js';
 import { appSettingId, DEFAULT_APP_SETTINGS } from './settings.js';
+import { createAppUser } from './users.js';
 
 export const SEED_ACTOR = 'seed';
-export const DEMO_USER = { username: 'demo', password: 'demo', displayName: 'Demo User' } as const;
+export const DEMO_USER = {
+  username: 'demo',
+  password: 'demo',
+  displayName: 'Demo User',
+  role: 'admin',
+} as const satisfies DemoUser;
+
+interface DemoUser {
+  readonly username: string;
+  readonly password: string;
+  readonly displayName: string;
+  readonly role: Role;
+}
+
+/** One user of each role, each password its username (development only, like the demo user). */
+export const DEMO_USERS: readonly DemoUser[] = [
+  DEMO_USER,
+  { username: 'editor', password: 'editor', displayName: 'Eddie Editor', role: 'editor' },
+  { username: 'viewer', password: 'viewer', displayName: 'Vera Viewer', role: 'viewer' },
+];
 
 export interface SeedOptions {
   /**
@@ -21,7 +41,8 @@ export interface SeedOptions {
 
 export interface SeedReport {
   readonly settingsCreated: number;
-  readonly demoUserCreated: boolean;
+  /** The usernames of DEMO_USERS created by this run. */
+  readonly usersCreated: readonly string[];
   readonly productsCreated: number;
 }
 
@@ -144,17 +165,18 @@ function seedOnce(persistence: Persistence, options: SeedOptions): Promise<SeedR
         await persistence.autoSave('Setting', { id, value: JSON.stringify(DEFAULT_APP_SETTINGS[field]) });
         settingsCreated += 1;
       }
-      if (!options.demoData) return { settingsCreated, demoUserCreated: false, productsCreated: 0 };
+      if (!options.demoData) return { settingsCreated, usersCreated: [], productsCreated: 0 };
 
-      let demoUserCreated = false;
-      const demo = await db
-        .selectFrom('steadfast_users')
-        .select('id')
-        .where('username', '=', DEMO_USER.username)
-        .executeTakeFirst();
-      if (!demo) {
-        await createUser(persistence, DEMO_USER);
-        demoUserCreated = true;
+      const usersCreated: string[] = [];
+      for (const user of DEMO_USERS) {
+        const existing = await db
+          .selectFrom('steadfast_users')
+          .select('id')
+          .where('username', '=', user.username)
+          .executeTakeFirst();
+        if (existing) continue;
+        await createAppUser(persistence, user);
+        usersCreated.push(user.username);
       }
       let productsCreated = 0;
       const anyProduct = await db.selectFrom('products').select('id').limit(1).executeTakeFirst();
@@ -165,7 +187,7 @@ function seedOnce(persistence: Persistence, options: SeedOptions): Promise<SeedR
         await persistence.autoSaveBulk('Product', products);
         productsCreated = products.length;
       }
-      return { settingsCreated, demoUserCreated, productsCreated };
+      return { settingsCreated, usersCreated, productsCreated };
     }),
   );
 }

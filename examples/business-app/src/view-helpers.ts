@@ -74,6 +74,7 @@ const ACTION_LABELS: Readonly<Record<string, string>> = {
   delete: 'Deleted',
   revert: 'Reverted',
   sync: 'Synced',
+  refused: 'Refused',
 };
 
 export function actionLabel(action: string): string {
@@ -84,6 +85,11 @@ export function actionLabel(action: string): string {
 export function recordLink(model: string, objectId: string): string | null {
   if (model === 'Product') return `/products/${encodeURIComponent(objectId)}/history`;
   if (model === 'Setting') return '/settings';
+  // A refusal names the record refused as `<Model>:<id>` (or only the model, for a create).
+  if (model === 'Refusal') {
+    const colon = objectId.indexOf(':');
+    return colon > 0 ? recordLink(objectId.slice(0, colon), objectId.slice(colon + 1)) : null;
+  }
   return null;
 }
 

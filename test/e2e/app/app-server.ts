@@ -8,11 +8,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { buildApp } from '../../../examples/business-app/src/build-app.js';
 import { seedDatabase } from '../../../examples/business-app/src/seed.js';
-import { createUser } from '../../../packages/steadfast/src/http/index.js';
+import { createAppUser } from '../../../examples/business-app/src/users.js';
 import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import { createTestDatabase, type EngineName, type TestDatabase } from '../../support/databases.js';
 
-export const OTHER_USER = { username: 'olga', displayName: 'Olga Ops', password: 'olga-password' } as const;
+export const OTHER_USER = {
+  username: 'olga',
+  displayName: 'Olga Ops',
+  password: 'olga-password',
+  role: 'editor',
+} as const;
 
 export interface RunningApp {
   readonly app: FastifyInstance;
@@ -34,7 +39,7 @@ export async function startApp(
   });
   if (options.seed ?? true) {
     await seedDatabase(persistence, { demoData: true });
-    await persistence.runAs('seed', () => createUser(persistence, OTHER_USER));
+    await persistence.runAs('seed', () => createAppUser(persistence, OTHER_USER));
   }
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

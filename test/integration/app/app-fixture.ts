@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { type BuildAppOptions, buildApp } from '../../../examples/business-app/src/build-app.js';
 import { seedDatabase } from '../../../examples/business-app/src/seed.js';
-import { createUser } from '../../../packages/steadfast/src/http/index.js';
+import { createAppUser } from '../../../examples/business-app/src/users.js';
 import type { Persistence } from '../../../packages/steadfast/src/persistence/index.js';
 import type { TestDatabase } from '../../support/databases.js';
 
@@ -12,7 +12,10 @@ export const TEST_SESSION_SECRET = 'test-session-secret-that-is-long-enough-000'
 export interface AppFixture {
   readonly app: FastifyInstance;
   readonly persistence: Persistence;
-  /** A second user beside `demo`, for two-user scenarios. */
+  /**
+   * A second user beside `demo` (both administrators), for two-user scenarios. The seed's `editor`
+   * and `viewer` (passwords as their names) are there too.
+   */
   readonly otherUser: { readonly id: number; readonly username: string; readonly password: string };
   readonly demoUserId: number;
 }
@@ -33,7 +36,7 @@ export function useSeededApp(
     await seedDatabase(persistence, { demoData: true });
     const password = 'other-password';
     const other = await persistence.runAs('seed', () =>
-      createUser(persistence, { username: 'olga', displayName: 'Olga <Ops>', password }),
+      createAppUser(persistence, { username: 'olga', displayName: 'Olga <Ops>', password, role: 'admin' }),
     );
     const demo = await current()
       .opened.db.selectFrom('steadfast_users')

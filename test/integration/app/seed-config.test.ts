@@ -1,23 +1,42 @@
+import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
 import { ConfigError, parseConfig } from '../../../examples/business-app/src/config.js';
+import type { AppDatabase } from '../../../examples/business-app/src/schema.js';
 import { seedDatabase } from '../../../examples/business-app/src/seed.js';
 import { createTestDatabase, describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('business app: seed', (current) => {
-  it('creates the demo user, 36 products and default settings, logged as seed, once', async () => {
+  it('creates a user of each role, 36 products and default settings, logged as seed, once', async () => {
     const persistence = createAppPersistence({ db: current().opened.db });
     const report = await seedDatabase(persistence, { demoData: true });
-    expect(report).toEqual({ settingsCreated: 3, demoUserCreated: true, productsCreated: 36 });
+    expect(report).toEqual({
+      settingsCreated: 3,
+      usersCreated: ['demo', 'editor', 'viewer'],
+      productsCreated: 36,
+    });
     const { entries } = await persistence.activityLog.query({ actor: 'seed', limit: 200 });
-    expect(entries).toHaveLength(3 + 1 + 36);
-    expect(entries.find((entry) => entry.model === 'User')?.changes.password_hash).toEqual([
-      '[changed]',
-      '[changed]',
-    ]);
+    expect(entries).toHaveLength(3 + 3 + 36);
+    const users = entries.filter((entry) => entry.model === 'User');
+    for (const user of users) expect(user.changes.password_hash).toEqual(['[changed]', '[changed]']);
+    // Each user's role is in its logged creation.
+    expect(Object.fromEntries(users.map((user) => [user.snapshot.username, user.changes.role]))).toEqual({
+      demo: [null, 'admin'],
+      editor: [null, 'editor'],
+      viewer: [null, 'viewer'],
+    });
+    const rows = await (current().opened.db as Kysely<AppDatabase>)
+      .selectFrom('steadfast_users')
+      .select(['username', 'role'])
+      .execute();
+    expect(Object.fromEntries(rows.map((row) => [row.username, row.role]))).toEqual({
+      demo: 'admin',
+      editor: 'editor',
+      viewer: 'viewer',
+    });
 
     const again = await seedDatabase(persistence, { demoData: true });
-    expect(again).toEqual({ settingsCreated: 0, demoUserCreated: false, productsCreated: 0 });
+    expect(again).toEqual({ settingsCreated: 0, usersCreated: [], productsCreated: 0 });
   });
 
   it('never creates the demo user or demo products without demoData (production)', async () => {
@@ -25,7 +44,7 @@ describeEachDatabase('business app: seed', (current) => {
     try {
       const persistence = createAppPersistence({ db: database.opened.db });
       const report = await seedDatabase(persistence, { demoData: false });
-      expect(report).toEqual({ settingsCreated: 3, demoUserCreated: false, productsCreated: 0 });
+      expect(report).toEqual({ settingsCreated: 3, usersCreated: [], productsCreated: 0 });
       const users = await database.opened.db.selectFrom('steadfast_users').selectAll().execute();
       expect(users).toEqual([]);
     } finally {

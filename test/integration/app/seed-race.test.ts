@@ -10,7 +10,7 @@ import { verifyActivityLog } from '../../../packages/steadfast/src/persistence/i
 import { describeEachDatabase } from '../../support/databases.js';
 
 describeEachDatabase('seeding from two processes at once', (current) => {
-  it('seeds once: one demo user, one catalogue, one set of settings, a log that verifies', async () => {
+  it('seeds once: one user of each role, one catalogue, one set of settings, a log that verifies', async () => {
     // A second, separate connection (pool or file handle), as a second process would have.
     const second = await openDatabase(current().url, { migrate: false });
     try {
@@ -19,8 +19,8 @@ describeEachDatabase('seeding from two processes at once', (current) => {
         seedDatabase(createAppPersistence({ db: second.db }), { demoData: true }),
       ]);
       const { db } = current().opened;
-      const users = await db.selectFrom('steadfast_users').select('username').execute();
-      expect(users.map((u) => u.username)).toEqual(['demo']);
+      const users = await db.selectFrom('steadfast_users').select('username').orderBy('username').execute();
+      expect(users.map((u) => u.username)).toEqual(['demo', 'editor', 'viewer']);
       const products = await db.selectFrom('products').select('id').execute();
       expect(products).toHaveLength(36);
       expect(reports.map((r) => r.productsCreated).sort()).toEqual([0, 36]);

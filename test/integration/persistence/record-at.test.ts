@@ -178,10 +178,11 @@ describeEachDatabase('activityLog.recordAt', (current) => {
     const id = String(created.record.id);
     await persistence.autoSave('User', { id: created.record.id, password_hash: 'scrypt$secret-two' });
     await persistence.autoSave('User', { id: created.record.id, display_name: 'Ada L.' });
+    // The demo's User model tracks its `role` too (a user made without one is a viewer).
     const expected = [
-      { username, display_name: 'Ada' },
-      { username, display_name: 'Ada' },
-      { username, display_name: 'Ada L.' },
+      { username, display_name: 'Ada', role: 'viewer' },
+      { username, display_name: 'Ada', role: 'viewer' },
+      { username, display_name: 'Ada L.', role: 'viewer' },
     ];
     const secretFields = persistence.registry.get('User').secretFields;
     expect(secretFields).toEqual(['password_hash']);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { verifyPassword } from '../../../packages/steadfast/src/http/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
@@ -29,7 +30,7 @@ describeEachDatabase('npm run user:create', (current) => {
       'a long passphrase\n',
     );
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/created user carol \(id \d+\)/);
+    expect(result.stdout).toMatch(/created user carol \(id \d+, viewer\)/);
     const { db } = current().opened;
     const user = await db
       .selectFrom('steadfast_users')
@@ -58,5 +59,38 @@ describeEachDatabase('npm run user:create', (current) => {
     const taken = await runUserCreate(current().url, ['--username', 'carol'], 'a long passphrase\n');
     expect(taken.code).toBe(2);
     expect(taken.stderr).toMatch(/username is already taken/);
+  });
+
+  it('gives the user the role asked for, in the logged creation; a role that is none is a usage error', async () => {
+    const made = await runUserCreate(
+      current().url,
+      ['--username', 'erin', '--role', 'editor'],
+      'a long passphrase\n',
+    );
+    expect(made.stderr).toBe('');
+    expect(made.stdout).toMatch(/created user erin \(id \d+, editor\)/);
+    const { db } = current().opened;
+    const { rows } = await sql<{
+      role: string;
+    }>`select role from steadfast_users where username = 'erin'`.execute(db);
+    expect(rows).toEqual([{ role: 'editor' }]);
+    const created = await db
+      .selectFrom('steadfast_activity_log')
+      .select('changes')
+      .where('model', '=', 'User')
+      .where('action', '=', 'create')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(created.changes).role).toEqual([null, 'editor']);
+
+    const bad = await runUserCreate(
+      current().url,
+      ['--username', 'fred', '--role', 'boss'],
+      'a long passphrase\n',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--role must be one of admin, editor, viewer/);
+    const { rows: none } = await sql`select id from steadfast_users where username = 'fred'`.execute(db);
+    expect(none).toEqual([]);
   });
 });

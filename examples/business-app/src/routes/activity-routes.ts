@@ -12,8 +12,11 @@ import { renderPage } from '../render.js';
 import type { RouteDependencies } from './route-dependencies.js';
 
 const PAGE_SIZE = 25;
-/** `Draft`: drafts the browser service synced (logged as `sync` by the HTTP layer). */
-export const ACTIVITY_MODELS = ['Product', 'Setting', 'User', 'Draft'] as const;
+/**
+ * `Draft`: drafts the browser service synced (logged as `sync` by the HTTP layer); `Refusal`: what
+ * a role was refused (logged as `refused`, roles.ts).
+ */
+export const ACTIVITY_MODELS = ['Product', 'Setting', 'User', 'Draft', 'Refusal'] as const;
 
 const isoDate = z.iso.date();
 

@@ -4,7 +4,13 @@
  * the merge page with a choice for each conflicting field), and the history with revert.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, NotFoundError, type StaleMerge, ValidationError } from 'steadfast/persistence';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  type StaleMerge,
+  ValidationError,
+} from 'steadfast/persistence';
 import { type ConflictChoice, resolveConflicts } from 'steadfast/protocol';
 import { resolveActorNames } from '../actor-names.js';
 import {
@@ -23,6 +29,7 @@ import {
 import { actorsOf, mergedNotice, mergeView, readChoices } from '../product-merge.js';
 import { findProduct, listProducts, productFormKey } from '../products.js';
 import { renderPage, setFlash } from '../render.js';
+import { askBeforeWriting, permissionsOf, REFUSALS } from '../roles.js';
 import type { ProductRow } from '../schema.js';
 import { signedInUserId } from '../session-user.js';
 import { readUserPreferences } from '../settings.js';
@@ -52,6 +59,21 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
   const signedInWrite = { preHandler: [app.requireUser, app.csrfProtection] };
 
   const currentUserId = signedInUserId;
+
+  /**
+   * The forms that only lead to a refused save are not offered (403 through the error page). The
+   * save itself is refused by the persistence layer's rule whatever asks for it (roles.ts).
+   */
+  const requireCan = async (
+    request: FastifyRequest,
+    permission: 'editProducts' | 'revert',
+    objectId?: string,
+  ): Promise<void> => {
+    const can = await permissionsOf(persistence, currentUserId(request));
+    if (can[permission]) return;
+    if (permission === 'revert') throw new ForbiddenError('revert', 'Product', objectId, REFUSALS.revert);
+    throw new ForbiddenError(objectId ? 'update' : 'create', 'Product', objectId, REFUSALS.products);
+  };
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     renderPage(
@@ -113,11 +135,23 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     );
   });
 
-  app.get('/products/new', signedIn, async (request, reply) =>
-    renderForm(request, reply, { product: null, input: EMPTY_PRODUCT_INPUT, version: null, errors: {} }),
-  );
+  app.get('/products/new', signedIn, async (request, reply) => {
+    await requireCan(request, 'editProducts');
+    return renderForm(request, reply, {
+      product: null,
+      input: EMPTY_PRODUCT_INPUT,
+      version: null,
+      errors: {},
+    });
+  });
 
   app.post('/products', signedInWrite, async (request, reply) => {
+    await askBeforeWriting(persistence, {
+      action: 'create',
+      model: 'Product',
+      objectId: undefined,
+      record: undefined,
+    });
     const input = readProductInput(request.body);
     const validation = validateProductInput(input);
     if (!validation.ok) {
@@ -152,6 +186,7 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     const id = parseRecordId(request.params.id);
     const product = id === undefined ? undefined : await findProduct(persistence, id);
     if (!product) return notFound(request, reply);
+    await requireCan(request, 'editProducts', String(product.id));
     return renderForm(request, reply, {
       product,
       input: productInputFromRecord(product),
@@ -164,6 +199,12 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     const id = parseRecordId(request.params.id);
     const product = id === undefined ? undefined : await findProduct(persistence, id);
     if (id === undefined || !product) return notFound(request, reply);
+    await askBeforeWriting(persistence, {
+      action: 'update',
+      model: 'Product',
+      objectId: String(id),
+      record: product,
+    });
     const input = readProductInput(request.body);
     const loadedVersion = parseVersion((request.body as Record<string, unknown> | undefined)?.version);
     if (loadedVersion === undefined) {
@@ -354,6 +395,12 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     const id = parseRecordId(request.params.id);
     const product = id === undefined ? undefined : await findProduct(persistence, id);
     if (id === undefined || !product) return notFound(request, reply);
+    await askBeforeWriting(persistence, {
+      action: 'update',
+      model: 'Product',
+      objectId: String(id),
+      record: product,
+    });
     const body = request.body as Record<string, unknown> | undefined;
     const input = readProductInput(body);
     const loadedVersion = parseVersion(body?.baseVersion);
@@ -448,9 +495,10 @@ export function registerProductRoutes(app: FastifyInstance, dependencies: RouteD
     );
   };
 
-  app.get<{ Params: RevertParams }>('/products/:id/revert/:version', signedIn, (request, reply) =>
-    renderRevertConfirmation(request, reply, null),
-  );
+  app.get<{ Params: RevertParams }>('/products/:id/revert/:version', signedIn, async (request, reply) => {
+    await requireCan(request, 'revert', request.params.id);
+    return renderRevertConfirmation(request, reply, null);
+  });
 
   app.post<{ Params: RevertParams }>(
     '/products/:id/revert/:version',

@@ -7,6 +7,7 @@ import { ConflictError } from 'steadfast/persistence';
 import type { z } from 'zod';
 import { parseVersion } from '../product-form.js';
 import { renderPage, setFlash } from '../render.js';
+import { askBeforeWriting } from '../roles.js';
 import { signedInUserId } from '../session-user.js';
 import {
   type AppSettings,
@@ -125,6 +126,13 @@ export function registerSettingsRoutes(app: FastifyInstance, dependencies: Route
   );
 
   app.post('/settings/app', { preHandler: [app.requireUser, app.csrfProtection] }, async (request, reply) => {
+    // The company settings as a whole (each is asked again as it is saved).
+    await askBeforeWriting(persistence, {
+      action: 'update',
+      model: 'Setting',
+      objectId: undefined,
+      record: undefined,
+    });
     const input = stringFields(request.body, APP_FIELDS);
     const versions = readVersions(request.body, APP_FIELDS);
     const parsed = appSettingsSchema.safeParse(input);

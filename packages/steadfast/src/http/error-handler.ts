@@ -84,6 +84,7 @@ const PERSISTENCE_STATUS: Readonly<Record<PersistenceError['code'], { status: nu
   unknown_model: { status: 400, error: 'invalid_request' },
   conflict: { status: 409, error: 'conflict' },
   not_found: { status: 404, error: 'not_found' },
+  forbidden: { status: 403, error: 'forbidden' },
   storage_unavailable: { status: 503, error: 'storage_unavailable' },
   verification_failed: { status: 500, error: 'internal_error' },
 };

@@ -5,7 +5,12 @@
 import { createHash } from 'node:crypto';
 import type { ActivityLogRow } from '../db/schema.js';
 
-export const ACTIVITY_ACTIONS = ['create', 'update', 'delete', 'revert', 'sync'] as const;
+/**
+ * The actions of the log: a record's changes (`create` … `sync`, each a link of the record's hash
+ * chain), and `refused`, the record of an action the `authorize` hook refused (model `Refusal`,
+ * outside every chain: see authorize.ts).
+ */
+export const ACTIVITY_ACTIONS = ['create', 'update', 'delete', 'revert', 'sync', 'refused'] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
 
 /** `{field: [before, after]}`; a secret field reads `"[changed]"` on both sides. */

@@ -7,10 +7,14 @@
  * Pruning keeps, for each record, the newest entry older than the cut-off and marks it a
  * checkpoint: the chain then starts there, it still carries the record's full state (its
  * snapshot), and the rest of the chain verifies as before.
+ *
+ * Entries that record a refusal (action `refused`) are links of no chain: each is checked against
+ * its own hash only, and pruning keeps none of them.
  */
 import type { Kysely } from 'kysely';
 import type { ActivityLogRow, Database } from '../db/schema.js';
 import { hashEntry } from './activity-entry.js';
+import { REFUSED_ACTION } from './authorize.js';
 import type { ModelRegistry } from './model-registry.js';
 
 export interface ChainProblem {
@@ -64,11 +68,18 @@ export async function verifyActivityLog(db: Kysely<Database>, registry: ModelReg
     for (const row of rows) {
       entriesChecked += 1;
       const id = Number(row.id);
-      const sameChain = previous && previous.model === row.model && previous.object_id === row.object_id;
       const where = { entryId: id, model: row.model, objectId: row.object_id };
       if (hashEntry({ ...row, version: Number(row.version) }) !== row.hash) {
         report({ ...where, reason: `entry ${id} was altered: its content no longer matches its hash` });
       }
+      // A refusal changed no record: it stands alone, a link of no chain (authorize.ts).
+      if (row.action === REFUSED_ACTION) {
+        if (row.prev_hash !== null) {
+          report({ ...where, reason: `entry ${id} records a refusal but follows another entry` });
+        }
+        continue;
+      }
+      const sameChain = previous && previous.model === row.model && previous.object_id === row.object_id;
       if (sameChain && previous) {
         if (row.prev_hash !== previous.hash) {
           report({
@@ -163,10 +174,12 @@ export interface PruneResult {
 export async function pruneActivityLog(db: Kysely<Database>, before: Date): Promise<PruneResult> {
   const cutoff = before.toISOString();
   return db.transaction().execute(async (trx) => {
+    // Refusals stand in no chain: none is kept as a checkpoint, all older ones go.
     const keep = trx
       .selectFrom('steadfast_activity_log')
       .select((eb) => eb.fn.max('id').as('id'))
       .where('created_at', '<', cutoff)
+      .where('action', '<>', REFUSED_ACTION)
       .groupBy(['model', 'object_id']);
     const removed = await trx
       .deleteFrom('steadfast_activity_log')

@@ -19,6 +19,7 @@ import {
 } from './activity-bounds.js';
 import { ACTIVITY_ACTIONS, type ActivityEntry, toActivityEntry } from './activity-entry.js';
 import { type ActivityViewer, visibleRows, withDetailsFor } from './activity-visibility.js';
+import type { Authorizer } from './authorize.js';
 import { ValidationError } from './errors.js';
 import { type ModelRegistry, REDACTED } from './model-registry.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -99,6 +100,11 @@ export class ActivityLog {
     private readonly context: TransactionContext,
     /** The models, so `recordAt` knows their secret fields without being told. */
     private readonly registry?: ModelRegistry,
+    /**
+     * Asked (`read-log`, as the context's actor) before `query` and `entry` answer. The server's
+     * own reads (`entryAtVersion`, `recordAt`, `entriesAfter`) are not asked: their callers are.
+     */
+    private readonly authorizer?: Authorizer,
   ) {}
 
   /**
@@ -121,6 +127,15 @@ export class ActivityLog {
       throw new ValidationError(`${field || 'query'}: ${issue?.message ?? 'invalid'}`, field);
     }
     const q = parsed.data;
+    if (this.authorizer?.enabled)
+      await this.authorizer.require({
+        actor: this.context.actor(),
+        action: 'read-log',
+        model: q.model,
+        objectId: q.objectId,
+        record: undefined,
+        values: undefined,
+      });
     const limit = q.limit ?? 50;
     const prefixChars = readPrefixChars(bounds);
     let select = this.context
@@ -189,7 +204,17 @@ export class ActivityLog {
     const visible = visibleRows(viewer);
     if (visible) select = select.where(visible);
     const row = (await select.executeTakeFirst()) as ActivityLogRow | undefined;
-    return row && withDetailsFor(viewer, toActivityEntry(row));
+    if (!row) return undefined;
+    if (this.authorizer?.enabled)
+      await this.authorizer.require({
+        actor: this.context.actor(),
+        action: 'read-log',
+        model: row.model,
+        objectId: row.object_id,
+        record: undefined,
+        values: undefined,
+      });
+    return withDetailsFor(viewer, toActivityEntry(row));
   }
 
   /** The entry that recorded `version` of a record, if the log still holds it. */

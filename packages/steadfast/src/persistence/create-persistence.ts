@@ -8,6 +8,7 @@ import { type DialectName, dialectOf } from '../db/dialect-name.js';
 import type { Database } from '../db/schema.js';
 import type { ActivityEntry } from './activity-entry.js';
 import { ActivityLog } from './activity-log.js';
+import { type Authorize, Authorizer } from './authorize.js';
 import { ChangeTracker } from './change-tracker.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
@@ -57,6 +58,23 @@ export interface PersistenceOptions {
   readonly batchSaves?: boolean;
   /** Called with each save batch's size and how it ended: `abandoned` means its saves ran again alone. */
   readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
+  /**
+   * Who may do what: asked before every tracked write (each save, batched or not, delete, revert,
+   * a sync request's drafts) and every read of the log, with the context's actor. Answer `true` to
+   * allow; `false` or `{ refuse: reason }` refuses with a ForbiddenError (403) before anything is
+   * written. Default: everything is allowed. See AuthorizeRequest for what it is asked.
+   *
+   * @example
+   * authorize: ({ action, model }) => action === 'read-log' || model === 'Product' || { refuse: 'Products only.' }
+   */
+  readonly authorize?: Authorize;
+  /**
+   * Log each refused write to a record (`create`, `update`, `delete`, `revert`) as an entry of its
+   * own: model `Refusal`, action `refused`, outside every record's hash chain, written once the
+   * refused work has ended. Default true. Refused `sync` and `read-log` requests are not logged
+   * (a client retries, a page reloads); a refusal's `record` decides for itself either way.
+   */
+  readonly recordRefusals?: boolean;
 }
 
 export interface RevertOptions {
@@ -74,6 +92,8 @@ export interface Persistence {
   readonly changeTracker: ChangeTracker;
   readonly activityLog: ActivityLog;
   readonly context: TransactionContext;
+  /** Asks the `authorize` option (allows everything without one) and logs its refusals. */
+  readonly authorizer: Authorizer;
   /** Insert or update one record, verified and logged. */
   autoSave(model: string, values: RecordValues, options?: SaveOptions): Promise<SaveResult>;
   /** Many records of one model in one transaction, all or none. */
@@ -84,7 +104,7 @@ export interface Persistence {
     id: string | number,
     options?: { expectedVersion?: number },
   ): Promise<DeleteResult>;
-  /** Restore the record to a logged version, logged as `revert`. */
+  /** Restore the record to a logged version, logged as `revert` (asked of `authorize` as `revert`). */
   revert(model: string, id: string | number, toVersion: number, options?: RevertOptions): Promise<SaveResult>;
   /**
    * The record now and as it was at `baseVersion` (rebuilt from the log), with who changed which
@@ -134,6 +154,15 @@ export function createPersistence(options: PersistenceOptions): Persistence {
   const isSqlite = dialect === 'sqlite';
   const groupCommit = options.groupCommit ?? isSqlite;
   const committer = groupCommit ? new GroupCommitter({ context }) : undefined;
+  const authorizer = new Authorizer({
+    authorize: options.authorize,
+    recordRefusals: options.recordRefusals,
+    context,
+    db,
+    registry,
+    clock,
+    onError: options.onCommitError,
+  });
   const manager = new PersistenceManager({
     dialect,
     committer,
@@ -147,8 +176,9 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     clock,
     hooks: options.hooks,
     logger: options.logger,
+    authorizer,
   });
-  const activityLog = new ActivityLog(context, registry);
+  const activityLog = new ActivityLog(context, registry, authorizer);
 
   async function revert(
     model: string,
@@ -204,14 +234,15 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     changeTracker,
     activityLog,
     context,
+    authorizer,
     autoSave: (model, values, saveOptions) => manager.saveWithPersistence(model, values, saveOptions),
     autoSaveBulk: (model, items, saveOptions) => manager.saveMany(model, items, saveOptions),
     autoDelete: (model, id, deleteOptions) => manager.delete(model, id, deleteOptions),
     revert,
     readWithBase: (model, id, baseVersion) =>
-      readWithBase({ registry, context, activityLog }, model, id, baseVersion),
+      readWithBase({ registry, context, activityLog, authorizer }, model, id, baseVersion),
     mergeStale: (model, id, values, baseVersion) =>
-      mergeStale({ registry, context, activityLog }, model, id, values, baseVersion),
+      mergeStale({ registry, context, activityLog, authorizer }, model, id, values, baseVersion),
     withTransaction: (fn) => context.withTransaction(fn),
     runAs: (actor, fn) => context.runAs(actor, fn),
     onCommit: (fn) => context.onCommit(fn),

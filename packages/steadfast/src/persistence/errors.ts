@@ -9,6 +9,7 @@ export type PersistenceErrorCode =
   | 'verification_failed'
   | 'not_found'
   | 'unknown_model'
+  | 'forbidden'
   | 'storage_unavailable';
 
 export abstract class PersistenceError extends Error {
@@ -76,6 +77,26 @@ export class UnknownModelError extends PersistenceError {
   override readonly name = 'UnknownModelError';
   constructor(readonly model: string) {
     super(`no model named "${model}" is registered`);
+  }
+}
+
+/**
+ * The `authorize` hook refused the action (see authorize.ts): nothing was written. `action`,
+ * `model` and `objectId` name what was refused; the message is the hook's reason, or a sentence
+ * naming the action. The HTTP layer answers it 403 `forbidden`.
+ */
+export class ForbiddenError extends PersistenceError {
+  readonly code = 'forbidden';
+  override readonly name = 'ForbiddenError';
+  constructor(
+    /** An AuthorizeAction: `create`, `update`, `delete`, `revert`, `sync` or `read-log`. */
+    readonly action: string,
+    /** The model refused; undefined for a query of the whole log. */
+    readonly model: string | undefined,
+    readonly objectId: string | undefined,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

@@ -58,6 +58,17 @@ export {
   type RecordAtVersion,
 } from './activity-log.js';
 export type { PrivateRecords } from './activity-visibility.js';
+export {
+  AUTHORIZE_ACTIONS,
+  type Authorize,
+  type AuthorizeAction,
+  type AuthorizeDecision,
+  type AuthorizeRefusal,
+  type AuthorizeRequest,
+  Authorizer,
+  REFUSAL_MODEL,
+  REFUSED_ACTION,
+} from './authorize.js';
 export { ChangeTracker, type TrackedChange } from './change-tracker.js';
 export { type Clock, systemClock } from './clock.js';
 export {
@@ -69,6 +80,7 @@ export {
 export { defineModel, ModelDefinitionError } from './define-model.js';
 export {
   ConflictError,
+  ForbiddenError,
   isStorageUnavailable,
   NotFoundError,
   PersistenceError,

@@ -3,6 +3,7 @@
  * tracks, which must never be logged in clear, and how to validate values before writing.
  */
 import type { z } from 'zod';
+import { REFUSAL_MODEL } from './authorize.js';
 import { UnknownModelError } from './errors.js';
 
 export interface ModelDefinition {
@@ -36,6 +37,8 @@ export class ModelRegistry {
   }
 
   register(definition: ModelDefinition): this {
+    if (definition.name === REFUSAL_MODEL)
+      throw new Error(`model name "${REFUSAL_MODEL}" is kept by Steadfast for the log's refusals`);
     if (this.#models.has(definition.name))
       throw new Error(`model "${definition.name}" is already registered`);
     for (const secret of definition.secretFields ?? []) {

@@ -2,7 +2,9 @@
  * The persistence manager: every change to a tracked record goes through here, inside a
  * transaction (the ambient one when there is one), with an optimistic version check, a
  * verification of the row the database stored and an ActivityLog entry written in the same
- * transaction. Any failure rolls back the record and its log entries together. The statements
+ * transaction. Each save and delete asks the `authorize` hook (authorize.ts) once it has read the
+ * record and before it writes anything; a batch asks for each of its saves before writing any.
+ * Any failure rolls back the record and its log entries together. The statements
  * that do it, and why the row a write returns may stand for a read-back, are in
  * save-statements.ts.
  */
@@ -11,6 +13,7 @@ import type { z } from 'zod';
 import type { DialectName } from '../db/dialect-name.js';
 import type { Database, NewActivityLogRow } from '../db/schema.js';
 import type { ActivityAction, ActivityEntry } from './activity-entry.js';
+import type { AuthorizeRequest, Authorizer } from './authorize.js';
 import { type ChangeTracker, normalise, sameValue, type TrackedChange } from './change-tracker.js';
 import type { Clock } from './clock.js';
 import {
@@ -101,6 +104,8 @@ export interface PersistenceManagerOptions {
   readonly batchesInFlight?: number;
   /** Called with each batch's size and how it ended (metrics; tests that need to see a batch form). */
   readonly onSaveBatch?: (size: number, outcome: 'committed' | 'abandoned' | 'failed') => void;
+  /** Asked before every save and delete (the `authorize` option); none: everything is allowed. */
+  readonly authorizer?: Authorizer;
 }
 
 /** One `saveWithPersistence` call waiting for its batch. */
@@ -180,6 +185,7 @@ export class PersistenceManager {
   readonly #logger: PersistenceLogger | undefined;
   readonly #committer: GroupCommitter | undefined;
   readonly #batcher: SaveBatcher<QueuedSave, SaveResult> | undefined;
+  readonly #authorizer: Authorizer | undefined;
 
   constructor(options: PersistenceManagerOptions) {
     this.#statements = new SaveStatements(options.dialect);
@@ -192,6 +198,7 @@ export class PersistenceManager {
     this.#hooks = options.hooks ?? {};
     this.#logger = options.logger;
     this.#committer = options.committer;
+    this.#authorizer = options.authorizer?.enabled ? options.authorizer : undefined;
     if (options.batchSaves && !options.hooks) {
       this.#batcher = new SaveBatcher<QueuedSave, SaveResult>({
         context: this.#context,
@@ -241,8 +248,9 @@ export class PersistenceManager {
   async #saveAlone(
     save: Pick<QueuedSave, 'model' | 'values' | 'options'>,
     shareCommit = true,
+    authorized = false,
   ): Promise<SaveResult> {
-    const [result] = await this.#saveMany(save.model, [save.values], save.options, shareCommit);
+    const [result] = await this.#saveMany(save.model, [save.values], save.options, shareCommit, authorized);
     if (!result) throw new Error('saveMany returned no result');
     return result;
   }
@@ -276,6 +284,29 @@ export class PersistenceManager {
     >();
     for (const [definition, keys] of groupKeys(named)) {
       currentRows.set(definition, await this.#readManyWithHead(executor, definition, keys));
+    }
+    const authorizer = this.#authorizer;
+    if (authorizer) {
+      // Every save of the batch asked before any is written; a refused one is answered alone and
+      // the others go on, as a stale one is. Its refusal is logged if the batch commits: an
+      // abandoned batch's saves run again alone, and meet the refusal there.
+      for (const [index, entry] of parsed.entries()) {
+        const save = saves[index] as QueuedSave;
+        const current =
+          entry?.key === undefined ? undefined : currentRows.get(entry.definition)?.get(String(entry.key));
+        if (!entry || isMissing(entry.definition, entry.key, current, save.options)) continue;
+        try {
+          const refused = await authorizer.check(
+            saveRequest(save.actor, entry.definition, entry.key, current?.row, entry.fields, save.options),
+          );
+          if (!refused) continue;
+          authorizer.logOnCommit(refused);
+          outcomes[index] = { ok: false, error: refused };
+        } catch (error) {
+          outcomes[index] = { ok: false, error };
+        }
+        parsed[index] = undefined;
+      }
     }
     parsed.forEach((entry, index) => {
       if (!entry) return;
@@ -340,7 +371,8 @@ export class PersistenceManager {
       const save = saves[index] as QueuedSave;
       try {
         // Inside the batch's transaction: a savepoint of its own, so its failure undoes only itself.
-        const value = await this.#context.runAs(save.actor, () => this.#saveAlone(save));
+        // Authorized with the rest of the batch, above.
+        const value = await this.#context.runAs(save.actor, () => this.#saveAlone(save, true, true));
         outcomes[index] = { ok: true, value };
       } catch (error) {
         outcomes[index] = { ok: false, error: asPersistenceError(error) };
@@ -359,11 +391,13 @@ export class PersistenceManager {
     return this.#saveMany(model, items, options, true);
   }
 
+  /** `authorized`: the batch this save belongs to has asked the `authorize` hook already. */
   async #saveMany(
     model: string,
     items: readonly RecordValues[],
     options: SaveOptions,
     shareCommit: boolean,
+    authorized = false,
   ): Promise<SaveResult[]> {
     const definition = this.#registry.get(model);
     const saveAll = (logInWrite: boolean) =>
@@ -387,6 +421,7 @@ export class PersistenceManager {
             values,
             options,
             logInWrite ? logUnlogged : undefined,
+            authorized,
           );
           if (saved.change) unlogged.push({ index: results.length, change: saved.change });
           results.push({ ...saved.result, entry: saved.entry ?? null });
@@ -426,6 +461,15 @@ export class PersistenceManager {
       const executor = this.#context.executor();
       const current = await this.#statements.readWithHead(executor, definition, id);
       if (!current) throw new NotFoundError(`${model} ${objectId} does not exist`);
+      if (this.#authorizer)
+        await this.#authorizer.require({
+          actor: this.#context.actor(),
+          action: 'delete',
+          model,
+          objectId,
+          record: current.row,
+          values: undefined,
+        });
       const version = Number(current.row.version);
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new ConflictError(model, objectId, options.expectedVersion, version, current.row);
@@ -477,6 +521,7 @@ export class PersistenceManager {
     values: RecordValues,
     options: SaveOptions,
     logEarlier?: () => Promise<void>,
+    authorized = false,
   ): Promise<PendingSave> {
     const executor = this.#context.executor();
     const { key, expectedVersion, fields } = this.#splitValues(definition, values, options);
@@ -484,9 +529,16 @@ export class PersistenceManager {
     const current =
       key === undefined ? undefined : await this.#statements.readWithHead(executor, definition, key);
     const now = this.#clock.now().toISOString();
+    if (this.#authorizer && !authorized && !isMissing(definition, key, current, options)) {
+      // Before any check that would tell the caller more (a version, a validation message), and
+      // before anything is written.
+      await this.#authorizer.require(
+        saveRequest(this.#context.actor(), definition, key, current?.row, fields, options),
+      );
+    }
 
     if (!current) {
-      if (key !== undefined && definition.generatedKey && options.action !== 'revert') {
+      if (isMissing(definition, key, current, options)) {
         throw new NotFoundError(`${model} ${String(key)} does not exist`);
       }
       if (expectedVersion !== undefined && expectedVersion !== 0) {
@@ -915,6 +967,38 @@ function asPersistenceError(error: unknown): unknown {
     return new StorageUnavailableError('the database is unavailable', { cause: error });
   }
   return error;
+}
+
+/**
+ * A save naming a record of a generated key that does not exist: answered NotFoundError, it would
+ * write nothing (a revert re-creates a deleted record, so it is not missing).
+ */
+function isMissing(
+  definition: ModelDefinition,
+  key: string | number | undefined,
+  current: unknown,
+  options: SaveOptions,
+): boolean {
+  return !current && key !== undefined && definition.generatedKey && options.action !== 'revert';
+}
+
+/** What the `authorize` hook is asked about a save. */
+function saveRequest(
+  actor: Actor,
+  definition: ModelDefinition,
+  key: string | number | undefined,
+  current: StoredRecord | undefined,
+  fields: RecordValues,
+  options: SaveOptions,
+): AuthorizeRequest {
+  return {
+    actor,
+    action: options.action === 'revert' ? 'revert' : current ? 'update' : 'create',
+    model: definition.name,
+    objectId: key === undefined ? undefined : String(key),
+    record: current,
+    values: fields,
+  };
 }
 
 /** The record a save's values name, for keeping two saves of one record out of one batch. */

@@ -8,6 +8,7 @@ import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import { type FieldValues, type MergeResult, mergeThreeWay } from '../protocol/three-way-merge.js';
 import type { ActivityEntry } from './activity-entry.js';
 import type { ActivityLog } from './activity-log.js';
+import type { Authorizer } from './authorize.js';
 import { normalise } from './change-tracker.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
@@ -68,6 +69,8 @@ export interface StaleMergeDependencies {
   readonly registry: ModelRegistry;
   readonly context: TransactionContext;
   readonly activityLog: ActivityLog;
+  /** Asked (`read-log`) before a record's past is read. */
+  readonly authorizer?: Authorizer;
 }
 
 /** The log's JSON text never holds anything else; the row's Dates and bigints become the same. */
@@ -115,6 +118,16 @@ export async function readWithBase(
     .where(definition.primaryKey, '=', definition.generatedKey ? Number(id) : id)
     .executeTakeFirst()) as Record<string, unknown> | undefined;
   if (!row) throw new NotFoundError(`${model} ${objectId} does not exist`);
+  // Its past versions and who made them come from the log.
+  if (dependencies.authorizer?.enabled)
+    await dependencies.authorizer.require({
+      actor: context.actor(),
+      action: 'read-log',
+      model,
+      objectId,
+      record: row,
+      values: undefined,
+    });
   const secret = new Set(definition.secretFields ?? []);
   const visible = definition.trackedFields.filter((field) => !secret.has(field));
   const current = Object.fromEntries(visible.map((field) => [field, asJson(row[field])])) as FieldValues;

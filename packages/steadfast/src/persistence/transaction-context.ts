@@ -28,6 +28,8 @@ export type Executor = Kysely<any>;
 interface OpenTransaction {
   readonly trx: Transaction<unknown> | Executor;
   readonly afterCommit: Array<() => unknown>;
+  /** Run once the transaction ended, whichever way; a savepoint rolled back keeps them. */
+  readonly afterEnd: Array<() => unknown>;
   savepoints: number;
   /**
    * Set once a scope's transaction committed or rolled back. A frame can outlive its transaction
@@ -115,10 +117,25 @@ export class TransactionContext {
     }
     if (this.#openTransaction()) throw new Error('openScope: a transaction is already open in this context');
     const trx = await this.db.startTransaction().execute();
-    const transaction: OpenTransaction = { trx, afterCommit: [], savepoints: 0, tail: Promise.resolve() };
+    const transaction: OpenTransaction = {
+      trx,
+      afterCommit: [],
+      afterEnd: [],
+      savepoints: 0,
+      tail: Promise.resolve(),
+    };
     const frame: Frame = { actor, transaction };
     let settled: Promise<void> | undefined;
     const onCommitError = this.onCommitError;
+    const runAfterEnd = async () => {
+      for (const callback of transaction.afterEnd.splice(0)) {
+        try {
+          await callback();
+        } catch (error) {
+          onCommitError(error);
+        }
+      }
+    };
     return {
       transactional: true,
       get open() {
@@ -136,6 +153,7 @@ export class TransactionContext {
               .rollback()
               .execute()
               .catch(() => {});
+            await runAfterEnd();
             throw error;
           }
           for (const callback of transaction.afterCommit) {
@@ -145,6 +163,7 @@ export class TransactionContext {
               onCommitError(error);
             }
           }
+          await runAfterEnd();
         })();
         return settled;
       },
@@ -152,7 +171,11 @@ export class TransactionContext {
         settled ??= (async () => {
           transaction.closed = true;
           transaction.afterCommit.length = 0;
-          await trx.rollback().execute();
+          try {
+            await trx.rollback().execute();
+          } finally {
+            await runAfterEnd();
+          }
         })();
         return settled;
       },
@@ -207,6 +230,24 @@ export class TransactionContext {
     const open = this.#openTransaction();
     if (open) {
       open.afterCommit.push(fn);
+      return;
+    }
+    Promise.resolve()
+      .then(fn)
+      .catch((error: unknown) => this.onCommitError(error));
+  }
+
+  /**
+   * Runs `fn` once the ambient transaction has ended, committed or rolled back; at once when there
+   * is none. For what must be kept whatever becomes of the work it is about (the record of a refused
+   * action, which the rollback that follows the refusal must not take with it): unlike `onCommit`,
+   * a savepoint rolled back keeps it. Runs after the `onCommit` callbacks; errors go to
+   * `onCommitError`.
+   */
+  afterEnd(fn: () => unknown): void {
+    const open = this.#openTransaction();
+    if (open) {
+      open.afterEnd.push(fn);
       return;
     }
     Promise.resolve()

@@ -10,7 +10,7 @@ import { type ActivityPage, type ActivityViewer, activityQuerySchema } from '../
 import type { PrivateRecords } from '../persistence/activity-visibility.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { ApiError, InvalidRequestError, invalidRequest } from './api-error.js';
-import { type SignedInUser, userKey } from './signed-in-user.js';
+import { asUser, type SignedInUser, userKey } from './signed-in-user.js';
 import { DRAFT_MODEL } from './sync-service.js';
 
 /** Decides what of the log a user sees beyond the default (the options' `activity`). */
@@ -57,14 +57,18 @@ export function createActivityService(
     async query(user, query) {
       const parsed = activityQuerySchema.safeParse(query ?? {});
       if (!parsed.success) throw invalidRequest(parsed.error, 'query');
-      return persistence.activityLog.query(parsed.data, viewer(user), settings.bounds);
+      return asUser(persistence, user, () =>
+        persistence.activityLog.query(parsed.data, viewer(user), settings.bounds),
+      );
     },
     async entry(user, id) {
       const text = typeof id === 'number' ? String(id) : id;
       if (typeof text !== 'string' || !/^[1-9][0-9]{0,15}$/.test(text)) {
         throw new InvalidRequestError('id: must be a log entry id (a positive whole number)', 'id');
       }
-      const entry = await persistence.activityLog.entry(Number(text), viewer(user));
+      const entry = await asUser(persistence, user, () =>
+        persistence.activityLog.entry(Number(text), viewer(user)),
+      );
       if (!entry) throw new ApiError('not_found', `There is no log entry ${text} you can see.`);
       return entry;
     },

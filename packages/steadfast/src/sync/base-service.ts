@@ -14,7 +14,7 @@ import { userModel } from '../persistence/user-model.js';
 import { type BaseResponse, baseQuerySchema } from '../protocol/sync.js';
 import type { FieldValues } from '../protocol/three-way-merge.js';
 import { ApiError, invalidRequest } from './api-error.js';
-import { type SignedInUser, userKey } from './signed-in-user.js';
+import { asUser, type SignedInUser, userKey } from './signed-in-user.js';
 import type { RecordForKey } from './sync-service.js';
 
 type WireFields = Extract<BaseResponse, { status: 'found' }>['base'];
@@ -42,7 +42,7 @@ export async function readDraftBase(
   }
   let record: Awaited<ReturnType<Persistence['readWithBase']>>;
   try {
-    record = await persistence.readWithBase(ref.model, ref.id, version);
+    record = await asUser(persistence, user, () => persistence.readWithBase(ref.model, ref.id, version));
   } catch (error) {
     if (error instanceof NotFoundError) {
       throw new ApiError('not_found', `The record named by "${key}" does not exist.`);

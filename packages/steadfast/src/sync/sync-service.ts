@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.js';
 import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
+import { ForbiddenError } from '../persistence/errors.js';
 import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
 import { compareKeys } from '../persistence/lock-order.js';
 import type { ModelRegistry } from '../persistence/model-registry.js';
@@ -222,8 +223,11 @@ export async function applySyncBatch(
 ): Promise<SyncResponse> {
   const unit = { user, request, at, actor: persistence.context.actor() };
   const [outcome] = await applySyncUnits(persistence, recordForKey, [unit], lockRows, limits);
-  if (!outcome?.ok) throw outcome ? outcome.error : new Error('applySyncUnits answered nothing');
-  return outcome.value;
+  if (!outcome) throw new Error('applySyncUnits answered nothing');
+  if (outcome.ok) return outcome.value;
+  // Thrown, the refusal's work is rolled back: its record must not go with it.
+  if (outcome.error instanceof ForbiddenError) await persistence.authorizer.logAfterEnd(outcome.error);
+  throw outcome.error;
 }
 
 /** A unit's mutations sorted out: what to apply, what was applied before, where it ends. */
@@ -256,9 +260,9 @@ export type UserDraftLimits = Pick<DraftLimits, 'draftsPerUser' | 'draftBytesPer
  * final states, one insert of every log entry and one write of the clients, whatever the number of
  * requests. Requests are applied in order, each seeing the ones before it (one client's batches,
  * one user's drafts). Answers one outcome per request: one refused (another user's clientId, a
- * mutation gap, a user's drafts over `limits`) writes nothing and the rest go on. Throws when a
- * statement fails; the caller rolls the whole group back and applies each request alone to find
- * the one at fault.
+ * mutation gap, a user's drafts over `limits`, a draft the `authorize` hook refuses) writes nothing
+ * and the rest go on. Throws when a statement fails; the caller rolls the whole group back and
+ * applies each request alone to find the one at fault.
  */
 export async function applySyncUnits(
   persistence: Persistence,
@@ -279,7 +283,7 @@ export async function applySyncUnits(
   const quota = limits && (await draftQuota(db, units, stored, limits));
   const outcomes: UnitOutcome<SyncResponse>[] = new Array(units.length);
   const plans: MutationPlan[] = [];
-  units.forEach((unit, index) => {
+  for (const [index, unit] of units.entries()) {
     try {
       const client = clients.get(unit.request.clientId);
       const previous = lastAppliedBy(
@@ -287,6 +291,7 @@ export async function applySyncUnits(
         unit.user,
       );
       const plan = planMutations(unit, index, previous);
+      if (persistence.authorizer.enabled) await authorizeDrafts(persistence, plan);
       quota?.charge(plan);
       if (plan.last !== previous) {
         const movedAt = unit.at.toISOString();
@@ -303,7 +308,7 @@ export async function applySyncUnits(
     } catch (error) {
       outcomes[index] = { ok: false, error };
     }
-  });
+  }
 
   // Every touched draft's log head, read once for the whole group: under load the group holds the
   // writer, so its statement count is the endpoint's throughput.
@@ -400,6 +405,32 @@ export async function applySyncUnits(
     };
   }
   return outcomes;
+}
+
+/**
+ * Asks the `authorize` hook (`sync`, model `Draft`) about each draft a request would write, before
+ * anything of it is: the first refusal refuses the whole request, which then writes nothing and
+ * moves no client, while the other requests of the group go on. The refusal is logged (when it is
+ * to be) if the group commits; a group abandoned runs each request again alone, which meets it
+ * again (applySyncBatch).
+ */
+async function authorizeDrafts(persistence: Persistence, plan: MutationPlan): Promise<void> {
+  const { authorizer } = persistence;
+  const userId = userKey(plan.unit.user);
+  for (const change of plan.toApply) {
+    const refused = await authorizer.check({
+      actor: plan.unit.actor,
+      action: 'sync',
+      model: DRAFT_MODEL,
+      objectId: draftObjectId(userId, change.kind, change.key),
+      record: undefined,
+      values: { kind: change.kind, key: change.key, data: change.data },
+    });
+    if (refused) {
+      authorizer.logOnCommit(refused);
+      throw refused;
+    }
+  }
 }
 
 /**
