@@ -319,6 +319,7 @@ describe('steadfast/fastify', () => {
     expectTypeOf<ActivityVisibility>().toEqualTypeOf<{
       readonly privateRecords?: readonly PrivateRecords[];
       readonly canSeeDetails?: (viewer: SignedInUser, entry: ActivityEntry) => boolean;
+      readonly seesAllDetails?: (viewer: SignedInUser) => boolean | Promise<boolean>;
     }>();
     expectTypeOf<PrivateRecords>().toEqualTypeOf<{ readonly model: string; readonly objectId: string }>();
     expectTypeOf<SteadfastPluginOptions['metrics']>().toEqualTypeOf<

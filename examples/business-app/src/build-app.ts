@@ -19,7 +19,7 @@ import type { OpenedDatabase, Persistence } from 'steadfast/persistence';
 import { createAppPersistence } from './app-database.js';
 import type { TrustProxy } from './config.js';
 import { pageErrorHandler } from './page-errors.js';
-import { authorizeByRole } from './roles.js';
+import { authorizeByRole, permissionsOf } from './roles.js';
 import { registerActivityRoutes } from './routes/activity-routes.js';
 import { registerLoginRoutes } from './routes/login-routes.js';
 import { registerProductRoutes } from './routes/product-routes.js';
@@ -176,7 +176,11 @@ export async function buildApp(options: BuildAppOptions): Promise<BuiltApp> {
     sessionSecret: options.sessionSecret,
     secureCookies: options.secureCookies ?? 'auto',
     limits: { ...options.limits, ...options.rateLimits },
-    activity: ACTIVITY_VISIBILITY,
+    activity: {
+      ...ACTIVITY_VISIBILITY,
+      // Administrators see everyone's IP addresses and request ids (the role as stored now).
+      seesAllDetails: async (user) => (await permissionsOf(persistence, Number(user.id))).operatorDetail,
+    },
     metrics: options.metricsToken === undefined ? false : { token: options.metricsToken },
   });
 

@@ -25,12 +25,17 @@ export interface Permissions {
   readonly companySettings: boolean;
   /** Users' records (the demo has no page for them; scripts make users). */
   readonly users: boolean;
+  /**
+   * Everyone's IP addresses and request ids in the log, and what the status checks found: an
+   * operator's view. Others see their own entries in full and others' without them.
+   */
+  readonly operatorDetail: boolean;
 }
 
 export const PERMISSIONS: Readonly<Record<Role, Permissions>> = {
-  admin: { editProducts: true, revert: true, companySettings: true, users: true },
-  editor: { editProducts: true, revert: false, companySettings: false, users: false },
-  viewer: { editProducts: false, revert: false, companySettings: false, users: false },
+  admin: { editProducts: true, revert: true, companySettings: true, users: true, operatorDetail: true },
+  editor: { editProducts: true, revert: false, companySettings: false, users: false, operatorDetail: false },
+  viewer: { editProducts: false, revert: false, companySettings: false, users: false, operatorDetail: false },
 };
 
 /** Why a role is refused, in words for the person refused (the hook's reasons, and the pages'). */

@@ -66,10 +66,11 @@ describeEachDatabase('business app: who sees what in the log, and how much', (cu
     return { demo, companyEntry, preferenceEntry };
   }
 
-  it('never shows another user demo’s IP address, request ids or preferences: not in /activity, /activity/:id or /api/activity', async () => {
+  it('never shows another user (an editor) demo’s IP address, request ids or preferences: not in /activity, /activity/:id or /api/activity', async () => {
     const { demo, companyEntry, preferenceEntry } = await demoMakesChanges();
+    // The seed's editor: not an administrator, so others' addresses and request ids stay hidden.
     const olga = new BrowserLikeClient(fixture().app, OLGA_ADDRESS);
-    await olga.signIn('olga', fixture().otherUser.password);
+    expect((await olga.signIn('editor', 'editor')).statusCode).toBe(303);
     const requestId = companyEntry.request_id as string;
     const privateId = `user.${fixture().demoUserId}.`;
 
@@ -116,6 +117,30 @@ describeEachDatabase('business app: who sees what in the log, and how much', (cu
     );
   });
 
+  it('shows an administrator everyone’s IP addresses and request ids, never others’ preferences', async () => {
+    const { companyEntry, preferenceEntry } = await demoMakesChanges();
+    const admin = new BrowserLikeClient(fixture().app, OLGA_ADDRESS);
+    expect((await admin.signIn('olga', fixture().otherUser.password)).statusCode).toBe(303);
+    const requestId = companyEntry.request_id as string;
+    const page = await admin.get(`/activity/${companyEntry.id}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(DEMO_ADDRESS);
+    expect(page.body).toContain(requestId);
+    const api = await admin.send('GET', '/api/activity?limit=200', {
+      headers: { accept: 'application/json' },
+    });
+    expect(api.statusCode).toBe(200);
+    expect(api.body).toContain(DEMO_ADDRESS);
+    expect(api.body).toContain(requestId);
+    const entry = await admin.send('GET', `/api/activity/${companyEntry.id}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(JSON.parse(entry.body)).toMatchObject({ ip: DEMO_ADDRESS, requestId });
+    // Preferences stay their owner's, administrator or not.
+    expect(api.body).not.toContain(`user.${fixture().demoUserId}.`);
+    expect((await admin.get(`/activity/${preferenceEntry.id}`)).statusCode).toBe(404);
+  });
+
   it('keeps /activity light however large an entry is: shortened in the list, whole on its own page', async () => {
     const demo = new BrowserLikeClient(fixture().app);
     await demo.signIn('demo', 'demo');
@@ -151,7 +176,7 @@ describeEachDatabase('business app: /status, sessions, headers and /metrics', (c
   const fixture = useSeededApp(current, { metricsToken: METRICS_TOKEN });
   const COMPONENTS = ['database', 'migrations', 'persistence', 'change-tracking', 'sync-endpoint'];
 
-  it('tells an anonymous visitor up or down per component, without counters, ids or timings; a signed-in user the detail', async () => {
+  it('tells an anonymous visitor up or down per component, without counters, ids or timings, as a signed-in editor; an administrator the detail', async () => {
     const anonymous = await fixture().app.inject({ method: 'GET', url: '/status' });
     expect(anonymous.statusCode).toBe(200);
     for (const id of COMPONENTS)
@@ -159,9 +184,18 @@ describeEachDatabase('business app: /status, sessions, headers and /metrics', (c
     expect(anonymous.body).not.toMatch(/entry #\d+/);
     expect(anonymous.body).not.toMatch(/\d+ ms\)/);
     expect(anonymous.body).not.toContain('verifies against its hash');
-    const user = new BrowserLikeClient(fixture().app);
-    await user.signIn('demo', 'demo');
-    const signedIn = await user.get('/status');
+    // A signed-in user who is no administrator sees what an anonymous visitor sees.
+    const editor = new BrowserLikeClient(fixture().app);
+    await editor.signIn('editor', 'editor');
+    const notAdmin = await editor.get('/status');
+    expect(notAdmin.statusCode).toBe(200);
+    for (const id of COMPONENTS)
+      expect(notAdmin.body).toContain(`data-component="${id}" data-state="active"`);
+    expect(notAdmin.body).not.toMatch(/entry #\d+/);
+    expect(notAdmin.body).not.toMatch(/\d+ ms\)/);
+    const admin = new BrowserLikeClient(fixture().app);
+    await admin.signIn('demo', 'demo');
+    const signedIn = await admin.get('/status');
     expect(signedIn.body).toMatch(/entry #\d+/);
     expect(signedIn.body).toMatch(/\d+ ms\)/);
   });

@@ -44,6 +44,7 @@ describeEachDatabase('activity API: who sees what', (current) => {
       let alice: TestSession;
       let bob: TestSession;
       let carol: TestSession;
+      let dave: TestSession;
       let productEntry: Entry;
       let preferenceEntry: Entry;
       let companyEntry: Entry;
@@ -60,11 +61,17 @@ describeEachDatabase('activity API: who sees what', (current) => {
             privateRecords: [{ model: 'Setting', objectId: 'user.{userId}.' }],
             // Carol is the administrator here: she sees everyone's details.
             canSeeDetails: (viewer) => String(viewer.id) === String(carol?.user.id),
+            // Dave is one too, by a rule that must look him up (a role in the app's database).
+            seesAllDetails: async (viewer) => {
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              return String(viewer.id) === String(dave?.user.id);
+            },
           },
         });
         alice = await signInAs(harness.app, await createTestUser(harness.persistence, 'alice'));
         bob = await signInAs(harness.app, await createTestUser(harness.persistence, 'bob'));
         carol = await signInAs(harness.app, await createTestUser(harness.persistence, 'carol'));
+        dave = await signInAs(harness.app, await createTestUser(harness.persistence, 'dave'));
         const { persistence } = harness;
         const asAlice = { actor: String(alice.user.id), ip: ALICE_IP, requestId: ALICE_REQUEST };
         await persistence.runAs(asAlice, () =>
@@ -143,6 +150,21 @@ describeEachDatabase('activity API: who sees what', (current) => {
         });
         expect(seen.map((e) => e.id)).not.toContain(preferenceEntry.id);
         expect((await get(`/api/activity/${preferenceEntry.id}`, carol)).status).toBe(404);
+      });
+
+      it('lets an asynchronous seesAllDetails show every entry’s details to whom it allows, still not others’ private records', async () => {
+        const seen = await entries(`/api/activity?actor=${alice.user.id}&limit=200`, dave);
+        expect(seen.find((e) => e.id === productEntry.id)).toMatchObject({
+          ip: ALICE_IP,
+          requestId: ALICE_REQUEST,
+        });
+        expect(seen.map((e) => e.id)).not.toContain(preferenceEntry.id);
+        const one = await get(`/api/activity/${productEntry.id}`, dave);
+        expect(JSON.parse(one.text)).toMatchObject({ ip: ALICE_IP, requestId: ALICE_REQUEST });
+        expect((await get(`/api/activity/${preferenceEntry.id}`, dave)).status).toBe(404);
+        // Bob, whom neither rule names, still sees none of it.
+        const bobSees = await entries(`/api/activity?actor=${alice.user.id}&limit=200`, bob);
+        expect(bobSees.find((e) => e.id === productEntry.id)).toMatchObject({ ip: null, requestId: null });
       });
 
       it('answers 400 for an id that is not one, 404 for none, 401 without a session, never cached', async () => {

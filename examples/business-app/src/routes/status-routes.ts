@@ -1,10 +1,11 @@
 /**
  * `/status`: the System Status list, checked live. Open without signing in (an operator checking
  * an outage may not be able to sign in: the session store is the database), but then it says only
- * up or down per component: what each check found (log entry ids, timings) is for signed-in users.
+ * up or down per component: what each check found (log entry ids, timings) is for administrators.
  */
 import type { FastifyInstance } from 'fastify';
 import { renderPage } from '../render.js';
+import { permissionsOf } from '../roles.js';
 import { checkSystemStatus, publicStatus } from '../status-checks.js';
 import type { RouteDependencies } from './route-dependencies.js';
 
@@ -21,13 +22,15 @@ export function registerStatusRoutes(app: FastifyInstance, dependencies: RouteDe
       },
     });
     const allActive = components.every((component) => component.state === 'active');
+    const detail =
+      request.user !== null && (await permissionsOf(persistence, Number(request.user.id))).operatorDetail;
     return renderPage(
       persistence,
       request,
       reply,
       'status',
       {
-        components: request.user ? components : components.map(publicStatus),
+        components: detail ? components : components.map(publicStatus),
         allActive,
         checkedAt: new Date().toISOString(),
       },

@@ -198,6 +198,12 @@ const optionsSchema = z
             'canSeeDetails must be a function',
           )
           .optional(),
+        seesAllDetails: z
+          .custom<NonNullable<ActivityVisibility['seesAllDetails']>>(
+            isFunction,
+            'seesAllDetails must be a function',
+          )
+          .optional(),
       })
       .prefault({}),
     metrics: z

@@ -22,6 +22,13 @@ export interface ActivityVisibility {
    * administrator, say). Default: never.
    */
   readonly canSeeDetails?: (viewer: SignedInUser, entry: ActivityEntry) => boolean;
+  /**
+   * Whether `viewer` sees the IP address and request id of every entry (an administrator, say):
+   * asked once per request, before the log is read, and may be async (a role looked up in the
+   * app's database), where `canSeeDetails` is asked per entry and must answer at once.
+   * Default: nobody.
+   */
+  readonly seesAllDetails?: (viewer: SignedInUser) => boolean | Promise<boolean>;
 }
 
 /**
@@ -39,7 +46,10 @@ export function activityViewer(user: SignedInUser, visibility: ActivityVisibilit
 }
 
 export interface ActivityService {
-  /** The reader `user`, for the app's own log pages: the same visibility as the API's. */
+  /**
+   * The reader `user`, for the app's own log pages: the same visibility as the API's, except
+   * `seesAllDetails` (asynchronous, asked by `query` and `entry`).
+   */
   viewer(user: SignedInUser): ActivityViewer;
   /** A page of the log from a query string (400 naming a bad filter). */
   query(user: SignedInUser, query: unknown): Promise<ActivityPage>;
@@ -51,14 +61,22 @@ export function createActivityService(
   persistence: Persistence,
   settings: { readonly visibility?: ActivityVisibility; readonly bounds?: ActivityBounds } = {},
 ): ActivityService {
-  const viewer = (user: SignedInUser) => activityViewer(user, settings.visibility);
+  const visibility = settings.visibility ?? {};
+  const viewer = (user: SignedInUser) => activityViewer(user, visibility);
+  /** The viewer for one request: `seesAllDetails` asked once, then every entry in full if it says so. */
+  const requestViewer = async (user: SignedInUser): Promise<ActivityViewer> => {
+    const base = viewer(user);
+    if (!visibility.seesAllDetails || (await visibility.seesAllDetails(user)) !== true) return base;
+    return { ...base, canSeeDetails: () => true };
+  };
   return {
     viewer,
     async query(user, query) {
       const parsed = activityQuerySchema.safeParse(query ?? {});
       if (!parsed.success) throw invalidRequest(parsed.error, 'query');
+      const reader = await requestViewer(user);
       return asUser(persistence, user, () =>
-        persistence.activityLog.query(parsed.data, viewer(user), settings.bounds),
+        persistence.activityLog.query(parsed.data, reader, settings.bounds),
       );
     },
     async entry(user, id) {
@@ -66,8 +84,9 @@ export function createActivityService(
       if (typeof text !== 'string' || !/^[1-9][0-9]{0,15}$/.test(text)) {
         throw new InvalidRequestError('id: must be a log entry id (a positive whole number)', 'id');
       }
+      const reader = await requestViewer(user);
       const entry = await asUser(persistence, user, () =>
-        persistence.activityLog.entry(Number(text), viewer(user)),
+        persistence.activityLog.entry(Number(text), reader),
       );
       if (!entry) throw new ApiError('not_found', `There is no log entry ${text} you can see.`);
       return entry;
