@@ -12,7 +12,8 @@ import type { Authorizer } from './authorize.js';
 import { normalise } from './change-tracker.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { ModelDefinition, ModelRegistry } from './model-registry.js';
-import { type RecordValues, validateModelValues } from './persistence-manager.js';
+import { validateModelValues } from './model-values.js';
+import type { RecordValues } from './save-types.js';
 import { assertStorableText } from './storable-text.js';
 import type { TransactionContext } from './transaction-context.js';
 
