@@ -38,6 +38,8 @@ describeEachDatabase('a hook that refuses everything, under fuzz', (current) => 
   let open: Persistence;
   let batched: Persistence;
   let grouped: Persistence;
+  /** Refusals not logged (`recordRefusals: false`): then no table may change at all. */
+  let silent: Persistence;
   let asked: AuthorizeRequest[] = [];
   let productIds: number[] = [];
   const settingIds = ['app.company_name', 'app.currency', 'user.1.theme'];
@@ -53,6 +55,7 @@ describeEachDatabase('a hook that refuses everything, under fuzz', (current) => 
     open = createAppPersistence({ db });
     batched = createAppPersistence({ db, authorize: refuseAll });
     grouped = createAppPersistence({ db, authorize: refuseAll, groupCommit: true, batchSaves: false });
+    silent = createAppPersistence({ db, authorize: refuseAll, recordRefusals: false });
     // Records with a history, a deleted one, settings: something for every call to aim at.
     for (let i = 0; i < 3; i += 1) {
       const { record } = await open.autoSave('Product', productValues());
@@ -220,34 +223,39 @@ describeEachDatabase('a hook that refuses everything, under fuzz', (current) => 
       },
     );
 
-  it('no call succeeds, and nothing is written but one refusal entry per refused write', async () => {
+  it('no call succeeds, and nothing is written but one refusal entry per refused write (none when refusals are not logged)', async () => {
     const { db } = current().opened;
     let refusedWrites = 0;
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(calls(), actor, fc.boolean(), async (c, who, useGroupCommit) => {
-        const persistence = useGroupCommit ? grouped : batched;
-        asked = [];
-        const before = await dumpTables(db);
-        const outcome = await persistence
-          .runAs(who, () => c.run(persistence))
-          .then(
-            (value) => ({ ok: true as const, value }),
-            (error: unknown) => ({ ok: false as const, error }),
-          );
-        await persistence.idle();
-        expect(outcome.ok, `${c.label} succeeded`).toBe(false);
-        if (!outcome.ok) {
-          expect(outcome.error, c.label).toBeInstanceOf(PersistenceError);
-          if (c.mustReachHook) expect(outcome.error, c.label).toBeInstanceOf(ForbiddenError);
-        }
-        const added = expectOnlyRefusalsAdded(before, await dumpTables(db));
-        // Each refused write logged exactly once, however it was refused (batch, group, transaction).
-        const writes = asked.filter((request) => LOGGED.has(request.action)).length;
-        expect(added, c.label).toHaveLength(writes);
-        refusedWrites += writes;
-        refused += asked.length;
-      }),
+      fc.asyncProperty(
+        calls(),
+        actor,
+        fc.constantFrom('batched', 'grouped', 'silent'),
+        async (c, who, kind) => {
+          const persistence = { batched, grouped, silent }[kind];
+          asked = [];
+          const before = await dumpTables(db);
+          const outcome = await persistence
+            .runAs(who, () => c.run(persistence))
+            .then(
+              (value) => ({ ok: true as const, value }),
+              (error: unknown) => ({ ok: false as const, error }),
+            );
+          await persistence.idle();
+          expect(outcome.ok, `${c.label} succeeded`).toBe(false);
+          if (!outcome.ok) {
+            expect(outcome.error, c.label).toBeInstanceOf(PersistenceError);
+            if (c.mustReachHook) expect(outcome.error, c.label).toBeInstanceOf(ForbiddenError);
+          }
+          const added = expectOnlyRefusalsAdded(before, await dumpTables(db));
+          // Each refused write logged exactly once, however it was refused (batch, group, transaction).
+          const writes = asked.filter((request) => LOGGED.has(request.action)).length;
+          expect(added, c.label).toHaveLength(kind === 'silent' ? 0 : writes);
+          refusedWrites += writes;
+          refused += asked.length;
+        },
+      ),
       { numRuns: RUNS[current().engine], seed: 1818 },
     );
     console.info(`refuse-all fuzz [${current().engine}]: ${refused} refusals, ${refusedWrites} of writes`);
