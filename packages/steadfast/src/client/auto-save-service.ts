@@ -49,12 +49,7 @@ import {
 } from './local-store.js';
 import { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
 import { readClearedKeys, readCsrfToken, readSignedInUser } from './page-meta.js';
-import {
-  askForChoices,
-  type RestoreNoticeContent,
-  removeRestoreNotice,
-  showRestoreNotice,
-} from './restore-notice.js';
+import { askForChoices, type RestoreNoticeContent, showRestoreNotice } from './restore-notice.js';
 import { type StateListener, StateListeners } from './state-listeners.js';
 import { type SaveStatus, StatusIndicator } from './status-indicator.js';
 import { sendChanges } from './sync-client.js';
@@ -222,7 +217,7 @@ class BrowserAutoSaveService implements AutoSaveService {
    * it, formats a number) would otherwise be fought every frame; past MAX_REAPPLIES it has the field.
    */
   readonly #reapplied = new WeakMap<HTMLElement, number>();
-  /** Restore notices shown, by their form: one whose form left the page (a route change) goes too. */
+  /** Restore notices shown, by their form (one a form): one whose form left the page (a route change) goes too. */
   readonly #notices = new Map<HTMLElement, HTMLElement>();
   readonly #debouncer: Debouncer;
   readonly #teardown: (() => void)[] = [];
@@ -360,7 +355,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     this.#store.clearForm(formKey);
     for (const scope of this.#registry.liveScopes(formKey)) {
       this.#resetScope(scope);
-      removeRestoreNotice(scope.element);
+      this.#notices.get(scope.element)?.remove();
     }
     // A draft that no longer exists locally is sent as data: null, which deletes it on the server.
     this.#noteChange('form', formKey);
@@ -420,11 +415,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       this.#store.writeMeta(scope.key, { v: scope.version, t: now });
       scope.metaWrittenAt = now;
     }
-    this.#store.write(
-      binding.storageKey,
-      JSON.stringify(readFieldValue(binding.element, scope.element, binding.kind)),
-      scope.key,
-    );
+    this.#store.write(binding.storageKey, JSON.stringify(readFieldValue(binding)), scope.key);
     scope.editedFields.add(binding.name);
     this.#noteChange('form', scope.key);
   }
@@ -510,7 +501,7 @@ class BrowserAutoSaveService implements AutoSaveService {
 
   #endSession(): void {
     this.#signedOut = true;
-    for (const scope of this.#registry.liveScopes()) removeRestoreNotice(scope.element);
+    for (const notice of this.#notices.values()) notice.remove();
     for (const key of this.#stateListeners.listenedKeys()) this.#stateListeners.notify(key, null);
     this.stop();
     this.#indicator.set('idle', 'Signed out');
@@ -545,7 +536,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   };
 
   #writeField(binding: FieldBinding, value: FieldValue): void {
-    writeFieldValue(binding.element, binding.scope.element, value, binding.kind, this.#later);
+    writeFieldValue(binding, value, this.#later);
   }
 
   /** Holds drafts against the app's own writes for HOLD_MS from now, checking once a frame. */
@@ -591,7 +582,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       const value = parseFieldValue(this.#store.read(binding.storageKey));
       if (value === undefined) continue;
       if (stale) draft.push([binding, value]);
-      const current = readFieldValue(binding.element, scope.element, binding.kind);
+      const current = readFieldValue(binding);
       if (sameFieldValue(value, current)) continue;
       differing.push(binding.name);
       if (!stale) {
@@ -609,7 +600,8 @@ class BrowserAutoSaveService implements AutoSaveService {
         this.#store.writeMeta(scope.key, { v: scope.version, t: this.#now() });
       },
     };
-    const show: NoticeShower = (more, settleConflicts) =>
+    const show: NoticeShower = (more, settleConflicts) => {
+      this.#notices.get(scope.element)?.remove();
       this.#notices.set(
         scope.element,
         showRestoreNotice(
@@ -618,6 +610,7 @@ class BrowserAutoSaveService implements AutoSaveService {
           { ...actions, settleConflicts },
         ),
       );
+    };
     if (stale) scope.restored = 'offered';
     // A stale draft is merged when the server can give its base; else, or anonymous, offered whole.
     if (stale && this.#syncEnabled && meta.v !== null)
@@ -638,33 +631,22 @@ class BrowserAutoSaveService implements AutoSaveService {
     differing: string[],
     show: NoticeShower,
   ): Promise<void> {
-    let answer: unknown;
-    try {
-      // A 404 or an HTML page reads as no base, like an unreadable answer.
-      answer = await (
-        await this.#fetch(
-          `${this.#options.baseEndpoint ?? BASE_PATH}?key=${encodeURIComponent(scope.key)}&version=${version}`,
-        )
-      ).json();
-    } catch {
-      // Offline: offered whole below.
-    }
+    // Offline, a 404 or an HTML page reads as no base: the draft is offered whole.
+    const answer = await this.#getJson(
+      `${this.#options.baseEndpoint ?? BASE_PATH}?key=${encodeURIComponent(scope.key)}&version=${version}`,
+    );
     if (scope.restored !== 'offered' || !this.#canSave()) return;
     if (!isFoundBase(answer)) return show({ staleFields: differing });
     const bindings = this.#registry.fieldsOf(scope);
     const page: Record<string, FieldValue> = {};
-    for (const binding of bindings)
-      page[binding.name] = readFieldValue(binding.element, scope.element, binding.kind);
+    for (const binding of bindings) page[binding.name] = readFieldValue(binding);
     const mine = Object.fromEntries(draft.map(([binding, value]) => [binding.name, value]));
     const result = mergeDraft(answer, mine, page);
     const merged = describeMerge(result, answer, page, this.#userScope);
     const write = (values: FieldValues) => {
       for (const binding of bindings) {
         const value = values[binding.name];
-        if (
-          isFieldValue(value) &&
-          !sameFieldValue(value, readFieldValue(binding.element, scope.element, binding.kind))
-        )
+        if (isFieldValue(value) && !sameFieldValue(value, readFieldValue(binding)))
           this.#applyField(binding, value, page[binding.name]);
       }
     };
@@ -672,7 +654,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       // The draft becomes the form as it now stands, at the page's version: a later restore never
       // puts back a stale value the merge replaced, and what the user typed meanwhile is kept.
       for (const binding of bindings) {
-        const value = readFieldValue(binding.element, scope.element, binding.kind);
+        const value = readFieldValue(binding);
         if (Object.hasOwn(mine, binding.name) || !sameFieldValue(value, page[binding.name]))
           this.#store.write(binding.storageKey, JSON.stringify(value), scope.key);
       }
@@ -705,8 +687,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   #applyField(binding: FieldBinding, value: FieldValue, current?: FieldValue): void {
     const { scope, name } = binding;
     if (scope.editedFields.has(name)) return;
-    if (!scope.originalValues.has(name))
-      scope.originalValues.set(name, current ?? readFieldValue(binding.element, scope.element, binding.kind));
+    if (!scope.originalValues.has(name)) scope.originalValues.set(name, current ?? readFieldValue(binding));
     this.#writeField(binding, value);
   }
 
@@ -730,7 +711,7 @@ class BrowserAutoSaveService implements AutoSaveService {
     const value = parseFieldValue(this.#store.read(binding.storageKey));
     if (value === undefined) return;
     const { element } = binding;
-    const current = readFieldValue(element, scope.element, binding.kind);
+    const current = readFieldValue(binding);
     const count = this.#reapplied.get(element) ?? 0;
     if (sameFieldValue(value, current) || count >= MAX_REAPPLIES) return;
     this.#reapplied.set(element, count + 1);
@@ -752,23 +733,24 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (!this.#syncEnabled || this.#options.restoreFromServer === false || this.#serverChecked.has(checked))
       return;
     this.#serverChecked.add(checked);
+    // Offline or no endpoint: the device's copy (none) stands.
+    const body = await this.#getJson(
+      `${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(key)}`,
+    );
+    const drafts: unknown[] = isRecord(body) && Array.isArray(body.drafts) ? body.drafts : [body];
+    return drafts.find(
+      (candidate): candidate is Draft =>
+        isRecord(candidate) && candidate.key === key && candidate.kind === kind,
+    );
+  }
+
+  /** The server's JSON answer to a GET (the session cookie goes with it), or undefined when there is none. */
+  async #getJson(url: string): Promise<unknown> {
     try {
-      const response = await this.#fetch(
-        `${this.#options.draftsEndpoint ?? DRAFTS_PATH}?key=${encodeURIComponent(key)}`,
-        {
-          credentials: 'same-origin',
-          headers: { accept: 'application/json' },
-        },
-      );
-      if (!response.ok) return;
-      const body: unknown = await response.json();
-      const drafts: unknown[] = isRecord(body) && Array.isArray(body.drafts) ? body.drafts : [body];
-      return drafts.find(
-        (candidate): candidate is Draft =>
-          isRecord(candidate) && candidate.key === key && candidate.kind === kind,
-      );
+      const response = await this.#fetch(url, { headers: { accept: 'application/json' } });
+      return response.ok ? await response.json() : undefined;
     } catch {
-      return; // Offline or no endpoint: the device's copy (none) stands.
+      return undefined;
     }
   }
 

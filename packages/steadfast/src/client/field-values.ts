@@ -49,15 +49,22 @@ export function fieldKindOf(element: HTMLElement): FieldKind {
   return element instanceof HTMLTextAreaElement ? 'value' : 'html';
 }
 
-export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: FieldKind): FieldValue {
+/** A field as read and written: its element, its kind, and the scope its group is found in. */
+export interface FieldRef {
+  readonly element: HTMLElement;
+  readonly kind: FieldKind;
+  readonly scope: { readonly element: HTMLElement };
+}
+
+export function readFieldValue({ element, kind, scope }: FieldRef): FieldValue {
   switch (kind) {
     case 'checkbox': {
-      const group = groupOf(element as HTMLInputElement, scope);
+      const group = groupOf(element as HTMLInputElement, scope.element);
       if (group.length === 1) return (element as HTMLInputElement).checked;
       return group.filter((box) => box.checked).map((box) => box.value);
     }
     case 'radio':
-      return groupOf(element as HTMLInputElement, scope).find((radio) => radio.checked)?.value ?? '';
+      return groupOf(element as HTMLInputElement, scope.element).find((radio) => radio.checked)?.value ?? '';
     case 'multiple':
       return Array.from((element as HTMLSelectElement).selectedOptions, (option) => option.value);
     case 'html':
@@ -80,10 +87,8 @@ export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: F
  * between two steps that put its state back into a field is undone by that field's own step.
  */
 export function writeFieldValue(
-  element: HTMLElement,
-  scope: HTMLElement,
+  { element, kind, scope }: FieldRef,
   value: FieldValue,
-  kind: FieldKind,
   later: (step: () => void) => void,
 ): boolean {
   const move = (target: HTMLElement, set: () => void, emit: (target: HTMLElement) => void) => {
@@ -94,7 +99,7 @@ export function writeFieldValue(
     });
   };
   if (kind === 'radio') {
-    const group = groupOf(element as HTMLInputElement, scope);
+    const group = groupOf(element as HTMLInputElement, scope.element);
     const chosen = group.find((radio) => radio.value === value);
     if (chosen) {
       if (chosen.checked) return false;
@@ -108,7 +113,7 @@ export function writeFieldValue(
     return checked !== undefined;
   }
   if (kind === 'checkbox') {
-    const group = groupOf(element as HTMLInputElement, scope);
+    const group = groupOf(element as HTMLInputElement, scope.element);
     let changed = false;
     for (const box of group) {
       const checked =

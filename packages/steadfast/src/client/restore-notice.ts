@@ -36,7 +36,6 @@ export function showRestoreNotice(
   content: RestoreNoticeContent,
   actions: RestoreNoticeActions,
 ): HTMLElement {
-  removeRestoreNotice(scope);
   const doc = scope.ownerDocument;
   const element = <K extends keyof HTMLElementTagNameMap>(tag: K, ...children: string[]) => {
     const created = doc.createElement(tag);
@@ -119,9 +118,4 @@ export function askForChoices(notice: HTMLElement): void {
   const alert = notice.querySelector('[role=alert]');
   if (alert) alert.textContent = 'Not saved: first choose a value for each field you both changed.';
   notice.querySelector('button')?.focus();
-}
-
-export function removeRestoreNotice(scope: HTMLElement): void {
-  const previous = scope.previousElementSibling;
-  if (previous instanceof HTMLElement && previous.dataset.autosaveNotice !== undefined) previous.remove();
 }
