@@ -5,6 +5,7 @@
  * a lone checkbox → boolean; radio group → the checked value ('' when none);
  * `[contenteditable][data-autosave-field]` → its (sanitized) HTML.
  */
+import { sameJsonValue } from '../protocol/three-way-merge.js';
 import { sanitizeHtmlInto } from './html-sanitizer.js';
 import { parseJson } from './json.js';
 import { emitClicked, emitTyped, setNative } from './user-input.js';
@@ -41,12 +42,13 @@ function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElemen
 export type FieldKind = 'value' | 'select' | 'multiple' | 'checkbox' | 'radio' | 'html';
 
 export function fieldKindOf(element: HTMLElement): FieldKind {
-  if (element instanceof HTMLInputElement) {
-    const type = element.type;
+  const tag = element.localName;
+  if (tag === 'input') {
+    const type = (element as HTMLInputElement).type;
     return type === 'checkbox' || type === 'radio' ? type : 'value';
   }
-  if (element instanceof HTMLSelectElement) return element.multiple ? 'multiple' : 'select';
-  return element instanceof HTMLTextAreaElement ? 'value' : 'html';
+  if (tag === 'select') return (element as HTMLSelectElement).multiple ? 'multiple' : 'select';
+  return tag === 'textarea' ? 'value' : 'html';
 }
 
 /** A field as read and written: its element, its kind, and the scope its group is found in. */
@@ -148,13 +150,12 @@ export function writeFieldValue(
   return true;
 }
 
-/** Structural equality of two field values (order matters for lists: option order is stable). */
-export function sameFieldValue(left: FieldValue | undefined, right: FieldValue | undefined): boolean {
-  if (Array.isArray(left) && Array.isArray(right)) {
-    return left.length === right.length && left.every((item, index) => item === right[index]);
-  }
-  return left === right;
-}
+/**
+ * Structural equality of two field values (order matters for lists: option order is stable): the
+ * protocol's JSON equality, which the merge uses too.
+ */
+export const sameFieldValue: (left: FieldValue | undefined, right: FieldValue | undefined) => boolean =
+  sameJsonValue;
 
 export function isFieldValue(value: unknown): value is FieldValue {
   return (
