@@ -153,11 +153,18 @@ const MAX_REAPPLIES = 3;
 
 function randomUuid(view: Window): string {
   // crypto.randomUUID needs a secure context; a blob URL ends in a random v4 UUID everywhere.
-  if (typeof view.crypto.randomUUID === 'function') return view.crypto.randomUUID();
+  const uuid = view.crypto.randomUUID?.();
+  if (uuid) return uuid;
   const url = URL.createObjectURL(new Blob());
   URL.revokeObjectURL(url);
   return url.slice(-36);
 }
+
+/** `node` and the elements inside it that match `selector`. */
+const matchingIn = (node: HTMLElement, selector: string): HTMLElement[] => [
+  ...(node.matches(selector) ? [node] : []),
+  ...node.querySelectorAll<HTMLElement>(selector),
+];
 
 const outcome = (result: SyncResult, synced = 0): SyncOutcome => ({ result, synced });
 
@@ -273,7 +280,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       });
     }
     this.#observer = new MutationObserver((records) => this.#onMutations(records));
-    this.#observer.observe(this.#doc.documentElement, {
+    this.#observer.observe(this.#doc, {
       childList: true,
       subtree: true,
       attributes: true,
@@ -322,9 +329,8 @@ class BrowserAutoSaveService implements AutoSaveService {
     if (!this.#started) return;
     this.#started = false;
     for (const remove of this.#teardown.splice(0)) remove();
+    // A hold's frame still to come finds the service stopped and ends the hold.
     this.#observer?.disconnect();
-    cancelAnimationFrame(this.#holdFrame);
-    this.#holdFrame = 0;
     this.#debouncer.cancel();
     clearInterval(this.#intervalTimer);
     // A stop and start before it ran must not set up listeners and the interval twice.
@@ -763,11 +769,7 @@ class BrowserAutoSaveService implements AutoSaveService {
       if (isFieldValue(value))
         this.#store.write(this.#store.fieldKey(scope.key, name), JSON.stringify(value));
     }
-    const savedAt = Date.parse(draft.savedAt);
-    this.#store.writeMeta(scope.key, {
-      v: draft.baseVersion,
-      t: Number.isNaN(savedAt) ? this.#now() : savedAt,
-    });
+    this.#store.writeMeta(scope.key, { v: draft.baseVersion, t: Date.parse(draft.savedAt) || this.#now() });
     for (const live of this.#registry.liveScopes(scope.key)) this.#restoreScope(live, 'server');
   }
 
@@ -794,7 +796,7 @@ class BrowserAutoSaveService implements AutoSaveService {
   }
 
   #onMutations(records: readonly MutationRecord[]): void {
-    let statusAdded = false;
+    let elementAdded = false;
     // Between a restore's steps a field may show its framework's state for a moment, not the draft:
     // a field added then is checked on the next frame instead, when every step has run.
     const settled = this.#steps.length === 0;
@@ -814,12 +816,10 @@ class BrowserAutoSaveService implements AutoSaveService {
       for (const node of record.addedNodes) {
         if (!(node instanceof HTMLElement)) continue;
         if (node.closest('[data-autosave-notice]')) continue;
-        statusAdded ||=
-          node.matches('[data-autosave-status]') || node.querySelector('[data-autosave-status]') !== null;
-        const scopes = node.matches(SCOPE_SELECTOR) ? [node] : [];
-        scopes.push(...node.querySelectorAll<HTMLElement>(SCOPE_SELECTOR));
-        const fields = node.matches(FIELD_SELECTOR) ? [node] : [];
-        fields.push(...node.querySelectorAll<HTMLElement>(FIELD_SELECTOR));
+        // A status element may be in it: render() touches the DOM only where it shows something else.
+        elementAdded = true;
+        const scopes = matchingIn(node, SCOPE_SELECTOR);
+        const fields = matchingIn(node, FIELD_SELECTOR);
         if (fields.length > 0) invalidate();
         for (const element of scopes) {
           this.#registry.recheckExclusion(element);
@@ -834,7 +834,7 @@ class BrowserAutoSaveService implements AutoSaveService {
         }
       }
     }
-    if (statusAdded) this.#indicator.render();
+    if (elementAdded) this.#indicator.render();
     for (const [form, notice] of this.#notices) {
       if (form.isConnected) continue;
       notice.remove();
@@ -936,30 +936,27 @@ class BrowserAutoSaveService implements AutoSaveService {
     const outbox = this.#queue.assignPending(this.#readChangeData);
     const batch = takeWithinBytes(this.#clientId, outbox, KEEPALIVE_BODY_LIMIT_BYTES);
     const last = batch.at(-1)?.mutationId ?? 0;
-    if (batch.length === 0 || last <= this.#keepaliveSentThrough) return;
+    if (last <= this.#keepaliveSentThrough) return;
     this.#keepaliveSentThrough = last;
-    void sendChanges(this.#clientId, batch, this.#requestOptions(true)).then((attempt) => {
+    void this.#post(batch, true).then((attempt) => {
       if (attempt.kind === 'accepted') this.#acceptResponse(attempt.response);
     });
   }
 
-  #requestOptions(keepalive: boolean, signal?: AbortSignal) {
-    return {
+  #post(batch: readonly SyncChange[], keepalive: boolean, signal?: AbortSignal) {
+    return sendChanges(this.#clientId, batch, {
       endpoint: this.#options.endpoint ?? SYNC_PATH,
       csrfToken: readCsrfToken(this.#doc),
       keepalive,
       fetch: this.#fetch,
       signal,
-    };
+    });
   }
 
   #acceptResponse({ lastMutationId, results }: SyncResponse): void {
-    const outbox = this.#queue.outbox();
-    for (const result of results) {
-      if (result.status !== 'stale') continue;
-      const change = outbox.find((candidate) => candidate.mutationId === result.mutationId);
-      if (change) this.#logger.warn(`Draft ${change.key} is based on an older version of the record`);
-    }
+    for (const change of this.#queue.outbox())
+      if (results.some((result) => result.mutationId === change.mutationId && result.status === 'stale'))
+        this.#logger.warn(`Draft ${change.key} is based on an older version of the record`);
     this.#queue.acknowledge(lastMutationId);
   }
 
@@ -1022,11 +1019,7 @@ class BrowserAutoSaveService implements AutoSaveService {
           this.#reportParked(this.#queue.park(first.mutationId, 'larger than the server accepts'));
           continue;
         }
-        const attempt = await sendChanges(
-          this.#clientId,
-          batch,
-          this.#requestOptions(false, controller.signal),
-        );
+        const attempt = await this.#post(batch, false, controller.signal);
         // Signed out (here or in another tab) or stopped while the request was out: its answer,
         // an abort most likely, must neither replace "Signed out" nor schedule a retry.
         if (!this.#canSave()) return outcome('stopped', synced);
