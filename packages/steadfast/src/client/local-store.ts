@@ -52,7 +52,7 @@ export interface LocalStoreOptions {
 }
 
 export function isQuotaError(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'QuotaExceededError';
+  return isRecord(error) && error.name === 'QuotaExceededError';
 }
 
 export function scopePrefix(userScope: string): string {

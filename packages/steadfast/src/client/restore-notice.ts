@@ -37,7 +37,7 @@ export function showRestoreNotice(
   actions: RestoreNoticeActions,
 ): HTMLElement {
   const doc = scope.ownerDocument;
-  const element = <K extends keyof HTMLElementTagNameMap>(tag: K, ...children: string[]) => {
+  const element = <K extends keyof HTMLElementTagNameMap>(tag: K, ...children: (string | Node)[]) => {
     const created = doc.createElement(tag);
     created.append(...children);
     return created;
@@ -72,12 +72,16 @@ export function showRestoreNotice(
   } else if (conflicts) {
     notice.dataset.autosaveStale = 'conflict';
     const chosen: Record<string, JsonFieldValue | undefined> = {};
+    const alert = element('p');
+    alert.setAttribute('role', 'alert');
     notice.append(
       `You have unsaved changes ${when}, and this record has changed since. ${merged} Choose a value for each field you both changed; the form cannot be saved until then.`,
       ...conflicts.map((conflict) => {
         const { field } = conflict;
-        const fieldset = element('fieldset');
-        fieldset.append(element('legend', `${field}, changed by you and by ${content.author?.(field)}:`));
+        const fieldset = element(
+          'fieldset',
+          element('legend', `${field}, changed by you and by ${content.author?.(field)}:`),
+        );
         fieldset.dataset.autosaveConflict = field;
         for (const [choice, label, value] of [
           ['yours', 'Yours', conflict.draft],
@@ -97,9 +101,8 @@ export function showRestoreNotice(
         return fieldset;
       }),
       discard,
-      element('p'),
+      alert,
     );
-    notice.lastElementChild?.setAttribute('role', 'alert');
   } else {
     if (merged !== undefined) notice.dataset.autosaveStale = 'merged';
     notice.append(

@@ -3,7 +3,7 @@
  * lock keeps a page out of the back/forward cache), and never waited for by timers: a tab that
  * finds it taken leaves the work to the holder, which re-reads the shared queue before letting go.
  */
-export const LOCK_BUSY = Symbol('lock-busy');
+export const LOCK_BUSY = Symbol();
 
 export class SenderLock {
   readonly #name: string;
