@@ -117,9 +117,8 @@ export class FormRegistry {
   recheckExclusion(element: HTMLElement): void {
     const cached = this.#scopes.get(element);
     if (cached === undefined) return;
-    const excluded = isExcludedScope(element);
-    if (excluded && cached !== null) this.#scopes.set(element, null);
-    else if (!excluded && cached === null) this.#scopes.delete(element);
+    if (isExcludedScope(element)) this.#scopes.set(element, null);
+    else if (cached === null) this.#scopes.delete(element);
   }
 
   /** The binding of an event target, or null when it is not a field we save. */
