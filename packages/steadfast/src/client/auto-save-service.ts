@@ -1002,61 +1002,58 @@ class BrowserAutoSaveService implements AutoSaveService {
     /** After a 400 on a batch, changes go one by one to find (and park) the invalid one. */
     let isolate = 0;
     let gaps = 0;
+    // Aborted when the page is left or the service stops; aborting it once its send is done changes nothing.
     const controller = new AbortController();
     this.#inFlight = controller;
-    try {
-      while (this.#canSave() && !this.#hidden) {
-        const outbox = this.#queue.assignPending(this.#readChangeData);
-        const first = outbox[0];
-        if (first === undefined) break;
-        // A storage problem stays on show while sending: "saving" would hide it from the user.
-        if (this.#storageWarning === null) this.#indicator.set('saving');
-        const batch =
-          isolate > 0
-            ? [first]
-            : takeWithinBytes(this.#clientId, outbox.slice(0, MAX_CHANGES_PER_BATCH), MAX_SYNC_BODY_BYTES);
-        if (batch.length === 0) {
-          this.#reportParked(this.#queue.park(first.mutationId, 'larger than the server accepts'));
-          continue;
-        }
-        const attempt = await this.#post(batch, false, controller.signal);
-        // Signed out (here or in another tab) or stopped while the request was out: its answer,
-        // an abort most likely, must neither replace "Signed out" nor schedule a retry.
-        if (!this.#canSave()) return outcome('stopped', synced);
-        switch (attempt.kind) {
-          case 'accepted':
-            this.#failures = 0;
-            synced += attempt.response.synced;
-            isolate = Math.max(0, isolate - 1);
-            this.#acceptResponse(attempt.response);
-            break;
-          case 'gap':
-            gaps += 1;
-            if (gaps > 3) {
-              this.#retryLater(null);
-              return this.#finishDrain(synced, 'retrying');
-            }
-            this.#queue.reconcile(attempt.expectedMutationId);
-            break;
-          case 'rejected':
-            if (batch.length > 1) isolate = batch.length;
-            else this.#reportParked(this.#queue.park(first.mutationId, attempt.message));
-            break;
-          case 'unauthorized':
-            this.#indicator.set('error', 'Not saved to the server: sign in again (kept on this device)');
-            this.#retryLater(null);
-            return outcome('unauthorized', synced);
-          case 'retry':
-            this.#retryLater(attempt.retryAfterMs);
-            if (attempt.reason === 'network') this.#indicator.set('offline');
-            else this.#indicator.set('error', 'Server unavailable: saved on this device, will retry');
-            return outcome('retrying', synced);
-        }
+    while (this.#canSave() && !this.#hidden) {
+      const outbox = this.#queue.assignPending(this.#readChangeData);
+      const first = outbox[0];
+      if (first === undefined) break;
+      // A storage problem stays on show while sending: "saving" would hide it from the user.
+      if (this.#storageWarning === null) this.#indicator.set('saving');
+      const batch =
+        isolate > 0
+          ? [first]
+          : takeWithinBytes(this.#clientId, outbox.slice(0, MAX_CHANGES_PER_BATCH), MAX_SYNC_BODY_BYTES);
+      if (batch.length === 0) {
+        this.#reportParked(this.#queue.park(first.mutationId, 'larger than the server accepts'));
+        continue;
       }
-      return this.#finishDrain(synced, synced > 0 ? 'synced' : 'nothing-to-sync');
-    } finally {
-      if (this.#inFlight === controller) this.#inFlight = undefined;
+      const attempt = await this.#post(batch, false, controller.signal);
+      // Signed out (here or in another tab) or stopped while the request was out: its answer,
+      // an abort most likely, must neither replace "Signed out" nor schedule a retry.
+      if (!this.#canSave()) return outcome('stopped', synced);
+      switch (attempt.kind) {
+        case 'accepted':
+          this.#failures = 0;
+          synced += attempt.response.synced;
+          isolate = Math.max(0, isolate - 1);
+          this.#acceptResponse(attempt.response);
+          break;
+        case 'gap':
+          gaps += 1;
+          if (gaps > 3) {
+            this.#retryLater(null);
+            return this.#finishDrain(synced, 'retrying');
+          }
+          this.#queue.reconcile(attempt.expectedMutationId);
+          break;
+        case 'rejected':
+          if (batch.length > 1) isolate = batch.length;
+          else this.#reportParked(this.#queue.park(first.mutationId, attempt.message));
+          break;
+        case 'unauthorized':
+          this.#indicator.set('error', 'Not saved to the server: sign in again (kept on this device)');
+          this.#retryLater(null);
+          return outcome('unauthorized', synced);
+        case 'retry':
+          this.#retryLater(attempt.retryAfterMs);
+          if (attempt.reason === 'network') this.#indicator.set('offline');
+          else this.#indicator.set('error', 'Server unavailable: saved on this device, will retry');
+          return outcome('retrying', synced);
+      }
     }
+    return this.#finishDrain(synced, synced > 0 ? 'synced' : 'nothing-to-sync');
   }
 
   #finishDrain(synced: number, result: SyncResult): SyncOutcome {

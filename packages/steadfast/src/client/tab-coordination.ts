@@ -24,11 +24,9 @@ export class SenderLock {
    */
   async run<T>(work: () => Promise<T>, wait: boolean): Promise<T | typeof LOCK_BUSY> {
     const locks: LockManager | undefined = this.#view.navigator.locks;
-    if (!locks) return work();
-    let outcome: T | typeof LOCK_BUSY = LOCK_BUSY;
-    await locks.request(this.#name, { ifAvailable: !wait }, async (lock) => {
-      if (lock) outcome = await work();
-    });
-    return outcome;
+    // The request answers what its callback does: the work's outcome, or LOCK_BUSY without the lock.
+    return locks
+      ? locks.request(this.#name, { ifAvailable: !wait }, (lock) => (lock ? work() : LOCK_BUSY))
+      : work();
   }
 }
