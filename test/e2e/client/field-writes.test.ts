@@ -49,9 +49,9 @@ window.harness = {
   write(name, value) {
     const form = document.getElementById('f');
     const element = form.querySelector('[name="' + name + '"], [data-autosave-field="' + name + '"]');
-    const kind = FieldValues.fieldKindOf(element);
-    const changed = FieldValues.writeFieldValue(element, form, value, kind, (step) => window.steps.push(step));
-    return { changed, kind, value: FieldValues.readFieldValue(element, form, kind), steps: window.steps.length };
+    const field = { element, kind: FieldValues.fieldKindOf(element), scope: { element: form } };
+    const changed = FieldValues.writeFieldValue(field, value, (step) => window.steps.push(step));
+    return { changed, kind: field.kind, value: FieldValues.readFieldValue(field), steps: window.steps.length };
   },
   runSteps() {
     for (const step of window.steps.splice(0)) step();
@@ -59,7 +59,7 @@ window.harness = {
   read(name) {
     const form = document.getElementById('f');
     const element = form.querySelector('[name="' + name + '"], [data-autosave-field="' + name + '"]');
-    return FieldValues.readFieldValue(element, form, FieldValues.fieldKindOf(element));
+    return FieldValues.readFieldValue({ element, kind: FieldValues.fieldKindOf(element), scope: { element: form } });
   },
 };`;
 

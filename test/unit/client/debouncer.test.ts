@@ -36,6 +36,6 @@ describe('Debouncer', () => {
     debouncer.cancel();
     vi.advanceTimersByTime(1000);
     expect(action).not.toHaveBeenCalled();
-    expect(debouncer.pending).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

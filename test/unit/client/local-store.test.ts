@@ -123,6 +123,6 @@ describe('LocalStore', () => {
     const store = open(null);
     store.writeState('k', 'v');
     expect(store.readState('k')?.value).toBe('v');
-    expect(store.persistent).toBe(false);
+    expect(store.write(store.fieldKey('f', 'x'), '"y"')).toBe(false);
   });
 });

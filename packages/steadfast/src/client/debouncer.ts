@@ -22,10 +22,6 @@ export class Debouncer {
     if (this.#timer === undefined) this.#arm(this.#delayMs);
   }
 
-  get pending(): boolean {
-    return this.#timer !== undefined;
-  }
-
   cancel(): void {
     // clearTimeout(undefined) does nothing.
     clearTimeout(this.#timer);

@@ -5,6 +5,7 @@
  * a lone checkbox → boolean; radio group → the checked value ('' when none);
  * `[contenteditable][data-autosave-field]` → its (sanitized) HTML.
  */
+import { sameJsonValue } from '../protocol/three-way-merge.js';
 import { sanitizeHtmlInto } from './html-sanitizer.js';
 import { parseJson } from './json.js';
 import { emitClicked, emitTyped, setNative } from './user-input.js';
@@ -41,23 +42,31 @@ function groupOf(element: HTMLInputElement, scope: HTMLElement): HTMLInputElemen
 export type FieldKind = 'value' | 'select' | 'multiple' | 'checkbox' | 'radio' | 'html';
 
 export function fieldKindOf(element: HTMLElement): FieldKind {
-  if (element instanceof HTMLInputElement) {
-    const type = element.type;
+  const tag = element.localName;
+  if (tag === 'input') {
+    const type = (element as HTMLInputElement).type;
     return type === 'checkbox' || type === 'radio' ? type : 'value';
   }
-  if (element instanceof HTMLSelectElement) return element.multiple ? 'multiple' : 'select';
-  return element instanceof HTMLTextAreaElement ? 'value' : 'html';
+  if (tag === 'select') return (element as HTMLSelectElement).multiple ? 'multiple' : 'select';
+  return tag === 'textarea' ? 'value' : 'html';
 }
 
-export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: FieldKind): FieldValue {
+/** A field as read and written: its element, its kind, and the scope its group is found in. */
+export interface FieldRef {
+  readonly element: HTMLElement;
+  readonly kind: FieldKind;
+  readonly scope: { readonly element: HTMLElement };
+}
+
+export function readFieldValue({ element, kind, scope }: FieldRef): FieldValue {
   switch (kind) {
     case 'checkbox': {
-      const group = groupOf(element as HTMLInputElement, scope);
+      const group = groupOf(element as HTMLInputElement, scope.element);
       if (group.length === 1) return (element as HTMLInputElement).checked;
       return group.filter((box) => box.checked).map((box) => box.value);
     }
     case 'radio':
-      return groupOf(element as HTMLInputElement, scope).find((radio) => radio.checked)?.value ?? '';
+      return groupOf(element as HTMLInputElement, scope.element).find((radio) => radio.checked)?.value ?? '';
     case 'multiple':
       return Array.from((element as HTMLSelectElement).selectedOptions, (option) => option.value);
     case 'html':
@@ -80,10 +89,8 @@ export function readFieldValue(element: HTMLElement, scope: HTMLElement, kind: F
  * between two steps that put its state back into a field is undone by that field's own step.
  */
 export function writeFieldValue(
-  element: HTMLElement,
-  scope: HTMLElement,
+  { element, kind, scope }: FieldRef,
   value: FieldValue,
-  kind: FieldKind,
   later: (step: () => void) => void,
 ): boolean {
   const move = (target: HTMLElement, set: () => void, emit: (target: HTMLElement) => void) => {
@@ -94,7 +101,7 @@ export function writeFieldValue(
     });
   };
   if (kind === 'radio') {
-    const group = groupOf(element as HTMLInputElement, scope);
+    const group = groupOf(element as HTMLInputElement, scope.element);
     const chosen = group.find((radio) => radio.value === value);
     if (chosen) {
       if (chosen.checked) return false;
@@ -108,7 +115,7 @@ export function writeFieldValue(
     return checked !== undefined;
   }
   if (kind === 'checkbox') {
-    const group = groupOf(element as HTMLInputElement, scope);
+    const group = groupOf(element as HTMLInputElement, scope.element);
     let changed = false;
     for (const box of group) {
       const checked =
@@ -143,13 +150,12 @@ export function writeFieldValue(
   return true;
 }
 
-/** Structural equality of two field values (order matters for lists: option order is stable). */
-export function sameFieldValue(left: FieldValue | undefined, right: FieldValue | undefined): boolean {
-  if (Array.isArray(left) && Array.isArray(right)) {
-    return left.length === right.length && left.every((item, index) => item === right[index]);
-  }
-  return left === right;
-}
+/**
+ * Structural equality of two field values (order matters for lists: option order is stable): the
+ * protocol's JSON equality, which the merge uses too.
+ */
+export const sameFieldValue: (left: FieldValue | undefined, right: FieldValue | undefined) => boolean =
+  sameJsonValue;
 
 export function isFieldValue(value: unknown): value is FieldValue {
   return (

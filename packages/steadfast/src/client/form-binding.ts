@@ -60,9 +60,9 @@ interface CachedBinding {
 }
 
 function readVersion(element: HTMLElement): number | null {
-  const raw = element.dataset.autosaveVersion;
-  const version = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isInteger(version) && version >= 0 ? version : null;
+  // No attribute reads as NaN, an empty one as 0.
+  const version = Number(element.dataset.autosaveVersion);
+  return Number.isSafeInteger(version) && version >= 0 ? version : null;
 }
 
 function isExcludedScope(element: HTMLElement): boolean {
@@ -75,7 +75,7 @@ export class FormRegistry {
    * Bindings are cached on the element itself, under a key of this registry: a restore binds every
    * field, and a property costs a fraction of a WeakMap entry (as React keeps its fiber on the node).
    */
-  readonly #cacheKey = Symbol('steadfast binding');
+  readonly #cacheKey = Symbol();
   /** Cached bindings of older generations are stale (see invalidate). */
   #generation = 0;
 
@@ -117,9 +117,8 @@ export class FormRegistry {
   recheckExclusion(element: HTMLElement): void {
     const cached = this.#scopes.get(element);
     if (cached === undefined) return;
-    const excluded = isExcludedScope(element);
-    if (excluded && cached !== null) this.#scopes.set(element, null);
-    else if (!excluded && cached === null) this.#scopes.delete(element);
+    if (isExcludedScope(element)) this.#scopes.set(element, null);
+    else if (cached === null) this.#scopes.delete(element);
   }
 
   /** The binding of an event target, or null when it is not a field we save. */

@@ -52,7 +52,7 @@ export interface LocalStoreOptions {
 }
 
 export function isQuotaError(error: unknown): boolean {
-  return error instanceof DOMException && (error.name === 'QuotaExceededError' || error.code === 22);
+  return isRecord(error) && error.name === 'QuotaExceededError';
 }
 
 export function scopePrefix(userScope: string): string {
@@ -82,10 +82,6 @@ export class LocalStore {
     this.#backend = backend;
     this.#options = options;
     this.prefix = scopePrefix(userScope);
-  }
-
-  get persistent(): boolean {
-    return this.#backend !== null;
   }
 
   read(key: string): string | null {

@@ -21,13 +21,18 @@ const PREFIX = '[AUTO-SAVE] ';
 
 export function createLogger(level: LogLevel, sink: LogSink = console): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
-  // Detail goes as a separate argument, and only when given, so the seed's exact lines stay exact.
-  // Each level writes to the console method of its name, but info to console.log.
-  const writer =
-    (wanted: Exclude<LogLevel, 'silent'>) =>
-    (message: string, ...detail: unknown[]) => {
-      if (LOG_LEVELS.indexOf(wanted) >= threshold)
-        sink[wanted === 'info' ? 'log' : wanted](PREFIX + message, ...detail);
-    };
-  return { debug: writer('debug'), info: writer('info'), warn: writer('warn'), error: writer('error') };
+  // One writer a level (in LOG_LEVELS order: a writer's index is its level's), writing to the console
+  // method of its name, but info to console.log. Detail goes as a separate argument, and only when
+  // given, so the seed's exact lines stay exact.
+  const levels = ['debug', 'info', 'warn', 'error'] as const;
+  const writers = levels.map(
+    (wanted, rank) =>
+      [
+        wanted,
+        (message: string, ...detail: unknown[]) => {
+          if (rank >= threshold) sink[wanted === 'info' ? 'log' : wanted](PREFIX + message, ...detail);
+        },
+      ] as const,
+  );
+  return Object.fromEntries(writers) as Record<(typeof levels)[number], Logger['warn']>;
 }

@@ -4,7 +4,7 @@ import { CSRF_META, USER_META } from '../protocol/constants.js';
 export const CLEAR_META = 'autosave-clear';
 
 function metaContents(root: Document, name: string): string[] {
-  return Array.from(root.querySelectorAll<HTMLMetaElement>(`meta[name="${name}"]`), (meta) =>
+  return [...root.querySelectorAll<HTMLMetaElement>(`meta[name="${name}"]`)].map((meta) =>
     meta.content.trim(),
   );
 }

@@ -36,9 +36,8 @@ export function showRestoreNotice(
   content: RestoreNoticeContent,
   actions: RestoreNoticeActions,
 ): HTMLElement {
-  removeRestoreNotice(scope);
   const doc = scope.ownerDocument;
-  const element = <K extends keyof HTMLElementTagNameMap>(tag: K, ...children: string[]) => {
+  const element = <K extends keyof HTMLElementTagNameMap>(tag: K, ...children: (string | Node)[]) => {
     const created = doc.createElement(tag);
     created.append(...children);
     return created;
@@ -73,12 +72,16 @@ export function showRestoreNotice(
   } else if (conflicts) {
     notice.dataset.autosaveStale = 'conflict';
     const chosen: Record<string, JsonFieldValue | undefined> = {};
+    const alert = element('p');
+    alert.setAttribute('role', 'alert');
     notice.append(
       `You have unsaved changes ${when}, and this record has changed since. ${merged} Choose a value for each field you both changed; the form cannot be saved until then.`,
       ...conflicts.map((conflict) => {
         const { field } = conflict;
-        const fieldset = element('fieldset');
-        fieldset.append(element('legend', `${field}, changed by you and by ${content.author?.(field)}:`));
+        const fieldset = element(
+          'fieldset',
+          element('legend', `${field}, changed by you and by ${content.author?.(field)}:`),
+        );
         fieldset.dataset.autosaveConflict = field;
         for (const [choice, label, value] of [
           ['yours', 'Yours', conflict.draft],
@@ -98,9 +101,8 @@ export function showRestoreNotice(
         return fieldset;
       }),
       discard,
-      element('p'),
+      alert,
     );
-    notice.lastElementChild?.setAttribute('role', 'alert');
   } else {
     if (merged !== undefined) notice.dataset.autosaveStale = 'merged';
     notice.append(
@@ -119,9 +121,4 @@ export function askForChoices(notice: HTMLElement): void {
   const alert = notice.querySelector('[role=alert]');
   if (alert) alert.textContent = 'Not saved: first choose a value for each field you both changed.';
   notice.querySelector('button')?.focus();
-}
-
-export function removeRestoreNotice(scope: HTMLElement): void {
-  const previous = scope.previousElementSibling;
-  if (previous instanceof HTMLElement && previous.dataset.autosaveNotice !== undefined) previous.remove();
 }

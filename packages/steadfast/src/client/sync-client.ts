@@ -50,9 +50,9 @@ export async function sendChanges(
 ): Promise<SyncAttempt> {
   let response: Response;
   try {
+    // fetch's default credentials (same-origin) carry the session cookie.
     response = await options.fetch(options.endpoint, {
       method: 'POST',
-      credentials: 'same-origin',
       headers: {
         'content-type': 'application/json',
         ...(options.csrfToken === null ? {} : { [CSRF_HEADER]: options.csrfToken }),
@@ -64,18 +64,10 @@ export async function sendChanges(
   } catch {
     return { kind: 'retry', reason: 'network', retryAfterMs: null };
   }
-  let body: unknown = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Proxies answer errors in HTML; the status decides alone.
-  }
+  // Proxies answer errors in HTML; the status decides alone.
+  const body: unknown = await response.json().catch(() => null);
   const status = response.status;
-  if (response.ok) {
-    return isSyncResponse(body)
-      ? { kind: 'accepted', response: body }
-      : { kind: 'retry', reason: 'unavailable', retryAfterMs: null };
-  }
+  if (response.ok && isSyncResponse(body)) return { kind: 'accepted', response: body };
   if (status === 409 && isApiErrorBody(body) && typeof body.expectedMutationId === 'number') {
     return { kind: 'gap', expectedMutationId: body.expectedMutationId };
   }
@@ -85,6 +77,7 @@ export async function sendChanges(
   if (status === 401 || status === 403) {
     return { kind: 'unauthorized' };
   }
+  // Also a 200 whose body is not a sync answer (a captive portal's page, say).
   return {
     kind: 'retry',
     reason: 'unavailable',

@@ -129,12 +129,8 @@ export class SyncQueue {
     const found: PendingMarker[] = [];
     for (const storageKey of this.#store.ownKeys('p:')) {
       const rest = storageKey.slice(start.length);
-      const kind: ChangeKind | null = rest.startsWith('form:')
-        ? 'form'
-        : rest.startsWith('state:')
-          ? 'state'
-          : null;
-      if (kind === null) continue;
+      const kind = rest.slice(0, rest.indexOf(':'));
+      if (kind !== 'form' && kind !== 'state') continue;
       found.push({
         storageKey,
         kind,

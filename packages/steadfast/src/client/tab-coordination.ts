@@ -3,7 +3,7 @@
  * lock keeps a page out of the back/forward cache), and never waited for by timers: a tab that
  * finds it taken leaves the work to the holder, which re-reads the shared queue before letting go.
  */
-export const LOCK_BUSY = Symbol('lock-busy');
+export const LOCK_BUSY = Symbol();
 
 export class SenderLock {
   readonly #name: string;
@@ -24,11 +24,9 @@ export class SenderLock {
    */
   async run<T>(work: () => Promise<T>, wait: boolean): Promise<T | typeof LOCK_BUSY> {
     const locks: LockManager | undefined = this.#view.navigator.locks;
-    if (!locks) return work();
-    let outcome: T | typeof LOCK_BUSY = LOCK_BUSY;
-    await locks.request(this.#name, { ifAvailable: !wait }, async (lock) => {
-      if (lock) outcome = await work();
-    });
-    return outcome;
+    // The request answers what its callback does: the work's outcome, or LOCK_BUSY without the lock.
+    return locks
+      ? locks.request(this.#name, { ifAvailable: !wait }, (lock) => (lock ? work() : LOCK_BUSY))
+      : work();
   }
 }
