@@ -99,17 +99,9 @@ const INTERNAL_PROPERTIES = new RegExp(
     'listen',
     'listenedKeys',
     'notify',
-    // The stale-draft merge inside the browser (MergeResult, MergeConflict, the notice's content):
-    // the server computes its own, and none of these crosses the wire.
-    'merged',
-    'fromDraft',
-    'fromServer',
-    'conflicts',
-    'field',
-    'draft',
-    'equals',
-    'author',
-    'settleConflicts',
+    // Not the merge's names (MergeResult, MergeConflict): the merge is one function shared with the
+    // server, and test/unit/protocol/three-way-merge.test.ts holds the browser build to the very
+    // answers of the Node import, names included.
     // The service's layers (service-core.ts to auto-save-service.ts): what they share, protected.
     'settings',
     'doc',

@@ -380,7 +380,8 @@ describe('mergeThreeWay: properties', () => {
 function productionMangledProperties(): RegExp {
   const script = readFileSync(path.join(root, 'packages', 'steadfast', 'scripts', 'build-client.ts'), 'utf8');
   const list = /INTERNAL_PROPERTIES = new RegExp\(\s*`\^\(\$\{\[([\s\S]*?)\]\.join/.exec(script)?.[1];
-  const names = [...(list ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1]);
+  // Comments in the list (with their apostrophes) are not names.
+  const names = [...(list ?? '').replace(/\/\/.*$/gm, '').matchAll(/'([^']+)'/g)].map((match) => match[1]);
   if (names.length < 10)
     throw new Error('could not read INTERNAL_PROPERTIES from packages/steadfast/scripts/build-client.ts');
   return new RegExp(`^(${names.join('|')})$`);
