@@ -179,14 +179,16 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(page.json.user).toEqual({ id: user.id, username: user.username, displayName: user.displayName });
   });
 
-  it('requireUser answers 401 JSON for API clients and 303 to /login for pages', async () => {
+  it('requireUser answers 401 JSON for API clients and 303 to /login for pages, neither cached', async () => {
     const client = injectClient(app);
     const api = await client.request({ url: '/test/page', headers: { accept: 'application/json' } });
     expect(api.status).toBe(401);
     expect(api.json.error).toBe('unauthenticated');
+    expect(api.headers['cache-control']).toBe('no-store');
     const page = await client.request({ url: '/test/page', headers: { accept: 'text/html' } });
     expect(page.status).toBe(303);
     expect(page.headers.location).toBe('/login');
+    expect(page.headers['cache-control']).toBe('no-store');
   });
 
   it('checks the CSRF token from the form body or the header', async () => {

@@ -151,6 +151,8 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
       done();
       return;
     }
+    // An answer about this request's (missing) session: a cache must not keep it for someone else.
+    reply.header('cache-control', 'no-store');
     if (wantsJson(request)) {
       const error = new UnauthenticatedError();
       reply
