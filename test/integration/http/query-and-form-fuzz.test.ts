@@ -224,6 +224,29 @@ function csrfPairs(choice: CsrfChoice, token: string): Pairs {
   }
 }
 
+/** A form POST as `page`'s signed-in user, with its CSRF token sent as `csrf` says; the payload beside the answer. */
+async function postForm(
+  app: FastifyInstance,
+  page: PageClient,
+  url: string,
+  pairs: Pairs,
+  csrf: CsrfChoice,
+  resolve?: (key: string) => string,
+) {
+  const payload = encode([...csrfPairs(csrf, page.csrfToken ?? ''), ...pairs], resolve);
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers: {
+      accept: 'text/html',
+      cookie: page.cookieHeader,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    payload,
+  });
+  return { response, payload };
+}
+
 /** A product form's fields, each valid, hostile or absent. */
 const productFields = () => ({
   sku: either(fc.uuid().map((uuid) => `FZ-${uuid.slice(0, 8)}`)),
@@ -334,17 +357,7 @@ describeEachDatabase('query-string and form-body fuzz', (current) => {
     resolve?: (key: string) => string,
   ): Promise<{ statusCode: number; body: string }> {
     const before = await fingerprint();
-    const payload = encode([...csrfPairs(csrf, page.csrfToken ?? ''), ...pairs], resolve);
-    const response = await fixture().app.inject({
-      method: 'POST',
-      url,
-      headers: {
-        accept: 'text/html',
-        cookie: page.cookieHeader,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      payload,
-    });
+    const { response, payload } = await postForm(fixture().app, page, url, pairs, csrf, resolve);
     tally(statuses, response.statusCode);
     expect(
       response.statusCode,
@@ -763,17 +776,7 @@ describeEachDatabase('form-body fuzz as a viewer, whose every record write the r
     await fc.assert(
       fc.asyncProperty(request, csrfChoice, async ({ url, pairs }, csrf) => {
         const before = withoutSessions(await dumpTables(current().opened.db));
-        const payload = encode([...csrfPairs(csrf, page.csrfToken ?? ''), ...pairs], () => '1');
-        const response = await fixture().app.inject({
-          method: 'POST',
-          url,
-          headers: {
-            accept: 'text/html',
-            cookie: page.cookieHeader,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          payload,
-        });
+        const { response, payload } = await postForm(fixture().app, page, url, pairs, csrf, () => '1');
         tally(statuses, response.statusCode);
         const said = `POST ${url} ${payload.slice(0, 300)} → ${response.body.slice(0, 300)}`;
         expect(response.statusCode, said).toBeGreaterThanOrEqual(400);

@@ -127,15 +127,8 @@ export class ActivityLog {
       throw new ValidationError(`${field || 'query'}: ${issue?.message ?? 'invalid'}`, field);
     }
     const q = parsed.data;
-    if (this.authorizer?.enabled)
-      await this.authorizer.require({
-        actor: this.context.actor(),
-        action: 'read-log',
-        model: q.model,
-        objectId: q.objectId,
-        record: undefined,
-        values: undefined,
-      });
+    // Without a hook nothing is asked, not even an await.
+    if (this.authorizer?.enabled) await this.#mayRead(this.authorizer, q.model, q.objectId);
     const limit = q.limit ?? 50;
     const prefixChars = readPrefixChars(bounds);
     let select = this.context
@@ -205,16 +198,20 @@ export class ActivityLog {
     if (visible) select = select.where(visible);
     const row = (await select.executeTakeFirst()) as ActivityLogRow | undefined;
     if (!row) return undefined;
-    if (this.authorizer?.enabled)
-      await this.authorizer.require({
-        actor: this.context.actor(),
-        action: 'read-log',
-        model: row.model,
-        objectId: row.object_id,
-        record: undefined,
-        values: undefined,
-      });
+    if (this.authorizer?.enabled) await this.#mayRead(this.authorizer, row.model, row.object_id);
     return withDetailsFor(viewer, toActivityEntry(row));
+  }
+
+  /** Asks the `authorize` hook whether the actor may read the log of `model` / `objectId` (throws ForbiddenError). */
+  #mayRead(authorizer: Authorizer, model: string | undefined, objectId: string | undefined): Promise<void> {
+    return authorizer.require({
+      actor: this.context.actor(),
+      action: 'read-log',
+      model,
+      objectId,
+      record: undefined,
+      values: undefined,
+    });
   }
 
   /** The entry that recorded `version` of a record, if the log still holds it. */

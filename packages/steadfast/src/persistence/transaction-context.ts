@@ -227,14 +227,7 @@ export class TransactionContext {
    * cache invalidation, broadcasts.
    */
   onCommit(fn: () => unknown): void {
-    const open = this.#openTransaction();
-    if (open) {
-      open.afterCommit.push(fn);
-      return;
-    }
-    Promise.resolve()
-      .then(fn)
-      .catch((error: unknown) => this.onCommitError(error));
+    this.#whenEnded('afterCommit', fn);
   }
 
   /**
@@ -245,9 +238,14 @@ export class TransactionContext {
    * `onCommitError`.
    */
   afterEnd(fn: () => unknown): void {
+    this.#whenEnded('afterEnd', fn);
+  }
+
+  /** Queues `fn` on the ambient transaction's `list`, or runs it on the next microtask when there is none. */
+  #whenEnded(list: 'afterCommit' | 'afterEnd', fn: () => unknown): void {
     const open = this.#openTransaction();
     if (open) {
-      open.afterEnd.push(fn);
+      open[list].push(fn);
       return;
     }
     Promise.resolve()
