@@ -171,6 +171,56 @@ for (const type of ['input', 'change'])
     expect((await statusOf(page)).state).toBe('idle');
   });
 
+  it('listens to fields once its restore has fired its events: typing is saved once, and a stop before then leaves no listener', async () => {
+    const context = await contextFor(user);
+    const page = await openPage(context, server, '/product');
+    await page.fill('[name=title]', 'Standing desk');
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    /** Counts this tab's writes of the title's draft; `restart` runs the service's start and stop in one task. */
+    const typeCountingWrites = async (restart: string, text: string): Promise<number> => {
+      await page.evaluate((source) => {
+        const scope = window as unknown as {
+          titleWrites: number;
+          autoSaveService: { start(): void; stop(): void };
+        };
+        scope.titleWrites = 0;
+        const title = document.querySelector<HTMLInputElement>('[name=title]');
+        if (!title) throw new Error('no title field');
+        // Each start restores the title again (it differs from the draft), queueing its steps.
+        const differ = () => {
+          title.value = 'Desk';
+        };
+        const service = scope.autoSaveService;
+        new Function('service', 'differ', source)(service, differ);
+      }, restart);
+      await page.focus('[name=title]');
+      await page.keyboard.press('End');
+      await page.keyboard.type(text);
+      return page.evaluate(() => (window as unknown as { titleWrites: number }).titleWrites);
+    };
+    await page.evaluate(() => {
+      const scope = window as unknown as { titleWrites: number };
+      const setItem = Storage.prototype.setItem;
+      Storage.prototype.setItem = function (key: string, value: string) {
+        if (key.includes(':f:product-42') && key.endsWith('title')) scope.titleWrites += 1;
+        setItem.call(this, key, value);
+      };
+    });
+    // Stopped and started again before the first start's steps ran: one listener, one write a keystroke.
+    expect(
+      await typeCountingWrites(
+        'service.stop(); differ(); service.start(); service.stop(); differ(); service.start();',
+        'x',
+      ),
+    ).toBe(1);
+    expect(await page.inputValue('[name=title]')).toBe('Standing deskx');
+    // Stopped before its steps ran: nothing listens, nothing is written.
+    expect(await typeCountingWrites('service.stop(); differ(); service.start(); service.stop();', 'y')).toBe(
+      0,
+    );
+  });
+
   it('names a field by its id when it has no name, an empty name counting as none', async () => {
     const context = await contextFor(user);
     server.pages.set('/ids', {

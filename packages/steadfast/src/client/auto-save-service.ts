@@ -152,9 +152,12 @@ class BrowserAutoSaveService extends FormObserver implements AutoSaveService {
     this.observeForms();
 
     for (const scope of this.registry.liveScopes()) this.restoreScope(scope);
-    // The restore's own events come in its steps, after this (see Restorer's steps).
-    this.#listen(this.doc, 'input', (event) => this.#onFieldEvent(event), true);
-    this.#listen(this.doc, 'change', (event) => this.#onFieldEvent(event), true);
+    // Listened to once the restore's steps have run (microtasks, before any user input can come): the
+    // restore's own input and change events, two a field, then need no handler.
+    this.afterSteps(() => {
+      this.#listen(this.doc, 'input', (event) => this.#onFieldEvent(event), true);
+      this.#listen(this.doc, 'change', (event) => this.#onFieldEvent(event), true);
+    });
     this.#listen(this.doc, 'submit', (event) => this.#onSubmit(event), true);
     this.indicator.render();
     // The rest runs after start, out of the restore's way: nothing there can lose a keystroke (each is
@@ -193,6 +196,8 @@ class BrowserAutoSaveService extends FormObserver implements AutoSaveService {
     if (!this.started) return;
     this.started = false;
     for (const remove of this.#teardown.splice(0)) remove();
+    // Restore steps not run yet stay unrun: among them may be this start's listening to fields.
+    this.steps.length = 0;
     // A hold's frame still to come finds the service stopped and ends the hold.
     this.stopObserving();
     this.debouncer.cancel();

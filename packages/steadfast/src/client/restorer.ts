@@ -48,6 +48,8 @@ export abstract class Restorer extends StaleDraftMerger {
    * it, formats a number) would otherwise be fought every frame; past MAX_REAPPLIES it has the field.
    */
   readonly #reapplied = new WeakMap<HTMLElement, number>();
+  /** What the restore last wrote into each field: a hold frame need not read storage for a field still showing it. */
+  readonly #written = new WeakMap<HTMLElement, FieldValue>();
 
   /** Deletes a form's draft here and on the server (the service's public clear). */
   abstract clear(formKey: string): void;
@@ -77,7 +79,14 @@ export abstract class Restorer extends StaleDraftMerger {
     }
   };
 
+  /** Runs `action` once every restore step queued so far has run (at once when none is queued). */
+  protected afterSteps(action: () => void): void {
+    if (this.steps.length > 0) this.#later(action);
+    else action();
+  }
+
   protected writeField(binding: FieldBinding, value: FieldValue): void {
+    this.#written.set(binding.element, value);
     writeFieldValue(binding, value, this.#later);
   }
 
@@ -91,7 +100,7 @@ export abstract class Restorer extends StaleDraftMerger {
     this.#holdFrame = 0;
     if (!this.canSave()) return;
     // Before the paint: a record the app wrote during this frame is never shown over the draft.
-    this.reapplyDrafts();
+    this.reapplyDrafts(true);
     if (this.clock() < this.holdUntil) this.#holdFrame = requestAnimationFrame(this.#onHoldFrame);
   };
 
@@ -185,13 +194,15 @@ export abstract class Restorer extends StaleDraftMerger {
    * initial values, a record it loaded), gets its drafted value again unless the user edited it.
    * What it held is then what "discard" puts back: the values before the draft, as the app set them.
    */
-  protected restoreField(binding: FieldBinding): void {
+  protected restoreField(binding: FieldBinding, holding?: boolean): void {
     const { scope, name } = binding;
     if (scope.restored !== 'applied' || scope.editedFields.has(name)) return;
-    const value = parseFieldValue(this.store.read(binding.storageKey));
-    if (value === undefined) return;
     const { element } = binding;
     const current = readFieldValue(binding);
+    // Another tab's edit meanwhile came through its storage event (showOtherTabEdit).
+    if (holding && sameFieldValue(this.#written.get(element), current)) return;
+    const value = parseFieldValue(this.store.read(binding.storageKey));
+    if (value === undefined) return;
     const count = this.#reapplied.get(element) ?? 0;
     if (sameFieldValue(value, current) || count >= MAX_REAPPLIES) return;
     this.#reapplied.set(element, count + 1);
@@ -199,11 +210,14 @@ export abstract class Restorer extends StaleDraftMerger {
     this.writeField(binding, value);
   }
 
-  /** Re-reads applied drafts into untouched fields (after page load, after the back/forward cache). */
-  protected reapplyDrafts(): void {
+  /**
+   * Re-reads applied drafts into untouched fields (after page load, after the back/forward cache);
+   * `holding`: a hold's frame, which reads storage only for fields no longer showing what it wrote.
+   */
+  protected reapplyDrafts(holding?: boolean): void {
     for (const scope of this.registry.liveScopes()) {
       if (scope.restored === 'none') this.restoreScope(scope);
-      else for (const binding of this.registry.fieldsOf(scope)) this.restoreField(binding);
+      else for (const binding of this.registry.fieldsOf(scope)) this.restoreField(binding, holding);
     }
   }
 

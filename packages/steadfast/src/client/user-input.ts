@@ -16,6 +16,13 @@ export function setNative(
   property: 'value' | 'checked',
   value: string | boolean,
 ): void {
+  // A restore sets each field twice (field-values.ts): the second time it mostly shows the value already.
+  if ((element as unknown as Record<string, unknown>)[property] === value) return;
+  // No own property (no React tracker on it): a plain write reaches the same setter, far cheaper.
+  if (!Object.hasOwn(element, property)) {
+    Reflect.set(element, property, value);
+    return;
+  }
   const setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(element), property)?.set;
   if (setter) setter.call(element, value);
   else Reflect.set(element, property, value);
