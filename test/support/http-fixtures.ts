@@ -3,7 +3,7 @@
  * speaks to it through inject or a real socket, users, and signed-in sessions (cookie + CSRF token).
  */
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { createAppPersistence } from '../../examples/business-app/src/app-database.js';
@@ -221,10 +221,13 @@ export async function expressHarness(
   database: TestDatabase,
   options: HarnessOptions = {},
   persistenceOptions: HarnessPersistenceOptions = {},
+  /** The app's own middleware, run before the router (one that gives each request its id, say). */
+  before: readonly RequestHandler[] = [],
 ): Promise<ApiHarness> {
   const persistence = createAppPersistence({ ...persistenceOptions, db: database.opened.db });
   const app = await buildTestApp(database, { ...options, persistence });
   const server = express();
+  for (const middleware of before) server.use(middleware);
   server.use(
     createExpressRouter({
       database: database.opened,

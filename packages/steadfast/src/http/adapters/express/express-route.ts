@@ -3,6 +3,7 @@
  * RouteRequest, the row's checks before the body, `express.json` with the row's limit, the
  * handler, and its RouteReply translated back. Errors go to the router's error handler.
  */
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Route, RouteReply, RouteRequest } from '../../route-table.js';
 import type { Authenticated } from '../../session-reader.js';
@@ -12,6 +13,17 @@ export type ExpressAuthenticate = (request: Request) => Promise<Authenticated | 
 
 const routeRequestKey = Symbol('steadfast.routeRequest');
 type WithRouteRequest = Request & { [routeRequestKey]?: RouteRequest<Request> };
+
+/**
+ * The id logged with each change the request makes: the one the app's own middleware gave the
+ * request (`request.id`, as pino-http and express-request-id set it), else a new one. Never a
+ * header the client sent: it would go into the audit log unchecked. Fastify's `request.id` is the
+ * same choice (generated, unless the app configures where it comes from).
+ */
+function requestIdOf(request: Request): string {
+  const { id } = request as Request & { id?: unknown };
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : randomUUID();
+}
 
 function sendReply(response: Response, reply: RouteReply): void {
   response.status(reply.status).set(reply.headers);
@@ -53,7 +65,7 @@ export function addRoute(
       body: undefined,
       headers: request.headers,
       ip: request.ip,
-      requestId: request.get('x-request-id') ?? undefined,
+      requestId: requestIdOf(request),
       user: auth?.user ?? null,
       csrfSecret: auth?.csrfSecret,
       raw: request,
