@@ -162,7 +162,8 @@ export interface WalPerOperation {
  * The WAL this database's own work wrote while `run` ran, per operation: the records between
  * `pg_current_wal_lsn()` before and after that touch this database's relations, and the commit
  * records of their transactions (pg_walinspect, so other databases' work on the same server is left
- * out). Undefined when pg_walinspect cannot be installed.
+ * out). Undefined when pg_walinspect cannot be installed, or when the server recycled the run's WAL
+ * before it was read.
  */
 export async function walPerOperation(
   db: Kysely<Database>,
@@ -178,7 +179,9 @@ export async function walPerOperation(
   const start = await lsn();
   const count = await run();
   const end = await lsn();
-  const { rows } = await sql<{ kind: string; records: number; bytes: number; fpi: number }>`
+  let rows: Array<{ kind: string; records: number; bytes: number; fpi: number }>;
+  try {
+    ({ rows } = await sql<{ kind: string; records: number; bytes: number; fpi: number }>`
     with records as (select * from pg_get_wal_records_info(${start}::pg_lsn, ${end}::pg_lsn)),
     here as (
       select r.* from records r, pg_database d
@@ -189,7 +192,13 @@ export async function walPerOperation(
     from records
     where start_lsn in (select start_lsn from here)
       or (xid <> 0 and xid in (select xid from here))
-    group by 1`.execute(db);
+    group by 1`.execute(db));
+  } catch (error) {
+    // The server recycled WAL segments the run wrote before they could be read (a busy shared
+    // server, or a run longer than max_wal_size holds): the run's other figures still stand.
+    if ((error as { code?: unknown }).code === '58P01') return undefined;
+    throw error;
+  }
   const sum = (pick: (row: (typeof rows)[number]) => number) =>
     rows.reduce((total, row) => total + pick(row), 0) / count;
   const recordsOf = (kinds: readonly string[]) => sum((row) => (kinds.includes(row.kind) ? row.records : 0));

