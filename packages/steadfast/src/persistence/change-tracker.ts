@@ -133,6 +133,17 @@ export class ChangeTracker {
   }
 
   /**
+   * Logs many changes like `trackChanges`, for a caller that reads none of the entries back (a
+   * sync's group commit): inserted without asking their ids, which cost SQLite about a fifth of
+   * each row's insert.
+   */
+  async logChanges(changes: readonly TrackedChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const prepared = await this.prepareEntries(changes);
+    await this.#insertEntries.run(this.context.executor(), prepared.rows);
+  }
+
+  /**
    * The log rows of `changes`, diffed, redacted, attributed and hashed into their chains, for a
    * caller that writes them itself (in the same statement as the change they describe), and how
    * they become ActivityEntries once the database has given them ids.

@@ -6,9 +6,8 @@
  */
 import { type Insertable, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import { ReusableInsert } from '../db/reusable-insert.js';
-import type { ClientMutationsTable, Database, DraftsTable, NewActivityLogRow } from '../db/schema.js';
-import { ENTRY_COLUMNS, type TrackedChange } from '../persistence/change-tracker.js';
+import type { ClientMutationsTable, Database, DraftsTable } from '../db/schema.js';
+import type { TrackedChange } from '../persistence/change-tracker.js';
 import type { Persistence } from '../persistence/create-persistence.js';
 import { ForbiddenError } from '../persistence/errors.js';
 import { GroupCommitter, type UnitOutcome } from '../persistence/group-commit.js';
@@ -390,10 +389,8 @@ export async function applySyncUnits(
   }
   upserts.sort(inLockOrder);
   await upsertDrafts(db, upserts);
-  // The entries as the tracker makes them (diffed, hashed into their chains), inserted without
-  // asking their ids back: nothing here reads them.
-  const entries = await persistence.changeTracker.prepareEntries(tracked);
-  await logInsertOf(persistence).run(db, entries.rows);
+  // Nothing here reads the entries back.
+  await persistence.changeTracker.logChanges(tracked);
   await writeClients(db, clients);
 
   for (const plan of plans) {
@@ -409,18 +406,6 @@ export async function applySyncUnits(
     };
   }
   return outcomes;
-}
-
-/** The log's multi-row insert, one per persistence manager (its SQL text is the dialect's). */
-const logInserts = new WeakMap<Persistence, ReusableInsert<'steadfast_activity_log', NewActivityLogRow>>();
-
-function logInsertOf(persistence: Persistence): ReusableInsert<'steadfast_activity_log', NewActivityLogRow> {
-  let insert = logInserts.get(persistence);
-  if (!insert) {
-    insert = new ReusableInsert('steadfast_activity_log', ENTRY_COLUMNS);
-    logInserts.set(persistence, insert);
-  }
-  return insert;
 }
 
 /**
