@@ -6,10 +6,17 @@
  * handful of SQL texts, each also prepared only once by SQLite's statement cache.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import { dialectOf } from './dialect-name.js';
+
+/** A chunk size's SQL, and whether it answers the ids itself (a single row on SQLite does not). */
+interface ChunkSql {
+  readonly sql: string;
+  readonly returning: boolean;
+}
 
 export class ReusableInsert<Table extends string, Row extends object> {
-  /** SQL text by chunk size: per instance, so per database and dialect. */
-  readonly #sqlBySize = new Map<number, string>();
+  /** SQL by chunk size: per instance, so per database and dialect. */
+  readonly #sqlBySize = new Map<number, ChunkSql>();
 
   /**
    * @param maxRows largest chunk, a power of two; `maxRows × columns` must stay under the
@@ -35,10 +42,10 @@ export class ReusableInsert<Table extends string, Row extends object> {
         const row = rows[index] as Row;
         for (const column of this.columns) parameters.push(row[column]);
       }
-      const result = await db.executeQuery<{ id: unknown }>(
-        CompiledQuery.raw(this.#sqlFor(db, size), parameters),
-      );
-      ids.push(...result.rows);
+      const compiled = this.#sqlFor(db, size);
+      const result = await db.executeQuery<{ id: unknown }>(CompiledQuery.raw(compiled.sql, parameters));
+      if (compiled.returning) ids.push(...result.rows);
+      else ids.push({ id: result.insertId });
       start += size;
     }
     return ids;
@@ -46,16 +53,21 @@ export class ReusableInsert<Table extends string, Row extends object> {
 
   /**
    * The builder's own SQL for `size` rows, compiled from rows of marker values and checked to
-   * take its parameters row by row in column order, the order `execute` passes them in.
+   * take its parameters row by row in column order, the order `execute` passes them in. One row on
+   * SQLite has no RETURNING: a statement that returns rows costs SQLite more than one that does
+   * not, and the id of the one row an INSERT wrote is its last insert rowid (a trigger's inserts do
+   * not change it once the statement is done) [sqlite.org/c3ref/last_insert_rowid.html].
    */
-  #sqlFor(db: Kysely<Record<Table, Row>>, size: number): string {
+  #sqlFor(db: Kysely<Record<Table, Row>>, size: number): ChunkSql {
     const cached = this.#sqlBySize.get(size);
     if (cached) return cached;
     const markers = Array.from({ length: size }, (_, row) =>
       Object.fromEntries(this.columns.map((column) => [column, `${row}:${column}`])),
     );
+    const returning = size > 1 || dialectOf(db) !== 'sqlite';
     // biome-ignore lint/suspicious/noExplicitAny: rows of marker strings stand in for any row type.
-    const compiled = (db as Kysely<any>).insertInto(this.table).values(markers).returning('id').compile();
+    const insert = (db as Kysely<any>).insertInto(this.table).values(markers);
+    const compiled = (returning ? insert.returning('id') : insert).compile();
     const expected = markers.flatMap((row) => this.columns.map((column) => row[column]));
     if (
       compiled.parameters.length !== expected.length ||
@@ -63,7 +75,8 @@ export class ReusableInsert<Table extends string, Row extends object> {
     ) {
       throw new Error(`ReusableInsert: ${this.table} does not compile to row-major parameters`);
     }
-    this.#sqlBySize.set(size, compiled.sql);
-    return compiled.sql;
+    const chunk = { sql: compiled.sql, returning };
+    this.#sqlBySize.set(size, chunk);
+    return chunk;
   }
 }
