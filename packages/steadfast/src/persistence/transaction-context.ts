@@ -163,7 +163,7 @@ export class TransactionContext {
               onCommitError(error);
             }
           }
-          await runAfterEnd();
+          if (transaction.afterEnd.length > 0) await runAfterEnd();
         })();
         return settled;
       },
