@@ -6,11 +6,17 @@
  * handful of SQL texts, each also prepared only once by SQLite's statement cache.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import { dialectOf } from './dialect-name.js';
+
+/** A chunk size's SQL, and whether it answers the ids itself (a single row on SQLite does not). */
+interface ChunkSql {
+  readonly sql: string;
+  readonly returning: boolean;
+}
 
 export class ReusableInsert<Table extends string, Row extends object> {
-  /** SQL text by chunk size, with `returning id` and without: per instance, so per database and dialect. */
-  readonly #sqlBySize = new Map<number, string>();
-  readonly #sqlWithoutIdsBySize = new Map<number, string>();
+  /** SQL by chunk size, for callers that want the ids and for those that do not: per instance, so per database and dialect. */
+  readonly #sqlBySize = { ids: new Map<number, ChunkSql>(), none: new Map<number, ChunkSql>() };
 
   /**
    * @param maxRows largest chunk, a power of two; `maxRows × columns` must stay under the
@@ -28,7 +34,10 @@ export class ReusableInsert<Table extends string, Row extends object> {
   /** Inserts `rows` with `db` (a transaction or the database) and answers their generated ids, in order. */
   async execute(db: Kysely<Record<Table, Row>>, rows: readonly Row[]): Promise<Array<{ id: unknown }>> {
     const ids: Array<{ id: unknown }> = [];
-    await this.#insert(db, rows, true, (result) => ids.push(...result));
+    await this.#insert(db, rows, true, (compiled, result) => {
+      if (compiled.returning) ids.push(...result.rows);
+      else ids.push({ id: result.insertId });
+    });
     return ids;
   }
 
@@ -43,8 +52,8 @@ export class ReusableInsert<Table extends string, Row extends object> {
   async #insert(
     db: Kysely<Record<Table, Row>>,
     rows: readonly Row[],
-    returning: boolean,
-    onRows: (rows: ReadonlyArray<{ id: unknown }>) => void,
+    wantIds: boolean,
+    onChunk: (compiled: ChunkSql, result: { rows: Array<{ id: unknown }>; insertId?: bigint }) => void,
   ): Promise<void> {
     for (let start = 0; start < rows.length; ) {
       let size = this.maxRows;
@@ -54,25 +63,28 @@ export class ReusableInsert<Table extends string, Row extends object> {
         const row = rows[index] as Row;
         for (const column of this.columns) parameters.push(row[column]);
       }
-      const result = await db.executeQuery<{ id: unknown }>(
-        CompiledQuery.raw(this.#sqlFor(db, size, returning), parameters),
-      );
-      onRows(result.rows);
+      const compiled = this.#sqlFor(db, size, wantIds);
+      onChunk(compiled, await db.executeQuery<{ id: unknown }>(CompiledQuery.raw(compiled.sql, parameters)));
       start += size;
     }
   }
 
   /**
    * The builder's own SQL for `size` rows, compiled from rows of marker values and checked to
-   * take its parameters row by row in column order, the order `execute` passes them in.
+   * take its parameters row by row in column order, the order `#insert` passes them in. Ids are
+   * asked back only when wanted, and not for one row on SQLite: a statement that returns rows costs
+   * SQLite more than one that does not, and the id of the one row an INSERT wrote is its last insert
+   * rowid (a trigger's inserts do not change it once the statement is done)
+   * [sqlite.org/c3ref/last_insert_rowid.html].
    */
-  #sqlFor(db: Kysely<Record<Table, Row>>, size: number, returning: boolean): string {
-    const cache = returning ? this.#sqlBySize : this.#sqlWithoutIdsBySize;
+  #sqlFor(db: Kysely<Record<Table, Row>>, size: number, wantIds: boolean): ChunkSql {
+    const cache = wantIds ? this.#sqlBySize.ids : this.#sqlBySize.none;
     const cached = cache.get(size);
     if (cached) return cached;
     const markers = Array.from({ length: size }, (_, row) =>
       Object.fromEntries(this.columns.map((column) => [column, `${row}:${column}`])),
     );
+    const returning = wantIds && (size > 1 || dialectOf(db) !== 'sqlite');
     // biome-ignore lint/suspicious/noExplicitAny: rows of marker strings stand in for any row type.
     const insert = (db as Kysely<any>).insertInto(this.table).values(markers);
     const compiled = (returning ? insert.returning('id') : insert).compile();
@@ -83,7 +95,8 @@ export class ReusableInsert<Table extends string, Row extends object> {
     ) {
       throw new Error(`ReusableInsert: ${this.table} does not compile to row-major parameters`);
     }
-    cache.set(size, compiled.sql);
-    return compiled.sql;
+    const chunk = { sql: compiled.sql, returning };
+    cache.set(size, chunk);
+    return chunk;
   }
 }

@@ -179,7 +179,7 @@ export class PersistenceManager {
         const logUnlogged = async () => {
           if (unlogged.length === 0) return;
           const changes = unlogged.map((item) => item.change);
-          await hooks.beforeLog?.(changes);
+          if (hooks.beforeLog) await hooks.beforeLog(changes);
           const entries = await tracker.trackChanges(changes);
           unlogged.forEach(({ index }, n) => {
             results[index] = { ...(results[index] as SaveResult), entry: entries[n] ?? null };
@@ -248,14 +248,14 @@ export class PersistenceManager {
         throw new ConflictError(model, objectId, options.expectedVersion, version, current.row);
       }
       const step = { model, objectId, values: {} };
-      await hooks.beforeWrite?.(step);
+      if (hooks.beforeWrite) await hooks.beforeWrite(step);
       const deleted = await executor
         .deleteFrom(definition.table)
         .where(definition.primaryKey, '=', id)
         .where('version', '=', version)
         .executeTakeFirst();
       if (Number(deleted.numDeletedRows) !== 1) throw await conflict(executor, definition, id, version);
-      await hooks.afterWrite?.(step);
+      if (hooks.afterWrite) await hooks.afterWrite(step);
       const readBack = await executor
         .selectFrom(definition.table)
         .select(definition.primaryKey)
@@ -263,7 +263,7 @@ export class PersistenceManager {
         .executeTakeFirst();
       if (readBack)
         throw new VerificationError(model, objectId, definition.primaryKey, 'deleted', 'still present');
-      await hooks.afterVerify?.(step);
+      if (hooks.afterVerify) await hooks.afterVerify(step);
       const change: TrackedChange = {
         model,
         objectId,
@@ -274,7 +274,7 @@ export class PersistenceManager {
         secretFields: definition.secretFields,
         prevHash: current.headHash,
       };
-      await hooks.beforeLog?.([change]);
+      if (hooks.beforeLog) await hooks.beforeLog([change]);
       const entry = await tracker.trackChange(change);
       return { record: current.row, entry };
     });

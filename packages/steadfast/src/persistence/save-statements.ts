@@ -58,9 +58,6 @@ const HEAD_HASH = '__steadfast_head_hash';
 const ENTRY_ID = '__steadfast_entry_id';
 const TRIGGERS = '__steadfast_triggers';
 
-/** The slot of the table's name in a write's values, for SQLite's trigger lookup; past any write's own. */
-const TABLE_SLOT = 100_000;
-
 export class SaveStatements {
   readonly #postgres: boolean;
   readonly #statements = new Map<string, ReusableStatement<Row>>();
@@ -122,7 +119,7 @@ export class SaveStatements {
       const update = sql`update ${sql.table(table)}
         set ${sql.join(columns.map((column, index) => sql`${sql.id(column)} = ${slot(index)}`))}
         where ${sql.id(primaryKey)} = ${slot(columns.length)} and version = ${slot(columns.length + 1)}
-        returning *, ${this.#triggers(table, slot)} as ${sql.id(TRIGGERS)}`;
+        returning *, ${this.#triggers(table)} as ${sql.id(TRIGGERS)}`;
       if (!entry) return update;
       const entryValues = ENTRY_COLUMNS.map((_, index) => slot(columns.length + 2 + index));
       return sql`with entry as (
@@ -132,7 +129,7 @@ export class SaveStatements {
         ${update}, (select id from entry) as ${sql.id(ENTRY_ID)}`;
     });
     const parameters = entry ? [...values, ...ENTRY_COLUMNS.map((column) => entry[column])] : values;
-    const [stored] = (await statement.execute(executor, this.#withTable(parameters, table))).rows;
+    const [stored] = (await statement.execute(executor, parameters)).rows;
     return stored && storedRow(stored, primaryKey);
   }
 
@@ -164,7 +161,7 @@ export class SaveStatements {
           update ${sql.table(table)} as t set ${sql.join(assignments)}
           from json_populate_recordset(null::${sql.table(table)}, ${slot(0)}) as v
           where t.${sql.id(primaryKey)} = v.${sql.id(primaryKey)} and t.version = v.version
-          returning t.*, ${this.#triggers(sql.raw('t'), slot)} as ${sql.id(TRIGGERS)}
+          returning t.*, ${this.#triggers(table, sql.raw('t'))} as ${sql.id(TRIGGERS)}
         ),
         entry as (
           insert into steadfast_activity_log (${entryColumns('')})
@@ -187,32 +184,24 @@ export class SaveStatements {
       `insert\u0000${table}\u0000${columns.join(',')}`,
       (slot) => sql`insert into ${sql.table(table)} (${sql.join(columns.map((column) => sql.id(column)))})
         values (${sql.join(columns.map((_, index) => slot(index)))})
-        returning *, ${this.#triggers(table, slot)} as ${sql.id(TRIGGERS)}`,
+        returning *, ${this.#triggers(table)} as ${sql.id(TRIGGERS)}`,
     );
     const values = columns.map((column) => row[column]);
-    const [inserted] = (await statement.execute(executor, this.#withTable(values, table))).rows;
+    const [inserted] = (await statement.execute(executor, values)).rows;
     return storedRow(inserted ?? {}, primaryKey);
   }
 
   /**
    * Whether the table written has any trigger, as a column of the write's RETURNING. PostgreSQL:
-   * its pg_class row's `relhastriggers`, by the row's own `tableoid`. SQLite: its triggers in
-   * sqlite_schema, by name, the name taking the last slot (`#withTable`).
+   * its pg_class row's `relhastriggers`, by the row's own `tableoid` (of `target`, the table or its
+   * alias). SQLite: its triggers in sqlite_schema, by name, written into the statement as a literal
+   * (each statement is compiled for one table), so no value of a write is bound for it.
    */
-  #triggers(table: string | RawBuilder<unknown>, slot: SlotOf): RawBuilder<unknown> {
-    const target = typeof table === 'string' ? sql.table(table) : table;
+  #triggers(table: string, target: RawBuilder<unknown> = sql.table(table)): RawBuilder<unknown> {
     if (this.#postgres) {
       return sql`(select c.relhastriggers from pg_catalog.pg_class c where c.oid = ${target}.tableoid)`;
     }
-    return sql`exists (select 1 from sqlite_schema where type = 'trigger' and tbl_name = ${slot(TABLE_SLOT)} collate nocase)`;
-  }
-
-  /** The values of a write, with the table's name in the slot SQLite's trigger lookup takes. */
-  #withTable(values: unknown[], table: string): unknown[] {
-    if (this.#postgres) return values;
-    const withTable = [...values];
-    withTable[TABLE_SLOT] = table;
-    return withTable;
+    return sql`exists (select 1 from sqlite_schema where type = 'trigger' and tbl_name = ${sql.lit(table)} collate nocase)`;
   }
 
   #statement(key: string, template: (slot: SlotOf) => RawBuilder<unknown>): ReusableStatement<Row> {

@@ -84,17 +84,17 @@ export async function saveOne(
     if (definition.createdAtColumn) row[definition.createdAtColumn] = now;
     if (definition.updatedAtColumn) row[definition.updatedAtColumn] = now;
     const step = { model, objectId: key === undefined ? undefined : String(key), values: row };
-    await services.hooks.beforeWrite?.(step);
+    if (services.hooks.beforeWrite) await services.hooks.beforeWrite(step);
     const inserted = await mapWriteError(definition, () =>
       services.statements.insert(executor, definition, row),
     );
     const objectId = String(inserted.key);
-    await services.hooks.afterWrite?.({ ...step, objectId });
+    if (services.hooks.afterWrite) await services.hooks.afterWrite({ ...step, objectId });
     const stored =
       (services.readBackAlways ? undefined : inserted.row) ??
       (await services.statements.readBack(executor, definition, inserted.key));
     const record = checkReadBack(definition, inserted.key, stored, row);
-    await services.hooks.afterVerify?.({ ...step, objectId });
+    if (services.hooks.afterVerify) await services.hooks.afterVerify({ ...step, objectId });
     return {
       result: { record, created: true, changed: true, version },
       change: {
@@ -119,7 +119,7 @@ export async function saveOne(
   if (plan.kind === 'unchanged') return { result: plan.result, change: null };
   const { set, currentVersion, version } = plan;
   const step = { model, objectId, values: set };
-  await services.hooks.beforeWrite?.(step);
+  if (services.hooks.beforeWrite) await services.hooks.beforeWrite(step);
   const change: TrackedChange = {
     model,
     objectId,
@@ -156,12 +156,12 @@ export async function saveOne(
     services.statements.update(executor, definition, key, currentVersion, set, undefined),
   );
   if (!written) throw await conflict(executor, definition, key, currentVersion);
-  await services.hooks.afterWrite?.(step);
+  if (services.hooks.afterWrite) await services.hooks.afterWrite(step);
   const stored =
     (services.readBackAlways ? undefined : written.row) ??
     (await services.statements.readBack(executor, definition, key));
   const record = checkReadBack(definition, key, stored, set);
-  await services.hooks.afterVerify?.(step);
+  if (services.hooks.afterVerify) await services.hooks.afterVerify(step);
   return {
     result: { record, created: false, changed: true, version },
     change: { ...change, after: pickTracked(definition, record) },

@@ -100,7 +100,8 @@ export class TransactionBatcher<T, R> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight.size >= this.#maxInFlight || this.#queue.length === 0) return;
     this.#scheduled = true;
-    if (!this.#options.runAlone) {
+    const { runAlone } = this.#options;
+    if (!runAlone) {
       this.#track(this.#openThenRun());
       return;
     }
@@ -113,7 +114,10 @@ export class TransactionBatcher<T, R> {
         const batch = this.#take();
         // Every queued item names a key being written: the batch writing it schedules again.
         if (batch.length === 0) break;
-        this.#track(this.#settled(batch, () => this.#run(batch, undefined)));
+        const lone = batch.length === 1 ? batch[0] : undefined;
+        this.#track(
+          lone ? this.#runAlone(lone, runAlone) : this.#settled(batch, () => this.#run(batch, undefined)),
+        );
       }
     });
   }
@@ -177,13 +181,31 @@ export class TransactionBatcher<T, R> {
     } catch (error) {
       for (const unit of batch) unit.reject(error);
     } finally {
-      const { keyOf } = this.#options;
-      if (keyOf) {
-        for (const unit of batch) {
-          const key = keyOf(unit.item);
-          if (key !== undefined) this.#keysInFlight.delete(key);
-        }
-      }
+      this.#free(batch);
+    }
+  }
+
+  /**
+   * A batch of one item on the `runAlone` path: the item in a transaction of its own, with none
+   * of a batch's bookkeeping (a lone caller's every save comes this way).
+   */
+  async #runAlone(unit: Unit<T, R>, runAlone: (item: T) => Promise<R>): Promise<void> {
+    try {
+      unit.resolve(await runAlone(unit.item));
+    } catch (error) {
+      unit.reject(error);
+    } finally {
+      this.#free([unit]);
+    }
+  }
+
+  /** Frees the keys of a batch written (or abandoned): their later items may be taken. */
+  #free(batch: readonly Unit<T, R>[]): void {
+    const { keyOf } = this.#options;
+    if (!keyOf) return;
+    for (const unit of batch) {
+      const key = keyOf(unit.item);
+      if (key !== undefined) this.#keysInFlight.delete(key);
     }
   }
 
@@ -212,15 +234,10 @@ export class TransactionBatcher<T, R> {
     return batch;
   }
 
-  /** Runs a taken batch in `scope`, or (`runAlone`'s path) a lone item alone and a larger batch in a new one. */
+  /** Runs a taken batch in `scope`, or (`runAlone`'s path, two items or more) in a new one. */
   async #run(batch: Array<Unit<T, R>>, opened: Scope | undefined): Promise<void> {
     const { context, runAlone, runBatch } = this.#options;
     const items = batch.map((unit) => unit.item);
-    const lone = batch.length === 1 ? batch[0] : undefined;
-    if (lone && runAlone && !opened) {
-      settle(lone, await attempt(() => runAlone(lone.item)));
-      return;
-    }
     let scope = opened;
     if (!scope) {
       try {
