@@ -56,7 +56,17 @@ export function validateModelValues(
       const field = issue?.path.map(String).join('.') || undefined;
       throw new ValidationError(`${field ?? definition.name}: ${issue?.message ?? 'invalid'}`, field);
     }
-    values = parsed.data as Record<string, unknown>;
+    const data = parsed.data as Record<string, unknown>;
+    // zod applies a field's default inside `.partial()` too: an update writes only what it was given,
+    // never a default over a field it left alone.
+    values =
+      mode === 'create'
+        ? data
+        : Object.fromEntries(
+            Object.keys(fields)
+              .filter((field) => field in data)
+              .map((field) => [field, data[field]]),
+          );
   }
   for (const [field, value] of Object.entries(values)) assertStorableText(field, value);
   return values;
