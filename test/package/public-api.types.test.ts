@@ -272,6 +272,7 @@ describe('steadfast/fastify', () => {
       | 'secureCookies'
       | 'sessionTtlMs'
       | 'cookieName'
+      | 'loginPath'
       | 'limits'
       | 'activity'
       | 'metrics'
@@ -299,6 +300,7 @@ describe('steadfast/fastify', () => {
     expectTypeOf<SteadfastPluginOptions['secureCookies']>().toEqualTypeOf<boolean | 'auto' | undefined>();
     expectTypeOf<SteadfastPluginOptions['sessionTtlMs']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<SteadfastPluginOptions['cookieName']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<SteadfastPluginOptions['loginPath']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<SteadfastPluginOptions['recordForKey']>().toEqualTypeOf<RecordForKey | undefined>();
     expectTypeOf<SteadfastPluginOptions['sweepIntervalMs']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<SteadfastPluginOptions['defaultMetrics']>().toEqualTypeOf<boolean | undefined>();

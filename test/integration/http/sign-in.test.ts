@@ -72,6 +72,28 @@ describe('plugin options', () => {
       again.register(steadfastPlugin, { database: {} as never, persistence, sessionSecret: 'short' }).ready(),
     ).rejects.toThrow(/sessionSecret: sessionSecret must be at least 32 characters.*|database/);
   });
+
+  it('refuses a loginPath that is not a path on this site', async () => {
+    for (const loginPath of [
+      '//evil.example/login',
+      '/\\evil.example',
+      'https://evil.example/',
+      'login',
+      '/log in',
+    ]) {
+      const app = Fastify();
+      await expect(
+        app
+          .register(steadfastPlugin, {
+            persistence: {} as Persistence,
+            sessionSecret: 'a-test-session-secret-that-is-long-enough-0123456789',
+            loginPath,
+          })
+          .ready(),
+        loginPath,
+      ).rejects.toThrow(/loginPath must be a path on this site/);
+    }
+  });
 });
 
 describeEachDatabase('sign-in and sessions', (current) => {
@@ -189,6 +211,23 @@ describeEachDatabase('sign-in and sessions', (current) => {
     expect(page.status).toBe(303);
     expect(page.headers.location).toBe('/login');
     expect(page.headers['cache-control']).toBe('no-store');
+  });
+
+  it('sends a signed-out page request to the loginPath the app names', async () => {
+    const other = await buildTestApp(
+      current(),
+      { persistence, loginPath: '/account/sign-in?from=steadfast' },
+      (app) => {
+        app.get('/test/page', { preHandler: app.requireUser }, async () => ({ ok: true }));
+      },
+    );
+    try {
+      const page = await injectClient(other).request({ url: '/test/page', headers: { accept: 'text/html' } });
+      expect(page.status).toBe(303);
+      expect(page.headers.location).toBe('/account/sign-in?from=steadfast');
+    } finally {
+      await other.close();
+    }
   });
 
   it('checks the CSRF token from the form body or the header', async () => {

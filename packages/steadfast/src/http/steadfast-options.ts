@@ -47,6 +47,11 @@ export interface SteadfastOptions<Request> {
   /** The session cookie's name (default `sid`). */
   readonly cookieName?: string;
   /**
+   * Where Fastify's `app.requireUser` sends a signed-out request for a page (default `/login`): a
+   * path on this site, never another site's address.
+   */
+  readonly loginPath?: string;
+  /**
    * What one user (or address) may ask of the server. Each refusal answers before anything is
    * written, with `{error, message, limit, max}` naming the limit: 413 for what is too large to
    * keep, 429 with `Retry-After` for too much too often. The defaults are far above what a
@@ -145,6 +150,11 @@ const optionsSchema = z
       .int()
       .positive()
       .default(7 * DAY_MS),
+    loginPath: z
+      .string()
+      // A path on this site: `//host` and `/\\host` would send the browser to another one.
+      .regex(/^\/(?![/\\])[^\s]*$/, 'loginPath must be a path on this site, like /login')
+      .default('/login'),
     cookieName: z
       .string()
       .regex(/^[\w.-]+$/)

@@ -161,7 +161,7 @@ async function steadfast(app: FastifyInstance, rawOptions: SteadfastPluginOption
         .send({ error: error.code, message: error.message });
       return;
     }
-    reply.redirect('/login', 303);
+    reply.redirect(options.loginPath, 303);
   } satisfies PreHandler);
 
   app.decorate('loginRateLimit', {
