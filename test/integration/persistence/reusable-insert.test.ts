@@ -27,6 +27,10 @@ function entry(model: string, n: number): NewActivityLogRow {
 }
 
 describeEachDatabase('ReusableInsert', (current) => {
+  /** The log rows of `model`, in insert order. */
+  const storedOf = (db: ReturnType<typeof current>['opened']['db'], model: string) =>
+    db.selectFrom('steadfast_activity_log').selectAll().where('model', '=', model).orderBy('id').execute();
+
   it('inserts any number of rows, each with its own values, and answers their ids in order', async () => {
     const { db } = current().opened;
     const insert = new ReusableInsert<'steadfast_activity_log', NewActivityLogRow>(
@@ -41,12 +45,7 @@ describeEachDatabase('ReusableInsert', (current) => {
       const ids = (await insert.execute(db, rows)).map((row) => Number(row.id));
       expect(ids).toHaveLength(count);
       expect([...ids].sort((a, b) => a - b)).toEqual(ids);
-      const stored = await db
-        .selectFrom('steadfast_activity_log')
-        .selectAll()
-        .where('model', '=', model)
-        .orderBy('id')
-        .execute();
+      const stored = await storedOf(db, model);
       expect(stored.map((row) => Number(row.id))).toEqual(ids);
       expect(
         stored.map((row) => ({ ...row, id: undefined, version: Number(row.version), checkpoint: undefined })),
@@ -79,12 +78,7 @@ describeEachDatabase('ReusableInsert', (current) => {
       const rows = Array.from({ length: count }, (_, n) => entry(model, n));
       if (withIds) expect(await insert.execute(db, rows)).toHaveLength(count);
       else expect(await insert.run(db, rows)).toBeUndefined();
-      const stored = await db
-        .selectFrom('steadfast_activity_log')
-        .selectAll()
-        .where('model', '=', model)
-        .orderBy('id')
-        .execute();
+      const stored = await storedOf(db, model);
       expect(
         stored.map((row) => ({ ...row, id: undefined, version: Number(row.version), checkpoint: undefined })),
       ).toEqual(rows.map((row) => ({ ...row, id: undefined, checkpoint: undefined })));
