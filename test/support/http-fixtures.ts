@@ -2,6 +2,7 @@
  * HTTP test fixtures: a Fastify app with the Steadfast plugin over a test database, a client that
  * speaks to it through inject or a real socket, users, and signed-in sessions (cookie + CSRF token).
  */
+
 import type { AddressInfo } from 'node:net';
 import express, { type RequestHandler } from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,6 +18,7 @@ import {
   steadfastPlugin,
 } from '../../packages/steadfast/src/http/index.js';
 import type { Persistence, PersistenceOptions } from '../../packages/steadfast/src/persistence/index.js';
+import { SYNC_PATH } from '../../packages/steadfast/src/protocol/constants.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'a-test-session-secret-that-is-long-enough-0123456789';
@@ -300,3 +302,9 @@ export function change(mutationId: number, overrides: Record<string, unknown> = 
     ...overrides,
   };
 }
+
+/** Both adapters' harnesses, for the suites run against each. */
+export const ADAPTER_HARNESSES = { fastify: fastifyHarness, express: expressHarness } as const;
+
+/** The sync route every API suite posts to. */
+export const SYNC = SYNC_PATH;

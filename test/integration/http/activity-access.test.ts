@@ -8,20 +8,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
+  ADAPTER_HARNESSES,
   type ApiHarness,
   change,
   createTestUser,
-  expressHarness,
-  fastifyHarness,
   NO_SYNC_LIMITS,
   newClientId,
+  SYNC,
   signInAs,
   type TestSession,
 } from '../../support/http-fixtures.js';
 import { productValues } from '../../support/persistence-fixtures.js';
 
-const SYNC = '/api/autosave/sync/';
-const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
+const adapters = ADAPTER_HARNESSES;
 const ALICE_IP = '203.0.113.77';
 const ALICE_REQUEST = 'req-alice-0001';
 

@@ -33,6 +33,7 @@ import {
   fastifyHarness,
   injectClient,
   newClientId,
+  SYNC,
   signInAs,
   socketClient,
   type TestRequest,
@@ -40,7 +41,6 @@ import {
   type TestSession,
 } from '../../support/http-fixtures.js';
 
-const SYNC = '/api/autosave/sync/';
 const DRAFTS = '/api/autosave/drafts/';
 const BASE = '/api/autosave/base/';
 const METRICS_TOKEN = 'a-metrics-token-for-the-parity-test';

@@ -14,21 +14,20 @@ import {
 } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
+  ADAPTER_HARNESSES,
   type ApiHarness,
   change,
   createTestUser,
-  expressHarness,
-  fastifyHarness,
   NO_SYNC_LIMITS,
   newClientId,
+  SYNC,
   signInAs,
   type TestSession,
 } from '../../support/http-fixtures.js';
 import { productValues } from '../../support/persistence-fixtures.js';
 import { dumpTables, expectOnlyRefusalsAdded } from '../../support/table-dump.js';
 
-const SYNC = '/api/autosave/sync/';
-const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
+const adapters = ADAPTER_HARNESSES;
 type Rule = (request: AuthorizeRequest) => AuthorizeDecision;
 
 describe('the error map', () => {

@@ -10,16 +10,15 @@ import { type Clock, pruneActivityLog } from '../../../packages/steadfast/src/pe
 import { BASE_PATH, baseResponseSchema } from '../../../packages/steadfast/src/protocol/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
+  ADAPTER_HARNESSES,
   type ApiHarness,
   createTestUser,
-  expressHarness,
-  fastifyHarness,
   signInAs,
   type TestSession,
 } from '../../support/http-fixtures.js';
 import { createProduct } from '../../support/persistence-fixtures.js';
 
-const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
+const adapters = ADAPTER_HARNESSES;
 const baseUrl = (key: string, version: number | string) =>
   `${BASE_PATH}?key=${encodeURIComponent(key)}&version=${encodeURIComponent(String(version))}`;
 

@@ -7,20 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countKeys } from '../../../packages/steadfast/src/sync/draft-limits.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
+  ADAPTER_HARNESSES,
   type ApiHarness,
   change,
   createTestUser,
   databaseFingerprint,
-  expressHarness,
-  fastifyHarness,
   type HarnessOptions,
   newClientId,
+  SYNC,
   signInAs,
   type TestSession,
 } from '../../support/http-fixtures.js';
 
-const SYNC = '/api/autosave/sync/';
-const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
+const adapters = ADAPTER_HARNESSES;
 
 /** A draft whose JSON is exactly `bytes` long: `{"text":"xxx…"}`. */
 const draftOfBytes = (bytes: number) => ({ text: 'x'.repeat(bytes - '{"text":""}'.length) });

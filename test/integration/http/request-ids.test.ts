@@ -11,10 +11,10 @@ import {
   createTestUser,
   expressHarness,
   newClientId,
+  SYNC,
   signInAs,
 } from '../../support/http-fixtures.js';
 
-const SYNC = '/api/autosave/sync/';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describeEachDatabase('request ids in the log (Express)', (current) => {

@@ -8,24 +8,24 @@ import { openDatabase } from '../../../packages/steadfast/src/db/index.js';
 import { verifyActivityLog } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import {
+  ADAPTER_HARNESSES,
   type ApiHarness,
   buildTestApp,
   change,
   createTestUser,
   databaseFingerprint,
   expressHarness,
-  fastifyHarness,
   injectClient,
   newClientId,
+  SYNC,
   signInAs,
   type TestSession,
 } from '../../support/http-fixtures.js';
 import { createProduct } from '../../support/persistence-fixtures.js';
 
-const SYNC = '/api/autosave/sync/';
 const METRICS_TOKEN = 'a-metrics-token-for-prometheus-0123';
 const DRAFTS = '/api/autosave/drafts/';
-const adapters = { fastify: fastifyHarness, express: expressHarness } as const;
+const adapters = ADAPTER_HARNESSES;
 
 describeEachDatabase('sync API', (current) => {
   for (const [adapter, makeHarness] of Object.entries(adapters)) {
