@@ -16,7 +16,7 @@
  * user scope, no sync, no notice. What Steadfast costs above it is its own; the rest is the browser's.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -160,7 +160,7 @@ function headFor(library: Library): string {
 }
 
 function ensureBundle(): void {
-  if (!existsSync(BUNDLE_PATH))
+  if (!existsSync(BUNDLE_PATH) || !existsSync(`${BUNDLE_PATH}.gz`))
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'build-client.ts')], {
       stdio: 'inherit',
     });
@@ -300,7 +300,12 @@ async function main(): Promise<void> {
   };
   printResult({
     bench: 'client',
-    steadfast: summarise('steadfast', gzipBytes([BUNDLE_PATH])),
+    steadfast: {
+      ...summarise('steadfast', gzipBytes([BUNDLE_PATH])),
+      // What a browser downloads: the build's own gzip (zopfli), which both adapters send.
+      served_gzip_bytes: statSync(`${BUNDLE_PATH}.gz`).size,
+      target_served_gzip_bytes_at_most: 10_240,
+    },
     garlic: summarise('garlic', gzipBytes([GARLIC, JQUERY])),
     bare: summarise('bare', gzipSync(BARE_LIBRARY, { level: 9 }).length),
     runs: RUNS,

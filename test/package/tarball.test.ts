@@ -79,14 +79,13 @@ afterAll(() => {
 });
 
 describe('the packed steadfast tarball', () => {
-  it('holds only dist/** (JavaScript, declarations, source maps), package.json, README.md and LICENSE', () => {
+  it('holds only dist/** (JavaScript, declarations, source maps, the gzipped script), package.json, README.md and LICENSE', () => {
     const paths = packed.files.map((file) => file.path);
     const compiled = /^dist\/.+\.(js|js\.map|d\.ts|d\.ts\.map)$/;
-    const unexpected = paths.filter(
-      (file) => !compiled.test(file) && !['package.json', 'README.md', 'LICENSE'].includes(file),
-    );
+    const built = ['package.json', 'README.md', 'LICENSE', 'dist/browser/auto-save-service.js.gz'];
+    const unexpected = paths.filter((file) => !compiled.test(file) && !built.includes(file));
     expect(unexpected).toEqual([]);
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
+    expect(paths).toEqual(expect.arrayContaining(built));
     // Compiled tests, benches, fixtures or the demo would match the pattern above, so by name too.
     const notLibrary =
       /(^|\/)(test|tests|__tests__|fixtures?|bench|examples?|business-app)(\/|$)|\.(test|spec)\./;

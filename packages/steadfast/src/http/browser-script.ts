@@ -2,10 +2,14 @@
  * The prebuilt browser script (`auto-save-service.js`, one file setting `window.autoSaveService`)
  * and its source map, as files an app serves. Found beside the compiled library (`dist/browser/`);
  * from the TypeScript sources (the library's own tests) it is the build's output.
+ *
+ * A browser that accepts gzip gets `auto-save-service.js.gz`, compressed by the build (zopfli,
+ * smaller than any compression done per response); any other client gets the script as it is.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Route } from './route-table.js';
+import Negotiator from 'negotiator';
+import type { Route, RouteReply, RouteRequest } from './route-table.js';
 
 export const BROWSER_SCRIPT_NAME = 'auto-save-service.js';
 
@@ -31,17 +35,30 @@ export function browserScriptDirectory(): string {
 
 export interface BrowserScriptFiles {
   readonly script: Buffer;
+  /** The script gzipped by the build; undefined for a build that made none. */
+  readonly gzippedScript: Buffer | undefined;
   readonly sourceMap: Buffer | undefined;
 }
 
-/** Both files, read once: they never change while the process runs. */
+/** The files, read once: they never change while the process runs. */
 export function readBrowserScript(): BrowserScriptFiles {
   const directory = browserScriptDirectory();
-  const mapFile = `${directory}${BROWSER_SCRIPT_NAME}.map`;
+  const readIfBuilt = (file: string) => (existsSync(file) ? readFileSync(file) : undefined);
   return {
     script: readFileSync(`${directory}${BROWSER_SCRIPT_NAME}`),
-    sourceMap: existsSync(mapFile) ? readFileSync(mapFile) : undefined,
+    gzippedScript: readIfBuilt(`${directory}${BROWSER_SCRIPT_NAME}.gz`),
+    sourceMap: readIfBuilt(`${directory}${BROWSER_SCRIPT_NAME}.map`),
   };
+}
+
+/** Whether the request's Accept-Encoding takes gzip (`gzip`, `*`, with a q above 0). */
+export function acceptsGzip(headers: RouteRequest['headers']): boolean {
+  const header = headers['accept-encoding'];
+  // Node joins repeated headers into one string; a list (the type allows one) reads the same way.
+  const accepted = Array.isArray(header) ? header.join(', ') : header;
+  return (
+    new Negotiator({ headers: { 'accept-encoding': accepted } }).encoding(['gzip', 'identity']) === 'gzip'
+  );
 }
 
 export interface ServeBrowserScriptOptions {
@@ -75,19 +92,38 @@ export function browserScriptHeaders(
 export function browserScriptRoutes(options: ServeBrowserScriptOptions = {}): Route[] {
   const path = options.path ?? DEFAULT_BROWSER_SCRIPT_PATH;
   const files = readBrowserScript();
-  const serve = (url: string, kind: 'script' | 'map', body: Buffer): Route => {
-    const reply = { status: 200, headers: browserScriptHeaders(options, kind), body };
-    return {
-      method: 'GET',
-      path: url,
-      signedIn: false,
-      csrf: false,
-      rateLimited: false,
-      ownTransactions: false,
-      handle: () => reply,
-    };
+  const serve = (url: string, handle: Route['handle']): Route => ({
+    method: 'GET',
+    path: url,
+    signedIn: false,
+    csrf: false,
+    rateLimited: false,
+    ownTransactions: false,
+    handle,
+  });
+  const plain: RouteReply = {
+    status: 200,
+    headers: browserScriptHeaders(options, 'script'),
+    body: files.script,
   };
-  const routes = [serve(path, 'script', files.script)];
-  if (files.sourceMap) routes.push(serve(`${path}.map`, 'map', files.sourceMap));
+  const { gzippedScript } = files;
+  let script: Route['handle'] = () => plain;
+  if (gzippedScript) {
+    // Caches keep the two answers apart by the header that chose between them.
+    const vary = { ...plain.headers, vary: 'Accept-Encoding' };
+    const identity: RouteReply = { ...plain, headers: vary };
+    const gzipped: RouteReply = {
+      status: 200,
+      headers: { ...vary, 'content-encoding': 'gzip' },
+      body: gzippedScript,
+    };
+    script = (request) => (acceptsGzip(request.headers) ? gzipped : identity);
+  }
+  const routes = [serve(path, script)];
+  const { sourceMap } = files;
+  if (sourceMap) {
+    const reply: RouteReply = { status: 200, headers: browserScriptHeaders(options, 'map'), body: sourceMap };
+    routes.push(serve(`${path}.map`, () => reply));
+  }
   return routes;
 }
