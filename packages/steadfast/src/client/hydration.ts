@@ -12,9 +12,9 @@ function hasKey(node: Node, prefix: string): boolean {
 }
 
 export function awaitsHydration(element: HTMLElement): boolean {
-  if (hasKey(element, '__reactFiber$')) return false;
   // parentNode, not parentElement: hydrateRoot(document, …) makes the document the container.
   for (let node = element.parentNode; node !== null; node = node.parentNode)
-    if (hasKey(node, '__reactContainer$')) return true;
+    // The element's own keys last, and only inside a root: a form's keys include one per field.
+    if (hasKey(node, '__reactContainer$')) return !hasKey(element, '__reactFiber$');
   return false;
 }
