@@ -2,10 +2,10 @@
  * Local drafts in real Chromium: every field kind restored, exclusions, per-user scoping, forms
  * and fields added late, stale drafts, a full storage, and what a submit does to a draft.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AutosaveTestServer } from '../../support/autosave-test-server.js';
-import { launchBrowser, waitUntil } from '../../support/browser.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/browser.js';
+import { useBrowserSuite } from '../../support/browser-suite.js';
 import {
   everythingStored,
   FAST_OPTIONS,
@@ -16,46 +16,27 @@ import {
   recordStatuses,
   registerPages,
   SECRETS,
-  signedInContext,
   statusOf,
 } from './fixtures.js';
 
-let browser: Browser;
-let server: AutosaveTestServer;
-const contexts: BrowserContext[] = [];
+const suite = useBrowserSuite();
 /** A user per test: server drafts of one test never satisfy another test's wait. */
 let user = '';
 let userCount = 0;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  server = await AutosaveTestServer.start();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 beforeEach(() => {
   userCount += 1;
   user = `alice-${userCount}`;
 });
 
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-  server.submitOutcome = 'accept';
-  registerPages(server);
+afterEach(() => {
+  suite.server.submitOutcome = 'accept';
+  registerPages(suite.server);
 });
 
-async function contextFor(user: string | null): Promise<BrowserContext> {
-  registerPages(server);
-  const context =
-    user === null
-      ? await browser.newContext()
-      : await signedInContext(() => browser.newContext(), server, user);
-  contexts.push(context);
-  return context;
+function contextFor(user: string | null): Promise<BrowserContext> {
+  registerPages(suite.server);
+  return suite.newContext(user ?? undefined);
 }
 
 async function fillEveryKind(page: Page): Promise<void> {
@@ -118,7 +99,7 @@ const EXPECTED_EVERY_KIND = {
 
 describe('restoring drafts', () => {
   it('restores every field kind after a reload and says so, with a discard that puts the page back', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     const seenStatuses = await recordStatuses(page);
     await fillEveryKind(page);
     // "Saved on this device" lasts only until the debounced sync starts: on a loaded machine a
@@ -140,7 +121,7 @@ describe('restoring drafts', () => {
   it('fires on every restored field what typing and leaving it would (input, change; each box of a group that moved, its own), without saving them back', async () => {
     const context = await contextFor(user);
     // Listens before the service starts, as a framework binding the form would.
-    server.pages.set('/product-events', {
+    suite.server.pages.set('/product-events', {
       body: productForm(),
       serviceOptions: FAST_OPTIONS,
       head: `<script>window.restoreEvents = [];
@@ -148,9 +129,9 @@ for (const type of ['input', 'change'])
   document.addEventListener(type, (event) => window.restoreEvents.push(type + ':' + (event.target.name || event.target.dataset.autosaveField)), true);
 </script>`,
     });
-    const page = await openPage(context, server, '/product-events');
+    const page = await openPage(context, suite.server, '/product-events');
     await fillEveryKind(page);
-    await waitUntil('the draft on the server', async () => server.draftsOf(user).has('product-42'));
+    await waitUntil('the draft on the server', async () => suite.server.draftsOf(user).has('product-42'));
     await waitUntil('the status to say saved', async () => (await statusOf(page)).state === 'saved');
     await page.reload();
     await page.waitForSelector('[data-autosave-notice]');
@@ -164,16 +145,16 @@ for (const type of ['input', 'change'])
       [...moved.map((name) => `input:${name}`), ...moved.map((name) => `change:${name}`), 'input:bio'].sort(),
     );
     // Restoring is not an edit: nothing is queued or sent again, and the status stays as it was.
-    const syncsBefore = server.received.length;
+    const syncsBefore = suite.server.received.length;
     await page.waitForTimeout(FAST_OPTIONS.debounceDelay * 4);
-    expect(server.received.length).toBe(syncsBefore);
+    expect(suite.server.received.length).toBe(syncsBefore);
     expect((await localKeys(page)).filter((key) => key.includes(':p:'))).toEqual([]);
     expect((await statusOf(page)).state).toBe('idle');
   });
 
   it('listens to fields once its restore has fired its events: typing is saved once, and a stop before then leaves no listener', async () => {
     const context = await contextFor(user);
-    const page = await openPage(context, server, '/product');
+    const page = await openPage(context, suite.server, '/product');
     await page.fill('[name=title]', 'Standing desk');
     await page.reload();
     await page.waitForSelector('[data-autosave-notice]');
@@ -223,11 +204,11 @@ for (const type of ['input', 'change'])
 
   it('names a field by its id when it has no name, an empty name counting as none', async () => {
     const context = await contextFor(user);
-    server.pages.set('/ids', {
+    suite.server.pages.set('/ids', {
       body: '<form id="profile"><input id="nick"><input name="" id="alias"></form>',
       serviceOptions: FAST_OPTIONS,
     });
-    const page = await openPage(context, server, '/ids');
+    const page = await openPage(context, suite.server, '/ids');
     await page.fill('#nick', 'Al');
     await page.fill('#alias', 'Alpha');
     const names = (await localKeys(page))
@@ -238,7 +219,7 @@ for (const type of ['input', 'change'])
   });
 
   it('saves a select made multiple after it was bound as a list of its selected options', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.selectOption('[name=size]', 'm');
     await page.evaluate(() => {
       const select = document.querySelector<HTMLSelectElement>('[name=size]');
@@ -253,7 +234,7 @@ for (const type of ['input', 'change'])
   });
 
   it('restores a checkbox group sharing one name and a multi-select exactly, including an emptied group', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.uncheck('[name=tags][value=a]');
     await page.selectOption('[name=colors]', ['green']);
     await page.reload();
@@ -264,14 +245,14 @@ for (const type of ['input', 'change'])
   });
 
   it('never restores a stale CSRF token over the page’s fresh one', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     const firstToken = await page.inputValue('[name=_csrf]');
     await page.fill('[name=title]', 'Changed');
     // A readonly token field still fires input when a script touches it: it must not be saved.
     await page.dispatchEvent('[name=csrf_token]', 'input');
     await page.reload();
     await page.waitForSelector('[data-autosave-notice]');
-    const freshToken = server.latestCsrfToken(user);
+    const freshToken = suite.server.latestCsrfToken(user);
     expect(freshToken).not.toBe(firstToken);
     expect(await page.inputValue('[name=_csrf]')).toBe(freshToken);
     expect(await page.inputValue('[name=csrf_token]')).toBe(freshToken);
@@ -279,22 +260,22 @@ for (const type of ['input', 'change'])
   });
 
   it('restores the server’s draft on a device that has none, and says it came from another device', async () => {
-    const first = await openPage(await contextFor(user), server, '/product');
+    const first = await openPage(await contextFor(user), suite.server, '/product');
     await fillEveryKind(first);
     await waitUntil('the draft on the server', () => {
-      const data = server.draftsOf(user).get('product-42')?.data as Record<string, unknown> | undefined;
+      const data = suite.server.draftsOf(user).get('product-42')?.data as Record<string, unknown> | undefined;
       return data?.bio === 'Hello there';
     });
-    const other = await openPage(await contextFor(user), server, '/product');
+    const other = await openPage(await contextFor(user), suite.server, '/product');
     const notice = await other.waitForSelector('[data-autosave-notice]');
     expect(await notice.textContent()).toContain('saved on another device');
     expect(await readEveryKind(other)).toEqual(EXPECTED_EVERY_KIND);
   });
 
   it('offers a draft older than the record with the fields that differ instead of applying it', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.fill('[name=title]', 'My edit');
-    registerPages(server, 5);
+    registerPages(suite.server, 5);
     await page.reload();
     const notice = await page.waitForSelector('[data-autosave-notice][data-autosave-stale]');
     expect(await notice.textContent()).toContain('Fields that differ: title');
@@ -307,7 +288,7 @@ for (const type of ['input', 'change'])
     // The page's DOMContentLoaded handler runs after the service's restore, and its load handler
     // before the service's: both fill fields the way an app initialises a form from its data. A slow
     // image holds the load event back until well after the service's first task.
-    server.pages.set('/initialised', {
+    suite.server.pages.set('/initialised', {
       body: `<form id="initialised"><input name="headline"><textarea name="notes"></textarea><input name="sku"></form>
 <img src="/slow-image.png" alt="">
 <script>
@@ -325,7 +306,7 @@ for (const type of ['input', 'change'])
       await new Promise((resolve) => setTimeout(resolve, 300));
       await route.fulfill({ status: 204 });
     });
-    const page = await openPage(context, server, '/initialised');
+    const page = await openPage(context, suite.server, '/initialised');
     await page.fill('[name=headline]', 'My headline');
     await page.fill('[name=notes]', 'My notes');
     await page.reload({ waitUntil: 'load' });
@@ -344,9 +325,9 @@ describe('the stored layout', () => {
   // The bundle shortens internal property names, and this pins every persisted shape against that.
   it('keeps fields, metas, states, markers and the outbox in the documented format', async () => {
     // No timed send: a debounce passing before the markers are read would turn them into the outbox.
-    server.pages.set('/product-untimed', { body: productForm(), serviceOptions: NO_TIMED_SEND });
-    const page = await openPage(await contextFor(user), server, '/product-untimed');
-    server.unavailable = true;
+    suite.server.pages.set('/product-untimed', { body: productForm(), serviceOptions: NO_TIMED_SEND });
+    const page = await openPage(await contextFor(user), suite.server, '/product-untimed');
+    suite.server.unavailable = true;
     try {
       await page.fill('[name=title]', 'Lamp');
       await page.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true }));
@@ -387,7 +368,7 @@ describe('the stored layout', () => {
       expect(stored.mid).toBe('2');
       expect(stored.cid).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
-      server.unavailable = false;
+      suite.server.unavailable = false;
     }
   });
 });
@@ -395,7 +376,7 @@ describe('the stored layout', () => {
 describe('what is never stored', () => {
   it('keeps passwords, files, hidden inputs, card numbers, one-time codes, new passwords and opted-out fields out of storage and off the network', async () => {
     const context = await contextFor(user);
-    const page = await openPage(context, server, '/product');
+    const page = await openPage(context, suite.server, '/product');
     const posted: string[] = [];
     page.on('request', (request) => posted.push(request.postData() ?? ''));
     await page.fill('[name=pw]', SECRETS.password);
@@ -410,9 +391,9 @@ describe('what is never stored', () => {
     });
     await page.fill('[name=title]', 'Visible title');
     await page.evaluate(() => window.autoSaveService?.saveAllPending());
-    await waitUntil('the draft on the server', () => server.draftsOf(user).get('product-42'));
+    await waitUntil('the draft on the server', () => suite.server.draftsOf(user).get('product-42'));
     const stored = await everythingStored(page);
-    const network = posted.join('\n') + JSON.stringify(server.applied);
+    const network = posted.join('\n') + JSON.stringify(suite.server.applied);
     expect(stored).toContain('Visible title');
     expect(network).toContain('Visible title');
     for (const secret of [...Object.values(SECRETS), 'a.txt', await page.inputValue('[name=_csrf]')]) {
@@ -422,7 +403,7 @@ describe('what is never stored', () => {
   });
 
   it('never stores a cc-number field, even typed key by key', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.click('[name=card]');
     await page.keyboard.type('5555444433332222', { delay: 5 });
     expect(await everythingStored(page)).not.toContain('5555');
@@ -432,10 +413,10 @@ describe('what is never stored', () => {
 describe('users on one browser', () => {
   it('shows another user, or no user, nothing of the first user’s drafts', async () => {
     const context = await contextFor(user);
-    const page = await openPage(context, server, '/product');
+    const page = await openPage(context, suite.server, '/product');
     await page.fill('[name=title]', 'Alice private title');
     await context.clearCookies();
-    await context.addCookies([server.sessionCookie('bob')]);
+    await context.addCookies([suite.server.sessionCookie('bob')]);
     await page.reload();
     expect(await page.inputValue('[name=title]')).toBe('Desk');
     expect(await page.$('[data-autosave-notice]')).toBeNull();
@@ -457,7 +438,7 @@ describe('forms and fields added after load', () => {
     });
 
   it('saves and restores a form added after load, and a field added to it later', async () => {
-    const page = await openPage(await contextFor(user), server, '/empty');
+    const page = await openPage(await contextFor(user), suite.server, '/empty');
     await addLateForm(page);
     await page.fill('[name=city]', 'Lisbon');
     await page.evaluate(() => {
@@ -495,7 +476,7 @@ describe('forms and fields added after load', () => {
     );
 
   it('stops saving a field moved into an opted-out container, and a form moved into one', async () => {
-    const page = await openPage(await contextFor(user), server, '/empty');
+    const page = await openPage(await contextFor(user), suite.server, '/empty');
     await addLateForm(page);
     await page.fill('[name=city]', 'Lisbon');
     await page.fill('[name=remark]', 'first remark');
@@ -514,7 +495,7 @@ describe('forms and fields added after load', () => {
 
 describe('single-page apps', () => {
   it('restores a form that a client-side navigation replaced with a new element of the same key', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.fill('[name=title]', 'Typed before the route changed');
     await page.evaluate(() => {
       const old = document.querySelector('#product-42');
@@ -532,7 +513,7 @@ describe('single-page apps', () => {
 
 describe('contenteditable drafts', () => {
   it('restores formatting but never active content from a tampered draft', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.click('[data-autosave-field=bio]');
     await page.keyboard.type('x');
     await page.evaluate(() => {
@@ -556,14 +537,14 @@ describe('storage problems', () => {
    */
   const serverDraftWithNotes = (notes: string) =>
     waitUntil('the draft with the notes on the server', () => {
-      const candidate = server.draftsOf(user).get('product-42');
+      const candidate = suite.server.draftsOf(user).get('product-42');
       return JSON.stringify(candidate?.data ?? null).includes(`"notes":${JSON.stringify(notes)}`)
         ? candidate
         : undefined;
     });
 
   it('reports a full storage in words and keeps saving (to memory and the server)', async () => {
-    const page = await openPage(await contextFor(user), server, '/product');
+    const page = await openPage(await contextFor(user), suite.server, '/product');
     await page.evaluate(() => {
       const chunk = 'x'.repeat(256 * 1024);
       for (let index = 0; ; index += 1) {
@@ -603,7 +584,7 @@ describe('storage problems', () => {
         },
       });
     });
-    const page = await openPage(context, server, '/product');
+    const page = await openPage(context, suite.server, '/product');
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.fill('[name=title]', 'Typed with storage blocked');
@@ -626,25 +607,25 @@ describe('storage problems', () => {
 describe('submitting', () => {
   it('keeps the draft when the submit fails validation, and clears it here and on the server once accepted', async () => {
     const context = await contextFor(user);
-    const page = await openPage(context, server, '/product');
+    const page = await openPage(context, suite.server, '/product');
     await page.fill('[name=title]', 'Submitted title');
     await page.evaluate(() => window.autoSaveService?.syncWithBackend());
-    await waitUntil('the draft on the server', () => server.draftsOf(user).get('product-42'));
+    await waitUntil('the draft on the server', () => suite.server.draftsOf(user).get('product-42'));
 
-    server.submitOutcome = 'reject';
+    suite.server.submitOutcome = 'reject';
     await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
     await page.waitForSelector('[data-autosave-notice]');
     expect(await page.inputValue('[name=title]')).toBe('Submitted title');
     expect((await localKeys(page)).some((key) => key.includes(':m:product-42'))).toBe(true);
 
-    server.submitOutcome = 'accept';
+    suite.server.submitOutcome = 'accept';
     await Promise.all([page.waitForURL(/after-submit/), page.click('button[type=submit]')]);
-    expect(server.submits.at(-1)?.fields.title).toBe('Submitted title');
-    await waitUntil('the server draft deleted', () => !server.draftsOf(user).has('product-42'));
+    expect(suite.server.submits.at(-1)?.fields.title).toBe('Submitted title');
+    await waitUntil('the server draft deleted', () => !suite.server.draftsOf(user).has('product-42'));
     expect((await localKeys(page)).some((key) => key.includes('product-42') && !key.includes(':p:'))).toBe(
       false,
     );
-    await page.goto(server.url('/product'));
+    await page.goto(suite.server.url('/product'));
     expect(await page.inputValue('[name=title]')).toBe('Desk');
   });
 });

@@ -6,10 +6,10 @@
  * Also: a form that leaves and comes back on a client-side route change, a server-rendered React
  * page hydrated with hydrateRoot, and react-hook-form's defaultValues and a record it loads.
  */
-import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AutosaveTestServer } from '../../support/autosave-test-server.js';
-import { launchBrowser, waitUntil } from '../../support/browser.js';
+import type { ConsoleMessage, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/browser.js';
+import { useBrowserSuite } from '../../support/browser-suite.js';
 import { DEFAULTS, type Profile, RECORD } from './apps/profile.js';
 import { buildFrameworkPages, type FrameworkPages, type ReactVersion } from './framework-pages.js';
 
@@ -40,48 +40,31 @@ const FRAMEWORK_PAGES: Record<string, string> = {
 
 const REACT_VERSIONS: readonly ReactVersion[] = ['18', '19'];
 
-let browser: Browser;
-let server: AutosaveTestServer;
-let pages: FrameworkPages;
-const contexts: BrowserContext[] = [];
-
 const pathOf = (name: string) => `/${name.toLowerCase().replaceAll(' ', '-')}`;
 
-beforeAll(async () => {
-  pages = await buildFrameworkPages();
-  server = await AutosaveTestServer.start({ files: pages.files });
-  browser = await launchBrowser();
-  for (const [name, body] of Object.entries(FRAMEWORK_PAGES)) server.pages.set(pathOf(name), { body });
-  for (const version of REACT_VERSIONS) {
-    const routed = { body: reactPage(`/react${version}.js`, 'routed') };
-    server.pages.set(`/react${version}/spa/form`, routed);
-    server.pages.set(`/react${version}/spa/other`, routed);
-    server.pages.set(`/react${version}-ssr`, {
-      body: reactPage(`/react${version}-dev.js`, 'ssr', pages.serverHtml[version]),
-      // When the first restored value reached the page, to compare with when hydration finished.
-      head: `<script>document.addEventListener('input', () => { window.firstRestoreAt ??= performance.now(); }, true);</script>`,
-    });
-    server.pages.set(`/react-hook-form${version}`, {
-      body: `<div id="root"></div><script type="module" src="/react-hook-form${version}.js"></script>`,
-    });
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  pages?.dispose();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
+const suite = useBrowserSuite<FrameworkPages>({
+  build: buildFrameworkPages,
+  setup: (server, pages) => {
+    for (const [name, body] of Object.entries(FRAMEWORK_PAGES)) server.pages.set(pathOf(name), { body });
+    for (const version of REACT_VERSIONS) {
+      const routed = { body: reactPage(`/react${version}.js`, 'routed') };
+      server.pages.set(`/react${version}/spa/form`, routed);
+      server.pages.set(`/react${version}/spa/other`, routed);
+      server.pages.set(`/react${version}-ssr`, {
+        body: reactPage(`/react${version}-dev.js`, 'ssr', pages?.serverHtml[version]),
+        // When the first restored value reached the page, to compare with when hydration finished.
+        head: `<script>document.addEventListener('input', () => { window.firstRestoreAt ??= performance.now(); }, true);</script>`,
+      });
+      server.pages.set(`/react-hook-form${version}`, {
+        body: `<div id="root"></div><script type="module" src="/react-hook-form${version}.js"></script>`,
+      });
+    }
+  },
 });
 
 async function openPage(path: string): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(server.url(path));
+  const page = await (await suite.newContext()).newPage();
+  await page.goto(suite.server.url(path));
   await page.waitForSelector('#state');
   await page.waitForFunction(() => window.autoSaveService !== undefined);
   return page;
@@ -270,7 +253,7 @@ for (const version of REACT_VERSIONS) {
 
 describe('the hold against the app’s own writes', () => {
   it('gives up a field the app keeps rewriting (it upper-cases what it is given) after a few tries, not every frame', async () => {
-    server.pages.set('/upper', {
+    suite.server.pages.set('/upper', {
       body: `<form id="upper"><input name="code"></form><pre id="state">plain page</pre>
 <script>
   window.restoreInputs = 0;

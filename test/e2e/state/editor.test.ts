@@ -3,39 +3,23 @@
  * state as the README shows: what the user typed is in the editor's document again after a reload,
  * and another tab's editor follows. Read from CodeMirror's own state, not from the DOM.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AutosaveTestServer } from '../../support/autosave-test-server.js';
-import { launchBrowser, waitUntil } from '../../support/browser.js';
-import { buildStatePages, type StatePages } from './state-pages.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/browser.js';
+import { useBrowserSuite } from '../../support/browser-suite.js';
+import { buildStatePages } from './state-pages.js';
 
-let browser: Browser;
-let server: AutosaveTestServer;
-let pages: StatePages;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  pages = await buildStatePages();
-  server = await AutosaveTestServer.start({ files: pages.files });
-  browser = await launchBrowser();
-  server.pages.set('/editor', {
-    body: '<div id="editor"></div><script type="module" src="/codemirror.js"></script>',
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  pages?.dispose();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
+const suite = useBrowserSuite({
+  build: buildStatePages,
+  setup: (server) =>
+    server.pages.set('/editor', {
+      body: '<div id="editor"></div><script type="module" src="/codemirror.js"></script>',
+    }),
 });
 
 async function openEditor(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(server.url('/editor'));
+  await page.goto(suite.server.url('/editor'));
   await page.waitForSelector('.cm-content');
   return page;
 }
@@ -48,8 +32,7 @@ const documentOf = (page: Page) =>
 
 describe('a CodeMirror 6 editor saved with saveState and subscribe', () => {
   it('has its content back after a reload, and shows it in another tab', async () => {
-    const context = await browser.newContext();
-    contexts.push(context);
+    const context = await suite.newContext();
     const page = await openEditor(context);
     const other = await openEditor(context);
     await page.click('.cm-content');

@@ -6,10 +6,10 @@
  * AutoSaveServiceContext is used on a page without the script. The page's form opts out of form drafts, and every
  * value is read from what React renders from the hook's state.
  */
-import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AutosaveTestServer } from '../../support/autosave-test-server.js';
-import { launchBrowser, waitUntil } from '../../support/browser.js';
+import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/browser.js';
+import { useBrowserSuite } from '../../support/browser-suite.js';
 import { buildStatePages, REACT_VERSIONS, type StatePages } from './state-pages.js';
 
 interface InvoiceState {
@@ -23,49 +23,30 @@ const ROWS = [
   { item: 'Chair', qty: '12' },
 ];
 
-let browser: Browser;
-let server: AutosaveTestServer;
-let pages: StatePages;
-const contexts: BrowserContext[] = [];
-
 const invoicePage = (version: string, mode: string, html = '') =>
   `<div id="root" data-mode="${mode}">${html}</div><script type="module" src="/invoice${version}.js"></script>`;
 
-beforeAll(async () => {
-  pages = await buildStatePages();
-  server = await AutosaveTestServer.start({ files: pages.files });
-  browser = await launchBrowser();
-  for (const version of REACT_VERSIONS) {
-    server.pages.set(`/invoice${version}`, { body: invoicePage(version, 'client') });
-    server.pages.set(`/invoice${version}-ssr`, {
-      body: invoicePage(version, 'ssr', pages.serverHtml[version]),
-    });
-    server.pages.set(`/invoice${version}-module`, {
-      body: invoicePage(version, 'module'),
-      loadsService: false,
-    });
-  }
+const suite = useBrowserSuite<StatePages>({
+  build: buildStatePages,
+  setup: (server, pages) => {
+    for (const version of REACT_VERSIONS) {
+      server.pages.set(`/invoice${version}`, { body: invoicePage(version, 'client') });
+      server.pages.set(`/invoice${version}-ssr`, {
+        body: invoicePage(version, 'ssr', pages?.serverHtml[version]),
+      });
+      server.pages.set(`/invoice${version}-module`, {
+        body: invoicePage(version, 'module'),
+        loadsService: false,
+      });
+    }
+  },
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  pages?.dispose();
-});
-
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
-
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  return context;
-}
+const newContext = () => suite.newContext();
 
 async function open(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(server.url(path));
+  await page.goto(suite.server.url(path));
   await page.waitForSelector('#state');
   return page;
 }
@@ -140,7 +121,9 @@ for (const version of REACT_VERSIONS) {
       );
       expect(problems).toEqual([]);
       // The server rendered the initial values (it has no service).
-      expect(pages.serverHtml[version]).toContain('{&quot;note&quot;:&quot;&quot;,&quot;rows&quot;:[]}');
+      expect(suite.built?.serverHtml[version]).toContain(
+        '{&quot;note&quot;:&quot;&quot;,&quot;rows&quot;:[]}',
+      );
     });
 
     it('uses the service given by AutoSaveServiceContext: an app’s own, from steadfast/client, with no script on the page', async () => {

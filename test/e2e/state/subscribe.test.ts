@@ -3,11 +3,11 @@
  * own tab and in another, the value stored before the service started, a value restored from the
  * server on a device that has none, and null on sign-out; never again once unsubscribed.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AutosaveTestServer } from '../../support/autosave-test-server.js';
-import { launchBrowser, waitUntil } from '../../support/browser.js';
-import { NO_TIMED_SEND, openPage, signedInContext } from '../client/fixtures.js';
+import type { Page } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/browser.js';
+import { useBrowserSuite } from '../../support/browser-suite.js';
+import { NO_TIMED_SEND, openPage } from '../client/fixtures.js';
 
 declare global {
   interface Window {
@@ -26,45 +26,26 @@ const LISTENING_PAGE = `<script>
   window.unsubscribe = autoSaveService.subscribe('sidebar', (value) => window.heard.push(value));
 </script>`;
 
-let browser: Browser;
-let server: AutosaveTestServer;
-const contexts: BrowserContext[] = [];
+const suite = useBrowserSuite({
+  setup: (server) => server.pages.set('/listening', { body: LISTENING_PAGE, serviceOptions: NO_TIMED_SEND }),
+});
 let user = '';
 let userCount = 0;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  server = await AutosaveTestServer.start();
-  server.pages.set('/listening', { body: LISTENING_PAGE, serviceOptions: NO_TIMED_SEND });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 beforeEach(() => {
   userCount += 1;
   user = `subscriber-${userCount}`;
 });
 
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
-
-async function signedIn(): Promise<BrowserContext> {
-  const context = await signedInContext(() => browser.newContext(), server, user);
-  contexts.push(context);
-  return context;
-}
+const signedIn = () => suite.newContext(user);
 
 const heard = (page: Page) => page.evaluate(() => window.heard);
 
 describe('subscribe', () => {
   it('hears saveState in its own tab and in another tab, until unsubscribed', async () => {
     const context = await signedIn();
-    const first = await openPage(context, server, '/listening');
-    const second = await openPage(context, server, '/listening');
+    const first = await openPage(context, suite.server, '/listening');
+    const second = await openPage(context, suite.server, '/listening');
 
     await first.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true }));
     expect(await heard(first)).toEqual([{ open: true }]);
@@ -90,22 +71,22 @@ describe('subscribe', () => {
 
   it('tells a listener added before the service started the value stored before', async () => {
     const context = await signedIn();
-    const first = await openPage(context, server, '/listening');
+    const first = await openPage(context, suite.server, '/listening');
     await first.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true }));
     await first.close();
 
-    const page = await openPage(context, server, '/listening');
+    const page = await openPage(context, suite.server, '/listening');
     expect(await page.evaluate(() => window.beforeStart)).toBe('nothing yet');
     expect(await heard(page)).toEqual([{ open: true }]);
   });
 
   it('restores the value from the server on a device that has none, and tells the listener', async () => {
-    const laptop = await openPage(await signedIn(), server, '/listening');
+    const laptop = await openPage(await signedIn(), suite.server, '/listening');
     await laptop.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true, width: 280 }));
     const sent = await laptop.evaluate(() => window.autoSaveService?.syncWithBackend());
     expect(sent?.result).toBe('synced');
 
-    const phone = await openPage(await signedIn(), server, '/listening');
+    const phone = await openPage(await signedIn(), suite.server, '/listening');
     await waitUntil('the server’s value', async () => (await heard(phone)).length === 1);
     expect(await heard(phone)).toEqual([{ open: true, width: 280 }]);
     // Kept on this device from then on.
@@ -117,8 +98,8 @@ describe('subscribe', () => {
 
   it('tells null on sign-out, in this tab and in another', async () => {
     const context = await signedIn();
-    const first = await openPage(context, server, '/listening');
-    const second = await openPage(context, server, '/listening');
+    const first = await openPage(context, suite.server, '/listening');
+    const second = await openPage(context, suite.server, '/listening');
     await first.evaluate(() => window.autoSaveService?.saveState('sidebar', { open: true }));
     await waitUntil('the other tab to hear it', async () => (await heard(second)).length === 1);
 
