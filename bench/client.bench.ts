@@ -160,7 +160,7 @@ function headFor(library: Library): string {
 }
 
 function ensureBundle(): void {
-  if (!existsSync(BUNDLE_PATH) || !existsSync(`${BUNDLE_PATH}.gz`))
+  if (!['', '.gz', '.br'].every((suffix) => existsSync(BUNDLE_PATH + suffix)))
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'build-client.ts')], {
       stdio: 'inherit',
     });
@@ -302,8 +302,9 @@ async function main(): Promise<void> {
     bench: 'client',
     steadfast: {
       ...summarise('steadfast', gzipBytes([BUNDLE_PATH])),
-      // What a browser downloads: the build's own gzip (zopfli), which both adapters send.
+      // What a browser downloads: the build's own gzip (zopfli) or Brotli, which both adapters send.
       served_gzip_bytes: statSync(`${BUNDLE_PATH}.gz`).size,
+      served_brotli_bytes: statSync(`${BUNDLE_PATH}.br`).size,
       target_served_gzip_bytes_at_most: 10_240,
     },
     garlic: summarise('garlic', gzipBytes([GARLIC, JQUERY])),

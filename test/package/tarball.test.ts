@@ -79,10 +79,16 @@ afterAll(() => {
 });
 
 describe('the packed steadfast tarball', () => {
-  it('holds only dist/** (JavaScript, declarations, source maps, the gzipped script), package.json, README.md and LICENSE', () => {
+  it('holds only dist/** (JavaScript, declarations, source maps, the compressed script), package.json, README.md and LICENSE', () => {
     const paths = packed.files.map((file) => file.path);
     const compiled = /^dist\/.+\.(js|js\.map|d\.ts|d\.ts\.map)$/;
-    const built = ['package.json', 'README.md', 'LICENSE', 'dist/browser/auto-save-service.js.gz'];
+    const built = [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/browser/auto-save-service.js.gz',
+      'dist/browser/auto-save-service.js.br',
+    ];
     const unexpected = paths.filter((file) => !compiled.test(file) && !built.includes(file));
     expect(unexpected).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining(built));

@@ -1,18 +1,18 @@
 /**
  * The browser script as both helpers serve it (registerBrowserScript, browserScriptRouter): the
- * build's gzipped file to a browser that accepts gzip, the script as it is to any other client,
- * read as raw bytes off a real socket (fetch would decompress them out of sight).
+ * build's Brotli or gzip file to a browser that accepts one, the script as it is to any other
+ * client, read as raw bytes off a real socket (fetch would decompress them out of sight).
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import express from 'express';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBrowserScript } from '../../../packages/steadfast/src/http/adapters/fastify/browser-script.js';
-import { acceptsGzip } from '../../../packages/steadfast/src/http/browser-script.js';
+import { chooseScriptEncoding } from '../../../packages/steadfast/src/http/browser-script.js';
 import { browserScriptRouter } from '../../../packages/steadfast/src/http/express.js';
 import { BUNDLE_PATH } from '../../support/autosave-test-server.js';
 
@@ -61,16 +61,27 @@ afterAll(async () => {
 });
 
 describe.each(['fastify', 'express'] as const)('the browser script served by %s', (adapter) => {
-  it('sends the build’s gzip to a browser that accepts it: the very script, smaller than zlib’s best', async () => {
+  it('sends the build’s Brotli to a browser that accepts it: the very script, smaller than the gzip', async () => {
     const answer = await get(ports[adapter], PATH, { 'accept-encoding': 'gzip, deflate, br, zstd' });
     expect(answer.status).toBe(200);
     expect(answer.headers).toMatchObject({
-      'content-encoding': 'gzip',
+      'content-encoding': 'br',
       vary: 'Accept-Encoding',
       'content-type': 'text/javascript; charset=utf-8',
       'cache-control': 'public, max-age=60',
       'x-content-type-options': 'nosniff',
     });
+    expect(answer.body).toEqual(readFileSync(`${BUNDLE_PATH}.br`));
+    expect(brotliDecompressSync(answer.body)).toEqual(script);
+    expect(answer.body.length).toBeLessThan(readFileSync(`${BUNDLE_PATH}.gz`).length);
+  });
+
+  it.each([
+    ['gzip only', 'gzip'],
+    ['gzip preferred by q', 'br;q=0.5, gzip'],
+  ])('sends the build’s gzip (%s): the very script, smaller than zlib’s best', async (_case, header) => {
+    const answer = await get(ports[adapter], PATH, { 'accept-encoding': header });
+    expect(answer.headers).toMatchObject({ 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
     expect(answer.body).toEqual(readFileSync(`${BUNDLE_PATH}.gz`));
     expect(gunzipSync(answer.body)).toEqual(script);
     expect(answer.body.length).toBeLessThan(gzipSync(script, { level: 9 }).length);
@@ -78,9 +89,9 @@ describe.each(['fastify', 'express'] as const)('the browser script served by %s'
 
   it.each([
     ['no Accept-Encoding', {}],
-    ['gzip refused (q=0)', { 'accept-encoding': 'gzip;q=0, br' }],
+    ['both refused (q=0)', { 'accept-encoding': 'gzip;q=0, br;q=0, deflate' }],
     ['only identity', { 'accept-encoding': 'identity' }],
-    ['everything but gzip', { 'accept-encoding': '*, gzip;q=0' }],
+    ['everything but these two', { 'accept-encoding': '*, gzip;q=0, br;q=0' }],
   ] as const)('sends the script as it is with %s', async (_case, headers) => {
     const answer = await get(ports[adapter], PATH, headers);
     expect(answer.status).toBe(200);
@@ -96,28 +107,38 @@ describe.each(['fastify', 'express'] as const)('the browser script served by %s'
   });
 });
 
-describe('acceptsGzip', () => {
+describe('chooseScriptEncoding', () => {
+  const BOTH = ['br', 'gzip'] as const;
   it.each([
-    ['gzip', true],
-    ['GZIP', true],
-    ['deflate, gzip;q=0.5', true],
-    ['*', true],
-    ['br;q=1, *;q=0.1', true],
-    ['gzip;q=0', false],
-    ['gzip;q=0.000', false],
-    ['identity', false],
-    ['', false],
-    ['*;q=0', false],
-  ])('%j → %s', (header, expected) => {
-    expect(acceptsGzip({ 'accept-encoding': header })).toBe(expected);
+    ['gzip', BOTH, 'gzip'],
+    ['GZIP', BOTH, 'gzip'],
+    ['gzip, deflate, br', BOTH, 'br'],
+    ['br;q=0.5, gzip', BOTH, 'gzip'],
+    ['deflate, gzip;q=0.5', BOTH, 'gzip'],
+    ['*', BOTH, 'br'],
+    ['zstd;q=1, *;q=0.1', BOTH, 'br'],
+    ['gzip, br', ['gzip'] as const, 'gzip'],
+    ['br', ['gzip'] as const, undefined],
+    ['gzip;q=0', BOTH, undefined],
+    ['gzip;q=0.000, br;q=0', BOTH, undefined],
+    ['identity', BOTH, undefined],
+    ['', BOTH, undefined],
+    ['*;q=0', BOTH, undefined],
+  ])('%j of %j → %s', (header, available, expected) => {
+    expect(chooseScriptEncoding({ 'accept-encoding': header }, available)).toBe(expected);
   });
 
-  it('answers a boolean for any header a client can send, never throws', () => {
+  it('answers one of those offered, or none, for any header a client can send, and never throws', () => {
     fc.assert(
-      fc.property(fc.option(fc.oneof(fc.string(), fc.array(fc.string()))), (header) => {
-        const headers = header === null ? {} : { 'accept-encoding': header };
-        expect(typeof acceptsGzip(headers)).toBe('boolean');
-      }),
+      fc.property(
+        fc.option(fc.oneof(fc.string(), fc.array(fc.string()))),
+        fc.subarray([...BOTH]),
+        (header, available) => {
+          const headers = header === null ? {} : { 'accept-encoding': header };
+          const chosen = chooseScriptEncoding(headers, available);
+          expect(chosen === undefined || available.includes(chosen)).toBe(true);
+        },
+      ),
     );
   });
 });

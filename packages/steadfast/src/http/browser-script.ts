@@ -3,8 +3,9 @@
  * and its source map, as files an app serves. Found beside the compiled library (`dist/browser/`);
  * from the TypeScript sources (the library's own tests) it is the build's output.
  *
- * A browser that accepts gzip gets `auto-save-service.js.gz`, compressed by the build (zopfli,
- * smaller than any compression done per response); any other client gets the script as it is.
+ * A browser gets the script compressed once by the build, in the encoding it prefers among those
+ * the build made: `auto-save-service.js.br` (Brotli) or `auto-save-service.js.gz` (zopfli's gzip),
+ * both smaller than a compression middleware makes per response; any other client gets it as it is.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,10 +34,15 @@ export function browserScriptDirectory(): string {
   );
 }
 
+/** The encodings the build compresses the script in, best first: the answer's `content-encoding`. */
+export const SCRIPT_ENCODINGS = ['br', 'gzip'] as const;
+export type ScriptEncoding = (typeof SCRIPT_ENCODINGS)[number];
+const FILE_SUFFIX: Record<ScriptEncoding, string> = { br: '.br', gzip: '.gz' };
+
 export interface BrowserScriptFiles {
   readonly script: Buffer;
-  /** The script gzipped by the build; undefined for a build that made none. */
-  readonly gzippedScript: Buffer | undefined;
+  /** The script compressed by the build, for each encoding it made. */
+  readonly encoded: Partial<Record<ScriptEncoding, Buffer>>;
   readonly sourceMap: Buffer | undefined;
 }
 
@@ -44,21 +50,33 @@ export interface BrowserScriptFiles {
 export function readBrowserScript(): BrowserScriptFiles {
   const directory = browserScriptDirectory();
   const readIfBuilt = (file: string) => (existsSync(file) ? readFileSync(file) : undefined);
-  return {
-    script: readFileSync(`${directory}${BROWSER_SCRIPT_NAME}`),
-    gzippedScript: readIfBuilt(`${directory}${BROWSER_SCRIPT_NAME}.gz`),
-    sourceMap: readIfBuilt(`${directory}${BROWSER_SCRIPT_NAME}.map`),
-  };
+  const scriptFile = `${directory}${BROWSER_SCRIPT_NAME}`;
+  const encoded: Partial<Record<ScriptEncoding, Buffer>> = {};
+  for (const encoding of SCRIPT_ENCODINGS) {
+    const body = readIfBuilt(scriptFile + FILE_SUFFIX[encoding]);
+    if (body) encoded[encoding] = body;
+  }
+  return { script: readFileSync(scriptFile), encoded, sourceMap: readIfBuilt(`${scriptFile}.map`) };
 }
 
-/** Whether the request's Accept-Encoding takes gzip (`gzip`, `*`, with a q above 0). */
-export function acceptsGzip(headers: RouteRequest['headers']): boolean {
+/** negotiator 1.x breaks ties by the server's preference; @types/negotiator (0.6) predates that option. */
+type PreferringChooser = (available: string[], options: { preferred: string[] }) => string | undefined;
+
+/**
+ * The encoding to send, of those `available`, by the request's Accept-Encoding (its q-values; the
+ * order of `available` between equals), or undefined for the script as it is.
+ */
+export function chooseScriptEncoding(
+  headers: RouteRequest['headers'],
+  available: readonly ScriptEncoding[],
+): ScriptEncoding | undefined {
   const header = headers['accept-encoding'];
   // Node joins repeated headers into one string; a list (the type allows one) reads the same way.
   const accepted = Array.isArray(header) ? header.join(', ') : header;
-  return (
-    new Negotiator({ headers: { 'accept-encoding': accepted } }).encoding(['gzip', 'identity']) === 'gzip'
-  );
+  const offered = [...available, 'identity'];
+  const negotiator = new Negotiator({ headers: { 'accept-encoding': accepted } });
+  const chosen = (negotiator.encoding as PreferringChooser).call(negotiator, offered, { preferred: offered });
+  return available.find((encoding) => encoding === chosen);
 }
 
 export interface ServeBrowserScriptOptions {
@@ -106,18 +124,24 @@ export function browserScriptRoutes(options: ServeBrowserScriptOptions = {}): Ro
     headers: browserScriptHeaders(options, 'script'),
     body: files.script,
   };
-  const { gzippedScript } = files;
+  const available = SCRIPT_ENCODINGS.filter((encoding) => files.encoded[encoding] !== undefined);
   let script: Route['handle'] = () => plain;
-  if (gzippedScript) {
-    // Caches keep the two answers apart by the header that chose between them.
+  if (available.length > 0) {
+    // Caches keep the answers apart by the header that chose between them.
     const vary = { ...plain.headers, vary: 'Accept-Encoding' };
     const identity: RouteReply = { ...plain, headers: vary };
-    const gzipped: RouteReply = {
-      status: 200,
-      headers: { ...vary, 'content-encoding': 'gzip' },
-      body: gzippedScript,
+    const replies = new Map<ScriptEncoding, RouteReply>();
+    for (const encoding of available) {
+      replies.set(encoding, {
+        status: 200,
+        headers: { ...vary, 'content-encoding': encoding },
+        body: files.encoded[encoding],
+      });
+    }
+    script = (request) => {
+      const encoding = chooseScriptEncoding(request.headers, available);
+      return (encoding && replies.get(encoding)) ?? identity;
     };
-    script = (request) => (acceptsGzip(request.headers) ? gzipped : identity);
   }
   const routes = [serve(path, script)];
   const { sourceMap } = files;
