@@ -100,6 +100,36 @@ describe.each(['fastify', 'express'] as const)('the browser script served by %s'
     expect(answer.body).toEqual(script);
   });
 
+  it('answers 304 to a copy still current (its ETag), each encoding a representation of its own', async () => {
+    const port = ports[adapter];
+    const encodings = ['br', 'gzip', 'identity'];
+    const answers = await Promise.all(
+      encodings.map((coding) => get(port, PATH, { 'accept-encoding': coding })),
+    );
+    const etags = answers.map((answer) => answer.headers.etag);
+    for (const etag of etags) expect(etag).toMatch(/^"[\w-]{27}"$/);
+    expect(new Set(etags).size).toBe(encodings.length);
+    for (const [index, coding] of encodings.entries()) {
+      const etag = String(etags[index]);
+      const again = await get(port, PATH, { 'accept-encoding': coding, 'if-none-match': etag });
+      expect(again.status).toBe(304);
+      expect(again.body.length).toBe(0);
+      expect(again.headers).toMatchObject({
+        etag,
+        vary: 'Accept-Encoding',
+        'cache-control': 'public, max-age=60',
+      });
+      // Another representation's tag, or a reload that asks past the cache, gets the whole script.
+      const other = String(etags[(index + 1) % encodings.length]);
+      expect((await get(port, PATH, { 'accept-encoding': coding, 'if-none-match': other })).status).toBe(200);
+      const reload = { 'accept-encoding': coding, 'if-none-match': etag, 'cache-control': 'no-cache' };
+      expect((await get(port, PATH, reload)).status).toBe(200);
+    }
+    const map = await get(port, `${PATH}.map`, {});
+    const mapAgain = await get(port, `${PATH}.map`, { 'if-none-match': String(map.headers.etag) });
+    expect(mapAgain.status).toBe(304);
+  });
+
   it('sends the source map as it is', async () => {
     const answer = await get(ports[adapter], `${PATH}.map`, { 'accept-encoding': 'gzip' });
     expect(answer.headers['content-encoding']).toBeUndefined();

@@ -7,8 +7,10 @@
  * the build made: `auto-save-service.js.br` (Brotli) or `auto-save-service.js.gz` (zopfli's gzip),
  * both smaller than a compression middleware makes per response; any other client gets it as it is.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import isFresh from 'fresh';
 import Negotiator from 'negotiator';
 import type { Route, RouteReply, RouteRequest } from './route-table.js';
 
@@ -103,6 +105,25 @@ export function browserScriptHeaders(
 }
 
 /**
+ * A file's answer, with a strong ETag from its bytes: each encoding is a representation of its own.
+ * With it, `Cache-Control: no-cache` (the default) revalidates in a 304 instead of downloading again.
+ */
+function fileReply(headers: Readonly<Record<string, string>>, body: Buffer): RouteReply {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  return { status: 200, headers: { ...headers, etag }, body };
+}
+
+/** 304 with the headers a cache refreshes (RFC 9110 15.4.5) when the client's copy is current. */
+function revalidated(request: RouteRequest, reply: RouteReply): RouteReply {
+  if (!isFresh(request.headers, { etag: reply.headers.etag })) return reply;
+  const { etag, vary, 'cache-control': cacheControl } = reply.headers;
+  const headers: Record<string, string> = { 'cache-control': cacheControl ?? 'no-cache' };
+  if (etag) headers.etag = etag;
+  if (vary) headers.vary = vary;
+  return { status: 304, headers, body: Buffer.alloc(0) };
+}
+
+/**
  * The script's route and its map's (when the build made one), as rows of the route table: what
  * `registerBrowserScript` (Fastify) and `browserScriptRouter` (Express) register. Throws
  * BrowserScriptMissingError when the script was never built.
@@ -110,33 +131,29 @@ export function browserScriptHeaders(
 export function browserScriptRoutes(options: ServeBrowserScriptOptions = {}): Route[] {
   const path = options.path ?? DEFAULT_BROWSER_SCRIPT_PATH;
   const files = readBrowserScript();
-  const serve = (url: string, handle: Route['handle']): Route => ({
+  const serve = (url: string, choose: (request: RouteRequest) => RouteReply): Route => ({
     method: 'GET',
     path: url,
     signedIn: false,
     csrf: false,
     rateLimited: false,
     ownTransactions: false,
-    handle,
+    handle: (request) => revalidated(request, choose(request)),
   });
-  const plain: RouteReply = {
-    status: 200,
-    headers: browserScriptHeaders(options, 'script'),
-    body: files.script,
-  };
+  const scriptHeaders = browserScriptHeaders(options, 'script');
   const available = SCRIPT_ENCODINGS.filter((encoding) => files.encoded[encoding] !== undefined);
-  let script: Route['handle'] = () => plain;
-  if (available.length > 0) {
+  let script: (request: RouteRequest) => RouteReply;
+  if (available.length === 0) {
+    const plain = fileReply(scriptHeaders, files.script);
+    script = () => plain;
+  } else {
     // Caches keep the answers apart by the header that chose between them.
-    const vary = { ...plain.headers, vary: 'Accept-Encoding' };
-    const identity: RouteReply = { ...plain, headers: vary };
+    const vary = { ...scriptHeaders, vary: 'Accept-Encoding' };
+    const identity = fileReply(vary, files.script);
     const replies = new Map<ScriptEncoding, RouteReply>();
     for (const encoding of available) {
-      replies.set(encoding, {
-        status: 200,
-        headers: { ...vary, 'content-encoding': encoding },
-        body: files.encoded[encoding],
-      });
+      const body = files.encoded[encoding];
+      if (body) replies.set(encoding, fileReply({ ...vary, 'content-encoding': encoding }, body));
     }
     script = (request) => {
       const encoding = chooseScriptEncoding(request.headers, available);
@@ -146,7 +163,7 @@ export function browserScriptRoutes(options: ServeBrowserScriptOptions = {}): Ro
   const routes = [serve(path, script)];
   const { sourceMap } = files;
   if (sourceMap) {
-    const reply: RouteReply = { status: 200, headers: browserScriptHeaders(options, 'map'), body: sourceMap };
+    const reply = fileReply(browserScriptHeaders(options, 'map'), sourceMap);
     routes.push(serve(`${path}.map`, () => reply));
   }
   return routes;
