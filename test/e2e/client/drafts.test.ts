@@ -462,6 +462,23 @@ describe('forms and fields added after load', () => {
     await waitUntil('the late field restored', async () => (await page.inputValue('[name=zip]')) === '1100');
   });
 
+  it('leaves a field removed from its form out of the draft saved afterwards', async () => {
+    const page = await openPage(await contextFor(user), suite.server, '/empty');
+    await addLateForm(page);
+    await page.fill('[name=city]', 'Lisbon');
+    // Saving every field once lists the form's fields; the removal must drop remark from that list.
+    await page.evaluate(() => window.autoSaveService?.saveAllPending());
+    await page.evaluate(() => {
+      for (const key of Object.keys(localStorage))
+        if (key.endsWith('\u001fremark')) localStorage.removeItem(key);
+      document.querySelector('[name=remark]')?.remove();
+    });
+    await page.evaluate(() => window.autoSaveService?.saveAllPending());
+    const fields = (await localKeys(page)).filter((key) => key.includes(':f:'));
+    expect(fields.some((key) => key.endsWith('\u001fcity'))).toBe(true);
+    expect(fields.some((key) => key.endsWith('\u001fremark'))).toBe(false);
+  });
+
   /** Moves the element `selector` names into a new `data-autosave="off"` container inside `parent`. */
   const moveIntoOptedOut = (page: Page, selector: string, parent: string) =>
     page.evaluate(

@@ -78,6 +78,8 @@ export class FormRegistry {
   readonly #cacheKey = Symbol();
   /** Cached bindings of older generations are stale (see invalidate). */
   #generation = 0;
+  /** Each scope's fields as fieldsOf last found them, in the generation it found them. */
+  readonly #fieldLists = new WeakMap<FormScope, { generation: number; fields: readonly FieldBinding[] }>();
 
   readonly #root: Document;
   readonly #store: LocalStore;
@@ -87,7 +89,7 @@ export class FormRegistry {
     this.#store = store;
   }
 
-  /** Forgets cached bindings (an attribute that decides them changed). Scopes keep their state. */
+  /** Forgets cached bindings and field lists (a field came or went, or an attribute that decides them changed). Scopes keep their state. */
   invalidate(): void {
     this.#generation += 1;
   }
@@ -152,8 +154,14 @@ export class FormRegistry {
     return { element, scope, name, storageKey: this.#store.fieldKey(scope.key, name), kind };
   }
 
-  /** One binding per field name of a scope (a checkbox or radio group is read and written whole). */
-  fieldsOf(scope: FormScope): FieldBinding[] {
+  /**
+   * One binding per field name of a scope (a checkbox or radio group is read and written whole).
+   * Kept until a field or an attribute that decides bindings changes (see invalidate): a hold reads
+   * every field of a restored form each frame for seconds.
+   */
+  fieldsOf(scope: FormScope): readonly FieldBinding[] {
+    const cached = this.#fieldLists.get(scope);
+    if (cached?.generation === this.#generation) return cached.fields;
     const element = scope.element;
     const candidates =
       element instanceof HTMLFormElement
@@ -165,7 +173,9 @@ export class FormRegistry {
       if (binding !== null && binding.scope === scope && !byName.has(binding.name))
         byName.set(binding.name, binding);
     }
-    return [...byName.values()];
+    const fields = [...byName.values()];
+    this.#fieldLists.set(scope, { generation: this.#generation, fields });
+    return fields;
   }
 
   /** Scopes currently in the page, optionally only those of one key. */

@@ -7,6 +7,10 @@
 import { BINDING_ATTRIBUTES, FIELD_SELECTOR, SCOPE_SELECTOR } from './form-binding.js';
 import { Restorer } from './restorer.js';
 
+const holdsField = (node: Node): boolean =>
+  node instanceof HTMLElement &&
+  (node.matches(FIELD_SELECTOR) || node.querySelector(FIELD_SELECTOR) !== null);
+
 /** `node` and the elements inside it that match `selector`. */
 const matchingIn = (node: HTMLElement, selector: string): HTMLElement[] => [
   ...(node.matches(selector) ? [node] : []),
@@ -48,6 +52,8 @@ export abstract class FormObserver extends Restorer {
         invalidate();
         continue;
       }
+      // A field gone leaves its form's list of fields.
+      if (!invalidated && [...record.removedNodes].some(holdsField)) invalidate();
       for (const node of record.addedNodes) {
         if (!(node instanceof HTMLElement)) continue;
         if (node.closest('[data-autosave-notice]')) continue;
