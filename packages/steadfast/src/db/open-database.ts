@@ -8,6 +8,7 @@ import { Kysely, type KyselyConfig, Migrator, PostgresDialect, SqliteDialect, sq
 import { type DialectName, dialectOf } from './dialect-name.js';
 import { DatabaseUrlError } from './errors.js';
 import { MIGRATION_TABLES, type MigrationSet, StaticMigrationProvider } from './migrations.js';
+import { withPreparedStatements } from './prepared-statements.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -129,7 +130,11 @@ async function openPostgres(
   });
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.log });
+  // The statements every save runs go out as named prepared statements (prepared-statements.ts).
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+    log: options.log,
+  });
 }
 
 export interface MigrateOptions {

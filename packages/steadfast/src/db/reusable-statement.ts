@@ -4,9 +4,12 @@
  * record, write it with its log entry) that was a fixed cost per save of the same size as running
  * them on SQLite. The template names its values by slot (`slot(0)`, `slot(1)`, …); compiling once
  * records which slot each of the dialect's parameters takes, so the SQL text never changes and
- * SQLite's statement cache prepares it once.
+ * SQLite's statement cache prepares it once, and on PostgreSQL it is marked to run as a named prepared
+ * statement (prepared-statements.ts), parsed and planned once per connection.
  */
 import { CompiledQuery, type Kysely, type QueryResult, type RawBuilder, sql } from 'kysely';
+import { dialectOf } from './dialect-name.js';
+import { preparedSql } from './prepared-statements.js';
 
 /** Stands for the value at `index` in the template; only ever compared by identity. */
 class Slot {
@@ -41,7 +44,7 @@ export class ReusableStatement<Row> {
       if (!(parameter instanceof Slot)) throw new Error('ReusableStatement: every value must be a slot');
       return parameter.index;
     });
-    this.#compiled = { sql: query.sql, slots };
+    this.#compiled = { sql: dialectOf(db) === 'postgres' ? preparedSql(query.sql) : query.sql, slots };
     return this.#compiled;
   }
 }

@@ -11,7 +11,7 @@ import type { TrackedChange } from './change-tracker.js';
 import { compareKeys } from './lock-order.js';
 import type { ModelDefinition } from './model-registry.js';
 import { expectedRow, pickTracked, recordKey, sameTracked, splitValues } from './model-values.js';
-import { checkReadBack, readMany, readManyWithHead } from './record-reads.js';
+import { checkReadBack, readMany } from './record-reads.js';
 import type { BatchOutcome } from './save-batcher.js';
 import type { StoredRow } from './save-statements.js';
 import type { RecordValues, SaveOptions, SaveResult, SaveServices, StoredRecord } from './save-types.js';
@@ -79,7 +79,7 @@ export async function saveBatch(
   );
   const currentRows = new Map<ModelDefinition, Map<string, { row: StoredRecord; headHash: string | null }>>();
   for (const [definition, keys] of groupKeys(named)) {
-    currentRows.set(definition, await readManyWithHead(executor, definition, keys));
+    currentRows.set(definition, await services.statements.readManyWithHead(executor, definition, keys));
   }
   const authorizer = services.authorizer;
   if (authorizer) {

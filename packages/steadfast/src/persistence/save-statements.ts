@@ -35,6 +35,7 @@ import { ReusableStatement, type SlotOf } from '../db/reusable-statement.js';
 import type { NewActivityLogRow } from '../db/schema.js';
 import { ENTRY_COLUMNS } from './change-tracker.js';
 import type { ModelDefinition } from './model-registry.js';
+import { readManyWithHead } from './record-reads.js';
 import type { Executor } from './transaction-context.js';
 
 type Row = Record<string, unknown>;
@@ -83,6 +84,34 @@ export class SaveStatements {
     if (!found) return undefined;
     const { [HEAD_HASH]: headHash, ...row } = found;
     return { row, headHash: (headHash as string | null | undefined) ?? null };
+  }
+
+  /**
+   * Many records of one model with their chain heads, in one query, by key text: a batch's read.
+   * On PostgreSQL the keys go as one array, so the text is the same for any number of them and the
+   * statement is prepared once; SQLite has no arrays, and prepares each length of key list once.
+   */
+  async readManyWithHead(
+    executor: Executor,
+    definition: ModelDefinition,
+    keys: ReadonlyArray<string | number>,
+  ): Promise<Map<string, { row: Row; headHash: string | null }>> {
+    if (!this.#postgres) return readManyWithHead(executor, definition, keys);
+    const { table, primaryKey } = definition;
+    const statement = this.#statement(`read-many\u0000${table}`, (slot) => {
+      const key = sql.ref(`${table}.${primaryKey}`);
+      const head = sql`(select hash from steadfast_activity_log
+        where model = ${slot(0)} and object_id = cast(${key} as text) order by id desc limit 1)`;
+      return sql`select ${sql.table(table)}.*, ${head} as ${sql.id(HEAD_HASH)}
+        from ${sql.table(table)} where ${key} = any(${slot(1)})`;
+    });
+    const { rows } = await statement.execute(executor, [definition.name, keys]);
+    const byKey = new Map<string, { row: Row; headHash: string | null }>();
+    for (const found of rows) {
+      const { [HEAD_HASH]: headHash, ...row } = found;
+      byKey.set(String(row[primaryKey]), { row, headHash: (headHash as string | null | undefined) ?? null });
+    }
+    return byKey;
   }
 
   /** The row as a SELECT reads it now, within the transaction. */

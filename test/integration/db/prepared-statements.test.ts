@@ -1,0 +1,74 @@
+/**
+ * The statements every save runs go to PostgreSQL as named prepared statements (parsed once per
+ * connection); SQLite prepares them once by text. On both, saves go on when the table under them
+ * changes while the process runs (an app's migration adding a column).
+ */
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
+import { describeEachDatabase } from '../../support/databases.js';
+import { createProduct } from '../../support/persistence-fixtures.js';
+
+describeEachDatabase('prepared statements', (current) => {
+  it('runs a save through statements prepared on its connection (PostgreSQL: by name)', async () => {
+    const { db } = current().opened;
+    const persistence = createAppPersistence({ db });
+    const product = await createProduct(persistence);
+    const prepared = await persistence.withTransaction(async () => {
+      await persistence.autoSave('Product', { id: product.id, quantity: 41 });
+      if (current().engine === 'sqlite') return [];
+      // The session's own prepared statements: the transaction's connection.
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(
+        persistence.executor(),
+      );
+      return rows.map((row) => row.name);
+    });
+    if (current().engine === 'postgres') {
+      // The read with its chain head, and the write with its log entry.
+      expect(prepared.filter((name) => name.startsWith('steadfast_')).length).toBeGreaterThanOrEqual(2);
+    }
+    const again = await persistence.autoSave('Product', { id: product.id, quantity: 42 });
+    expect(again.record.quantity).toBe(42);
+  });
+
+  it('saves again, with the new column, once a column is added under statements already prepared', async () => {
+    const { db } = current().opened;
+    const persistence = createAppPersistence({ db });
+    const product = await createProduct(persistence);
+    for (let n = 1; n <= 3; n += 1) await persistence.autoSave('Product', { id: product.id, quantity: n });
+    await sql`alter table products add column prepared_note text not null default 'none'`.execute(db);
+    // PostgreSQL refuses a prepared `select *` whose columns changed; the save that meets it fails
+    // as any failed statement would, and the next ones are prepared afresh.
+    let failures = 0;
+    let record: Record<string, unknown> | undefined;
+    for (let n = 10; n < 16; n += 1) {
+      try {
+        record = (await persistence.autoSave('Product', { id: product.id, quantity: n })).record;
+      } catch {
+        failures += 1;
+      }
+    }
+    expect(failures).toBeLessThanOrEqual(1);
+    expect(record).toMatchObject({ quantity: 15, prepared_note: 'none' });
+  });
+
+  it('saves again once the prepared statements were dropped behind the pool (DEALLOCATE ALL)', async () => {
+    const { db } = current().opened;
+    const persistence = createAppPersistence({ db });
+    const product = await createProduct(persistence);
+    await persistence.autoSave('Product', { id: product.id, quantity: 1 });
+    if (current().engine === 'postgres') {
+      // What a connection pooler's reset does: the client still believes its statements prepared.
+      // The first save prepares on this transaction's connection, if it had not yet.
+      const dropped = persistence.withTransaction(async () => {
+        await persistence.autoSave('Product', { id: product.id, quantity: 2 });
+        await sql`deallocate all`.execute(persistence.executor());
+        await persistence.autoSave('Product', { id: product.id, quantity: 4 });
+      });
+      await expect(dropped).rejects.toMatchObject({ code: '26000' });
+    }
+    const saved = await persistence.autoSave('Product', { id: product.id, quantity: 3 });
+    expect(saved.record.quantity).toBe(3);
+    expect(saved.version).toBe(3);
+  });
+});
