@@ -17,7 +17,8 @@ import type {
   HookHandlerDoneFunction,
   preHandlerHookHandler,
 } from 'fastify';
-import type { Kysely } from 'kysely';
+import type { Kysely, PostgresDialectConfig } from 'kysely';
+import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import {
   createExpressRouter,
@@ -67,6 +68,7 @@ import {
   type SaveResult,
   type StaleMerge,
   type StoredRecord,
+  withPreparedStatements,
 } from 'steadfast/persistence';
 import {
   BASE_PATH,
@@ -133,6 +135,11 @@ describe('steadfast/persistence', () => {
       db: Kysely<{ invoices: { id: number; version: number } }>;
     }>().toExtend<PersistenceOptions>();
     expectTypeOf<{ models: [] }>().not.toExtend<PersistenceOptions>();
+  });
+
+  it('withPreparedStatements: takes a node-postgres Pool, gives what PostgresDialect takes', () => {
+    expectTypeOf<pg.Pool>().toExtend<Parameters<typeof withPreparedStatements>[0]>();
+    expectTypeOf(withPreparedStatements).returns.toExtend<PostgresDialectConfig['pool']>();
   });
 
   it('Persistence: the saves, reverts and transactions, each typed', () => {

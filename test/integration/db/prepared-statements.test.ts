@@ -3,9 +3,12 @@
  * connection); SQLite prepares them once by text. On both, saves go on when the table under them
  * changes while the process runs (an app's migration adding a column).
  */
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { createAppPersistence } from '../../../examples/business-app/src/app-database.js';
+import type { AppDatabase } from '../../../examples/business-app/src/schema.js';
+import { withPreparedStatements } from '../../../packages/steadfast/src/persistence/index.js';
 import { describeEachDatabase } from '../../support/databases.js';
 import { createProduct } from '../../support/persistence-fixtures.js';
 
@@ -29,6 +32,26 @@ describeEachDatabase('prepared statements', (current) => {
     }
     const again = await persistence.autoSave('Product', { id: product.id, quantity: 42 });
     expect(again.record.quantity).toBe(42);
+  });
+
+  it('names them for an app’s own Kysely too, once its pool is wrapped', async () => {
+    if (current().engine === 'sqlite') return;
+    const pool = new pg.Pool({ connectionString: current().url, max: 1 });
+    const db = new Kysely<AppDatabase>({
+      dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+    });
+    try {
+      const persistence = createAppPersistence({ db });
+      const product = await createProduct(persistence);
+      await persistence.autoSave('Product', { id: product.id, quantity: 7 });
+      // One connection: the session that ran the save is the one asked.
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(db);
+      expect(rows.filter((row) => row.name.startsWith('steadfast_')).length).toBeGreaterThanOrEqual(2);
+      // Any other query of the app goes as before, unnamed.
+      expect(rows.every((row) => row.name.startsWith('steadfast_'))).toBe(true);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('saves again, with the new column, once a column is added under statements already prepared', async () => {

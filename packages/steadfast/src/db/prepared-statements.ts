@@ -18,7 +18,6 @@
  */
 import { hash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
-import type { Pool as PgPool, PoolClient as PgPoolClient } from 'pg';
 
 const MARK = '/* steadfast:prepared */ ';
 
@@ -34,10 +33,33 @@ export function preparedSql(sql: string): string {
 }
 
 /**
- * `pool` for Kysely's PostgresDialect, running each marked statement as a named prepared
- * statement (parsed once per connection) and every other query as before.
+ * A node-postgres `Pool`, as far as withPreparedStatements uses it. Written here rather than taken
+ * from pg's types: pg is an optional peer, and an SQLite app's compiler need not find them.
  */
-export function withPreparedStatements(pool: PgPool): PostgresPool {
+export interface PreparingPool {
+  connect(): Promise<PreparingPoolClient>;
+  end(): Promise<void>;
+}
+
+/** A node-postgres `PoolClient`, as far as withPreparedStatements uses it. */
+export interface PreparingPoolClient {
+  query<R>(sql: string, parameters: unknown[]): Promise<PostgresQueryResult<R>>;
+  query<R>(config: { text: string; name: string; values: unknown[] }): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  release(destroy?: boolean): void;
+}
+
+/**
+ * `pool` for Kysely's PostgresDialect, running each marked statement as a named prepared
+ * statement (parsed once per connection) and every other query as before. `openDatabase` uses it
+ * on PostgreSQL; an app that makes its own Kysely gives its saves the same by wrapping its pool.
+ *
+ * @example
+ * const db = new Kysely<AppDatabase>({
+ *   dialect: new PostgresDialect({ pool: withPreparedStatements(new pg.Pool({ connectionString })) }),
+ * });
+ */
+export function withPreparedStatements(pool: PreparingPool): PostgresPool {
   const names = new Map<string, string>();
   // Bumped when a prepared statement went stale: every statement is then prepared again, by a new name.
   let generation = 0;
@@ -53,8 +75,8 @@ export function withPreparedStatements(pool: PgPool): PostgresPool {
     generation += 1;
     names.clear();
   };
-  const clients = new WeakMap<PgPoolClient, PostgresPoolClient>();
-  const wrap = (client: PgPoolClient): PostgresPoolClient => {
+  const clients = new WeakMap<PreparingPoolClient, PostgresPoolClient>();
+  const wrap = (client: PreparingPoolClient): PostgresPoolClient => {
     let wrapped = clients.get(client);
     if (wrapped) return wrapped;
     function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
@@ -64,17 +86,15 @@ export function withPreparedStatements(pool: PgPool): PostgresPool {
       parameters?: ReadonlyArray<unknown>,
     ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
       if (typeof sqlOrCursor !== 'string') {
-        return (client as unknown as PostgresPoolClient).query(sqlOrCursor);
+        return client.query(sqlOrCursor);
       }
       // Kysely hands every query a fresh copy of its parameters (PostgresConnection.executeQuery).
       const values = (parameters ?? []) as unknown[];
       const name = sqlOrCursor.startsWith(MARK) ? nameOf(sqlOrCursor) : undefined;
       if (name === undefined) {
-        return client.query(sqlOrCursor, values) as unknown as Promise<PostgresQueryResult<R>>;
+        return client.query<R>(sqlOrCursor, values);
       }
-      return (
-        client.query({ text: sqlOrCursor, name, values }) as unknown as Promise<PostgresQueryResult<R>>
-      ).catch((error: unknown) => {
+      return client.query<R>({ text: sqlOrCursor, name, values }).catch((error: unknown) => {
         if (STALE_STATEMENT.has((error as { code?: string }).code ?? '')) stale();
         throw error;
       });

@@ -18,6 +18,11 @@ export {
   pendingMigrations,
   pingDatabase,
 } from '../db/open-database.js';
+export {
+  type PreparingPool,
+  type PreparingPoolClient,
+  withPreparedStatements,
+} from '../db/prepared-statements.js';
 export type {
   ActivityLogRow,
   Database,
