@@ -16,7 +16,7 @@ import type { ModelRegistry } from '../persistence/model-registry.js';
 import type { Actor } from '../persistence/transaction-context.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../protocol/sync.js';
-import { syncRequestSchema } from '../protocol/sync.js';
+import { asValidSyncRequest, syncRequestSchema } from '../protocol/sync.js';
 import { ApiError, invalidRequest, MutationGapError } from './api-error.js';
 import {
   checkDraftUsage,
@@ -124,7 +124,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       quotas.admitBody(userKey(user), bodyBytes);
     },
     async sync(user, body, meta = {}) {
-      let request = asEmptySyncBatch(body);
+      let request = asEmptySyncBatch(body) ?? asValidSyncRequest(body);
       if (!request) {
         const parsed = syncRequestSchema.safeParse(body);
         if (!parsed.success) throw invalidRequest(parsed.error);
