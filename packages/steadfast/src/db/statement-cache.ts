@@ -12,11 +12,15 @@
 import type { Database as BetterSqliteDatabase, Statement } from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
-/** From this many parameters on, a list of plain values is passed spread. */
+/**
+ * From this many parameters on, a list of plain values is passed spread; up to a bound, as the
+ * arguments go on the stack (the log insert's largest chunk has 6,144; SQLite allows 32,766).
+ */
 const SPREAD_FROM = 16;
+const SPREAD_UP_TO = 8192;
 
 function spreadable(parameters: ReadonlyArray<unknown>): boolean {
-  if (parameters.length < SPREAD_FROM) return false;
+  if (parameters.length < SPREAD_FROM || parameters.length > SPREAD_UP_TO) return false;
   for (const value of parameters) {
     const type = typeof value;
     if (type !== 'string' && type !== 'number' && type !== 'bigint' && value !== null) return false;
