@@ -16,7 +16,7 @@ import type { ModelRegistry } from '../persistence/model-registry.js';
 import type { Actor } from '../persistence/transaction-context.js';
 import { MAX_STORED_INTEGER } from '../protocol/constants.js';
 import type { ChangeResult, SyncChange, SyncRequest, SyncResponse } from '../protocol/sync.js';
-import { syncRequestSchema } from '../protocol/sync.js';
+import { asValidSyncRequest, syncRequestSchema } from '../protocol/sync.js';
 import { ApiError, invalidRequest, MutationGapError } from './api-error.js';
 import {
   checkDraftUsage,
@@ -124,7 +124,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       quotas.admitBody(userKey(user), bodyBytes);
     },
     async sync(user, body, meta = {}) {
-      let request = asEmptySyncBatch(body);
+      let request = asEmptySyncBatch(body) ?? asValidSyncRequest(body);
       if (!request) {
         const parsed = syncRequestSchema.safeParse(body);
         if (!parsed.success) throw invalidRequest(parsed.error);
@@ -275,12 +275,24 @@ export async function applySyncUnits(
   const clients = await readClients(db, [...new Set(units.map((unit) => unit.request.clientId))], lockRows);
   // Every draft the requests name, read before any is planned: the quotas need the stored sizes
   // to refuse a request before it moves its client. (Replayed changes are read for nothing; rare.)
+  // Each change's object id is made once: the steps below look drafts, sizes and log heads up by
+  // it, and a string made once is hashed once. By unit, then change: a caller may pass one request
+  // for two users.
+  const objectIds = new Map<SyncUnit, Map<SyncChange, string>>();
   const named = new Set<string>();
-  for (const unit of units)
-    for (const change of unit.request.changes)
-      named.add(draftObjectId(userKey(unit.user), change.kind, change.key));
+  for (const unit of units) {
+    const userId = userKey(unit.user);
+    const ids = new Map<SyncChange, string>();
+    for (const change of unit.request.changes) {
+      const objectId = draftObjectId(userId, change.kind, change.key);
+      ids.set(change, objectId);
+      named.add(objectId);
+    }
+    objectIds.set(unit, ids);
+  }
+  const objectIdOf = (unit: SyncUnit, change: SyncChange) => objectIds.get(unit)?.get(change) as string;
   const stored = await readDrafts(db, units, named);
-  const quota = limits && (await draftQuota(db, units, stored, limits));
+  const quota = limits && (await draftQuota(db, units, stored, limits, objectIdOf));
   const outcomes: UnitOutcome<SyncResponse>[] = new Array(units.length);
   const plans: MutationPlan[] = [];
   for (const [index, unit] of units.entries()) {
@@ -312,11 +324,9 @@ export async function applySyncUnits(
 
   // Every touched draft's log head, read once for the whole group: under load the group holds the
   // writer, so its statement count is the endpoint's throughput.
-  const objectIds = new Set<string>();
-  for (const plan of plans)
-    for (const change of plan.toApply)
-      objectIds.add(draftObjectId(userKey(plan.unit.user), change.kind, change.key));
-  const heads = await readLogHeads(db, [...objectIds]);
+  const touched = new Set<string>();
+  for (const plan of plans) for (const change of plan.toApply) touched.add(objectIdOf(plan.unit, change));
+  const heads = await readLogHeads(db, [...touched]);
 
   // Each draft's data as the requests before this one left it (a stored draft is parsed once, the
   // first time it is needed), and its final state in this group, written once at the end.
@@ -333,7 +343,7 @@ export async function applySyncUnits(
     const userId = userKey(unit.user);
     const nowText = unit.at.toISOString();
     for (const change of plan.toApply) {
-      const objectId = draftObjectId(userId, change.kind, change.key);
+      const objectId = objectIdOf(unit, change);
       const check = staleCheckOf(persistence, recordForKey, change);
       const currentVersion = check ? await staleVersion(persistence, check) : undefined;
       const previousData = dataOf(objectId);
@@ -530,6 +540,7 @@ async function draftQuota(
   units: readonly SyncUnit[],
   stored: ReadonlyMap<string, string>,
   limits: UserDraftLimits,
+  objectIdOf: (unit: SyncUnit, change: SyncChange) => string,
 ): Promise<{ charge(plan: MutationPlan): void }> {
   const sizes = new Map<string, number | undefined>();
   const sizeOf = (objectId: string): number | undefined => {
@@ -545,7 +556,7 @@ async function draftQuota(
     if (growing.has(userId)) continue;
     for (const change of unit.request.changes) {
       if (change.data === null) continue;
-      const size = sizeOf(draftObjectId(userId, change.kind, change.key));
+      const size = sizeOf(objectIdOf(unit, change));
       if (size === undefined || draftBytes(change) > size) {
         growing.add(userId);
         break;
@@ -561,7 +572,7 @@ async function draftQuota(
       const after = new Map<string, number | undefined>();
       const delta: DraftUsage = { drafts: 0, bytes: 0 };
       for (const change of plan.toApply) {
-        const objectId = draftObjectId(userId, change.kind, change.key);
+        const objectId = objectIdOf(plan.unit, change);
         const before = after.has(objectId) ? after.get(objectId) : sizeOf(objectId);
         const size = change.data === null ? undefined : draftBytes(change);
         delta.drafts += (size === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
