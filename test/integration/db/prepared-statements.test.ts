@@ -34,6 +34,23 @@ describeEachDatabase('prepared statements', (current) => {
     expect(again.record.quantity).toBe(42);
   });
 
+  it('runs the log’s multi-row inserts as prepared statements too (PostgreSQL: by name)', async () => {
+    const { db } = current().opened;
+    const persistence = createAppPersistence({ db });
+    const inserts = await persistence.withTransaction(async () => {
+      // A create's log entry goes in through the reusable multi-row insert, as a sync group's do.
+      await createProduct(persistence);
+      if (current().engine === 'sqlite') return [];
+      const { rows } = await sql<{ name: string; statement: string }>`
+        select name, statement from pg_prepared_statements`.execute(persistence.executor());
+      return rows.filter((row) => /insert into "steadfast_activity_log"/i.test(row.statement));
+    });
+    if (current().engine === 'postgres') {
+      expect(inserts.length).toBeGreaterThanOrEqual(1);
+      for (const insert of inserts) expect(insert.name).toMatch(/^steadfast_/);
+    }
+  });
+
   it('names them for an app’s own Kysely too, once its pool is wrapped', async () => {
     if (current().engine === 'sqlite') return;
     const pool = new pg.Pool({ connectionString: current().url, max: 1 });

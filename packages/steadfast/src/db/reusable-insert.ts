@@ -3,10 +3,12 @@
  * builder parses and compiles every value of every row on each call; for the sync endpoint's log
  * entries (hundreds per group commit) that was about 7% of its CPU. Rows go in chunks whose sizes
  * are powers of two, so any number of rows takes at most log2(maxRows) + 1 statements drawn from a
- * handful of SQL texts, each also prepared only once by SQLite's statement cache.
+ * handful of SQL texts, each also prepared only once: by SQLite's statement cache, and on PostgreSQL
+ * as a named prepared statement (prepared-statements.ts) once per connection.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import { dialectOf } from './dialect-name.js';
+import { preparedSql } from './prepared-statements.js';
 
 /** A chunk size's SQL, and whether it answers the ids itself (a single row on SQLite does not). */
 interface ChunkSql {
@@ -95,7 +97,9 @@ export class ReusableInsert<Table extends string, Row extends object> {
     ) {
       throw new Error(`ReusableInsert: ${this.table} does not compile to row-major parameters`);
     }
-    const chunk = { sql: compiled.sql, returning };
+    // On PostgreSQL a named prepared statement: a 512-row insert is parsed once per connection.
+    const sql = dialectOf(db) === 'postgres' ? preparedSql(compiled.sql) : compiled.sql;
+    const chunk = { sql, returning };
     cache.set(size, chunk);
     return chunk;
   }
