@@ -14,7 +14,10 @@
  * A prepared statement can go stale on its connection: a table's columns changed under a
  * `select *` (PostgreSQL refuses with "cached plan must not change result type", 0A000), or the
  * statement was deallocated behind the client's back (DISCARD ALL, 26000). The query that meets
- * it fails as any query would; every later run goes out under new names, prepared afresh.
+ * it fails as any query would, and every later run goes out under new names, prepared afresh. A
+ * save, delete or revert in a transaction of its own is then run once more by the persistence
+ * manager (isStalePreparedStatement), so it does not fail; in the app's own transaction it does,
+ * since PostgreSQL has aborted that transaction.
  */
 import { hash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
@@ -26,6 +29,15 @@ const MAX_NAMED = 256;
 
 /** SQLSTATEs of a prepared statement the server no longer runs as prepared (see above). */
 const STALE_STATEMENT = new Set(['0A000', '26000']);
+
+/**
+ * Whether `error` is PostgreSQL refusing a prepared statement gone stale (see above): the work that
+ * met it, run again in a new transaction, prepares its statements afresh.
+ */
+export function isStalePreparedStatement(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && STALE_STATEMENT.has(code);
+}
 
 /** `sql`, marked to be run as a named prepared statement by a pool that knows the mark. */
 export function preparedSql(sql: string): string {
@@ -95,7 +107,7 @@ export function withPreparedStatements(pool: PreparingPool): PostgresPool {
         return client.query<R>(sqlOrCursor, values);
       }
       return client.query<R>({ text: sqlOrCursor, name, values }).catch((error: unknown) => {
-        if (STALE_STATEMENT.has((error as { code?: string }).code ?? '')) stale();
+        if (isStalePreparedStatement(error)) stale();
         throw error;
       });
     }

@@ -13,6 +13,7 @@
  * (model-values.ts) and write errors (write-errors.ts), all handed one SaveServices (save-types.ts).
  */
 import type { DialectName } from '../db/dialect-name.js';
+import { isStalePreparedStatement } from '../db/prepared-statements.js';
 import type { Authorizer } from './authorize.js';
 import { type QueuedSave, saveBatch } from './batched-saves.js';
 import type { ChangeTracker, TrackedChange } from './change-tracker.js';
@@ -282,13 +283,26 @@ export class PersistenceManager {
     return result;
   }
 
-  /** Runs `fn` in the ambient transaction (through a savepoint) or a new (shared) one; maps outages. */
+  /**
+   * Runs `fn` in the ambient transaction (through a savepoint) or a new (shared) one; maps outages.
+   * In a transaction of its own, `fn` runs once more when a prepared statement had gone stale under
+   * it (prepared-statements.ts): its transaction rolled back whole, and the statements are prepared
+   * afresh. In the app's transaction it cannot, since PostgreSQL has aborted that transaction.
+   */
   async #run<T>(fn: () => Promise<T>, shareCommit = true): Promise<T> {
+    const { context } = this.#services;
+    const own = !context.inTransaction();
+    const attempt = () =>
+      shareCommit && this.#committer && own
+        ? this.#committer.submit(context.actor(), fn)
+        : context.withTransaction(fn);
     try {
-      if (shareCommit && this.#committer && !this.#services.context.inTransaction()) {
-        return await this.#committer.submit(this.#services.context.actor(), fn);
+      try {
+        return await attempt();
+      } catch (error) {
+        if (own && isStalePreparedStatement(error)) return await attempt();
+        throw error;
       }
-      return await this.#services.context.withTransaction(fn);
     } catch (error) {
       throw asPersistenceError(error);
     }
