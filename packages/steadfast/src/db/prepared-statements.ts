@@ -14,10 +14,10 @@
  * A prepared statement can go stale on its connection: a table's columns changed under a
  * `select *` (PostgreSQL refuses with "cached plan must not change result type", 0A000), or the
  * statement was deallocated behind the client's back (DISCARD ALL, 26000). The query that meets
- * it fails as any query would, and every later run goes out under new names, prepared afresh. A
- * save, delete or revert in a transaction of its own is then run once more by the persistence
- * manager (isStalePreparedStatement), so it does not fail; in the app's own transaction it does,
- * since PostgreSQL has aborted that transaction.
+ * it fails as any query would, and every later run goes out under new names, prepared afresh. The
+ * persistence manager then runs the save, delete or revert that met it once more
+ * (isStalePreparedStatement), once its writes were rolled back (its own transaction, or its
+ * savepoint in the app's), so it does not fail.
  */
 import { hash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';

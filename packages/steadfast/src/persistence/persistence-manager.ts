@@ -285,22 +285,21 @@ export class PersistenceManager {
 
   /**
    * Runs `fn` in the ambient transaction (through a savepoint) or a new (shared) one; maps outages.
-   * In a transaction of its own, `fn` runs once more when a prepared statement had gone stale under
-   * it (prepared-statements.ts): its transaction rolled back whole, and the statements are prepared
-   * afresh. In the app's transaction it cannot, since PostgreSQL has aborted that transaction.
+   * `fn` runs once more when a prepared statement had gone stale under it (prepared-statements.ts):
+   * what it wrote was rolled back whole (its own transaction, or its savepoint in the app's), and
+   * the statements are prepared afresh.
    */
   async #run<T>(fn: () => Promise<T>, shareCommit = true): Promise<T> {
     const { context } = this.#services;
-    const own = !context.inTransaction();
     const attempt = () =>
-      shareCommit && this.#committer && own
+      shareCommit && this.#committer && !context.inTransaction()
         ? this.#committer.submit(context.actor(), fn)
         : context.withTransaction(fn);
     try {
       try {
         return await attempt();
       } catch (error) {
-        if (own && isStalePreparedStatement(error)) return await attempt();
+        if (isStalePreparedStatement(error)) return await attempt();
         throw error;
       }
     } catch (error) {
