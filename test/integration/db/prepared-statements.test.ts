@@ -10,6 +10,7 @@ import { createAppPersistence } from '../../../examples/business-app/src/app-dat
 import type { AppDatabase } from '../../../examples/business-app/src/schema.js';
 import {
   type Database,
+  openDatabase,
   verifyActivityLog,
   withPreparedStatements,
 } from '../../../packages/steadfast/src/persistence/index.js';
@@ -84,6 +85,26 @@ describeEachDatabase('prepared statements', (current) => {
     } finally {
       await sql`alter table products drop column if exists stale_note`.execute(db).catch(() => {});
       await db.destroy();
+    }
+  });
+
+  it('runs them unnamed when openDatabase is told not to prepare them (a pooler that cannot keep them)', async () => {
+    if (current().engine === 'sqlite') return;
+    const opened = await openDatabase(current().url, {
+      migrate: false,
+      poolSize: 1,
+      preparedStatements: false,
+    });
+    try {
+      const persistence = createAppPersistence({ db: opened.db });
+      const product = await createProduct(persistence);
+      await persistence.autoSave('Product', { id: product.id, quantity: 9 });
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(
+        opened.db,
+      );
+      expect(rows.filter((row) => row.name.startsWith('steadfast_'))).toEqual([]);
+    } finally {
+      await opened.close();
     }
   });
 

@@ -19,6 +19,12 @@ export interface OpenDatabaseOptions {
   readonly sessions?: boolean;
   /** PostgreSQL pool size (default 10). */
   readonly poolSize?: number;
+  /**
+   * PostgreSQL: run the statements every save runs as named prepared statements (default true; see
+   * prepared-statements.ts). Turn off behind a pooler that cannot keep them, such as PgBouncer
+   * before 1.21 in transaction mode.
+   */
+  readonly preparedStatements?: boolean;
   /** SQLite busy timeout in ms (default 5000): how long a writer waits for another process's lock. */
   readonly busyTimeoutMs?: number;
   /**
@@ -132,7 +138,9 @@ async function openPostgres(
   pool.on('error', () => {});
   // The statements every save runs go out as named prepared statements (prepared-statements.ts).
   return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+    dialect: new PostgresDialect({
+      pool: options.preparedStatements === false ? pool : withPreparedStatements(pool),
+    }),
     log: options.log,
   });
 }
