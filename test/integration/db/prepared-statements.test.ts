@@ -18,6 +18,14 @@ import { describeEachDatabase } from '../../support/databases.js';
 import { createProduct } from '../../support/persistence-fixtures.js';
 
 describeEachDatabase('prepared statements', (current) => {
+  /** An app's own Kysely over a pg pool of one connection, wrapped to name the saves' statements. */
+  const appKyselyOnOneConnection = () =>
+    new Kysely<AppDatabase>({
+      dialect: new PostgresDialect({
+        pool: withPreparedStatements(new pg.Pool({ connectionString: current().url, max: 1 })),
+      }),
+    });
+
   it('runs a save through statements prepared on its connection (PostgreSQL: by name)', async () => {
     const { db } = current().opened;
     const persistence = createAppPersistence({ db });
@@ -59,10 +67,7 @@ describeEachDatabase('prepared statements', (current) => {
   it('runs a save or a delete outside a transaction again when its statements had gone stale, so that none fails', async () => {
     if (current().engine === 'sqlite') return;
     // One pooled connection: what is dropped behind the pool is dropped for the next save.
-    const pool = new pg.Pool({ connectionString: current().url, max: 1 });
-    const db = new Kysely<AppDatabase>({
-      dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
-    });
+    const db = appKyselyOnOneConnection();
     try {
       const persistence = createAppPersistence({ db });
       const product = await createProduct(persistence);
@@ -110,10 +115,7 @@ describeEachDatabase('prepared statements', (current) => {
 
   it('names them for an app’s own Kysely too, once its pool is wrapped', async () => {
     if (current().engine === 'sqlite') return;
-    const pool = new pg.Pool({ connectionString: current().url, max: 1 });
-    const db = new Kysely<AppDatabase>({
-      dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
-    });
+    const db = appKyselyOnOneConnection();
     try {
       const persistence = createAppPersistence({ db });
       const product = await createProduct(persistence);
