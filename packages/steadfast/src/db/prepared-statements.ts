@@ -1,5 +1,6 @@
 /**
- * PostgreSQL named prepared statements for the few statements every save runs. Kysely's
+ * PostgreSQL named prepared statements for the few statements every save runs (its read, its
+ * write with its log entry, a batch's read, the log's multi-row inserts). Kysely's
  * PostgresDialect sends each query unnamed, so the server parses and plans it anew on every run;
  * for a save's read and its write-with-log that was about half the server's CPU per save (443 µs
  * against 222 µs named, tracked_save bench). A statement marked here (`preparedSql`) is sent by
@@ -24,7 +25,10 @@ import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryRes
 
 const MARK = '/* steadfast:prepared */ ';
 
-/** Most distinct statements one pool names; past it, a marked statement runs unnamed. */
+/**
+ * Most distinct statements one pool names; past it, a marked statement runs unnamed. A model's save
+ * marks a few, and the log's inserts one per power-of-two chunk size (reusable-insert.ts).
+ */
 const MAX_NAMED = 256;
 
 /** SQLSTATEs of a prepared statement the server no longer runs as prepared (see above). */
