@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { type DialectName, dialectOf } from '../db/dialect-name.js';
+import { libraryKysely } from '../db/library-kysely.js';
 import type { Database } from '../db/schema.js';
 import type { ActivityEntry } from './activity-entry.js';
 import { ActivityLog } from './activity-log.js';
@@ -83,7 +84,10 @@ export interface RevertOptions {
 }
 
 export interface Persistence {
-  /** The database it writes to, as Steadfast's own tables type it. */
+  /**
+   * The database it writes to, as Steadfast's own tables type it and its statements run on it: the
+   * app's Kysely without the app's plugins, a `withSchema` schema kept (libraryKysely).
+   */
   readonly db: Kysely<Database>;
   /** Which engine that is, told once from the Kysely instance. */
   readonly dialect: DialectName;
@@ -133,7 +137,10 @@ export interface Persistence {
   runAs<T>(actor: Actor | string, fn: () => Promise<T>): Promise<T>;
   /** Run `fn` after the ambient transaction commits. */
   onCommit(fn: () => unknown): void;
-  /** The open transaction, or the database. */
+  /**
+   * The open transaction, or the database, on the app's Kysely with its plugins: for the app's own
+   * queries inside `withTransaction`, which commit or roll back with its saves.
+   */
   executor(): Executor;
   /** Resolves when every save made outside a transaction has settled: await it before closing the database. */
   idle(): Promise<void>;
@@ -146,10 +153,10 @@ export interface Persistence {
  */
 export function createPersistence(options: PersistenceOptions): Persistence {
   const clock = options.clock ?? systemClock;
-  const db = options.db as Kysely<Database>;
+  const context = new TransactionContext(options.db, options.onCommitError);
+  const db = libraryKysely(options.db as Kysely<Database>);
   const dialect = dialectOf(db);
   const registry = new ModelRegistry(options.models ?? []);
-  const context = new TransactionContext(db, options.onCommitError);
   const changeTracker = new ChangeTracker(context, clock);
   const isSqlite = dialect === 'sqlite';
   const groupCommit = options.groupCommit ?? isSqlite;
@@ -246,7 +253,7 @@ export function createPersistence(options: PersistenceOptions): Persistence {
     withTransaction: (fn) => context.withTransaction(fn),
     runAs: (actor, fn) => context.runAs(actor, fn),
     onCommit: (fn) => context.onCommit(fn),
-    executor: () => context.executor(),
+    executor: () => context.appExecutor(),
     idle: () => manager.idle(),
   };
 }

@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { libraryKysely } from '../db/library-kysely.js';
 
 /** Who is acting, and from where. Reaches the change tracker without threading arguments. */
 export interface Actor {
@@ -26,7 +27,10 @@ export const SYSTEM_ACTOR = 'system';
 export type Executor = Kysely<any>;
 
 interface OpenTransaction {
+  /** The transaction on the app's Kysely, with its plugins: what the app's own queries run on. */
   readonly trx: Transaction<unknown> | Executor;
+  /** The same transaction for Steadfast's statements (libraryKysely). */
+  readonly own: Executor;
   readonly afterCommit: Array<() => unknown>;
   /** Run once the transaction ended, whichever way; a savepoint rolled back keeps them. */
   readonly afterEnd: Array<() => unknown>;
@@ -73,14 +77,27 @@ export interface Scope {
 
 export class TransactionContext {
   readonly #storage = new AsyncLocalStorage<Frame>();
+  /** `db` as Steadfast's own statements run on it (libraryKysely). */
+  readonly #own: Executor;
 
+  /** `db`: the app's Kysely, plugins and all; transactions open on it. */
   constructor(
     private readonly db: Executor,
     private readonly onCommitError: OnCommitErrorHandler = () => {},
-  ) {}
+  ) {
+    this.#own = libraryKysely(db);
+  }
 
-  /** The open transaction, or the root database when there is none. */
+  /**
+   * The open transaction, or the root database when there is none, for Steadfast's own
+   * statements: without the app's plugins (libraryKysely).
+   */
   executor(): Executor {
+    return this.#openTransaction()?.own ?? this.#own;
+  }
+
+  /** The open transaction, or the root database when there is none, as the app's Kysely (its plugins kept). */
+  appExecutor(): Executor {
     return (this.#openTransaction()?.trx as Executor | undefined) ?? this.db;
   }
 
@@ -119,6 +136,7 @@ export class TransactionContext {
     const trx = await this.db.startTransaction().execute();
     const transaction: OpenTransaction = {
       trx,
+      own: libraryKysely(trx),
       afterCommit: [],
       afterEnd: [],
       savepoints: 0,
@@ -213,6 +231,7 @@ export class TransactionContext {
       result = await this.db.transaction().execute(async (trx) => {
         const open: OpenTransaction = {
           trx,
+          own: libraryKysely(trx),
           afterCommit: [],
           afterEnd: [],
           savepoints: 0,
@@ -301,7 +320,7 @@ export class TransactionContext {
       const name = sql.raw(`steadfast_sp_${open.savepoints}`);
       // onCommit callbacks registered inside a section that rolls back belong to work undone.
       const callbacksBefore = open.afterCommit.length;
-      const trx = open.trx as Executor;
+      const trx = open.own;
       await sql`savepoint ${name}`.execute(trx);
       try {
         const result = await this.#storage.run({ ...frame, inSavepoint: true }, fn);

@@ -18,7 +18,7 @@ export async function listDrafts(
 ): Promise<DraftsResponse> {
   const parsed = draftsQuerySchema.safeParse(query ?? {});
   if (!parsed.success) throw invalidRequest(parsed.error, 'query');
-  let select = persistence
+  let select = persistence.context
     .executor()
     .selectFrom('steadfast_drafts')
     .select(['key', 'kind', 'data', 'base_version', 'saved_at', 'updated_at'])

@@ -271,7 +271,7 @@ export async function applySyncUnits(
   lockRows = false,
   limits?: UserDraftLimits,
 ): Promise<UnitOutcome<SyncResponse>[]> {
-  const db = persistence.executor() as Kysely<Database>;
+  const db = persistence.context.executor() as Kysely<Database>;
   const clients = await readClients(db, [...new Set(units.map((unit) => unit.request.clientId))], lockRows);
   // Every draft the requests name, read before any is planned: the quotas need the stored sizes
   // to refuse a request before it moves its client. (Replayed changes are read for nothing; rare.)
@@ -715,7 +715,7 @@ async function staleVersion(
   { ref, baseVersion }: { readonly ref: RecordRef; readonly baseVersion: number },
 ): Promise<number | undefined> {
   const definition = persistence.registry.get(ref.model);
-  const row = (await persistence
+  const row = (await persistence.context
     .executor()
     .selectFrom(definition.table)
     .select('version')

@@ -35,7 +35,7 @@ export async function signIn(
   // is an unknown user, still checked against the decoy hash so it answers in the same time.
   const row = !isStorableText(name)
     ? undefined
-    : await persistence
+    : await persistence.context
         .executor()
         .selectFrom('steadfast_users')
         .select(['id', 'username', 'display_name', 'password_hash'])

@@ -204,7 +204,7 @@ async function registerOwnSessions(
     'select data from steadfast_sessions where sid = ? and expires_at > ?',
   );
   const sessionStore = new KyselySessionStore({
-    executor: () => persistence.executor() as Kysely<Database>,
+    executor: () => persistence.context.executor() as Kysely<Database>,
     lookup: readSession && {
       usable: () => !persistence.context.inTransaction(),
       read: (sid, now) => readSession.get(sid, now)?.data,
