@@ -7,6 +7,7 @@
  * as a named prepared statement (prepared-statements.ts) once per connection.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import { executeCompiled } from './compiled-query.js';
 import { dialectOf } from './dialect-name.js';
 import { preparedSql } from './prepared-statements.js';
 
@@ -66,7 +67,10 @@ export class ReusableInsert<Table extends string, Row extends object> {
         for (const column of this.columns) parameters.push(row[column]);
       }
       const compiled = this.#sqlFor(db, size, wantIds);
-      onChunk(compiled, await db.executeQuery<{ id: unknown }>(CompiledQuery.raw(compiled.sql, parameters)));
+      onChunk(
+        compiled,
+        await executeCompiled<{ id: unknown }>(db, CompiledQuery.raw(compiled.sql, parameters)),
+      );
       start += size;
     }
   }

@@ -8,6 +8,7 @@
  * statement (prepared-statements.ts), parsed and planned once per connection.
  */
 import { CompiledQuery, type Kysely, type QueryResult, type RawBuilder, sql } from 'kysely';
+import { executeCompiled } from './compiled-query.js';
 import { dialectOf } from './dialect-name.js';
 import { preparedSql } from './prepared-statements.js';
 
@@ -27,7 +28,8 @@ export class ReusableStatement<Row> {
   // biome-ignore lint/suspicious/noExplicitAny: any app's Kysely; the template names its tables.
   execute(db: Kysely<any>, values: readonly unknown[]): Promise<QueryResult<Row>> {
     const compiled = this.#compile(db);
-    return db.executeQuery<Row>(
+    return executeCompiled<Row>(
+      db,
       CompiledQuery.raw(
         compiled.sql,
         compiled.slots.map((index) => values[index]),
