@@ -31,16 +31,27 @@ const MARK = '/* steadfast:prepared */ ';
  */
 const MAX_NAMED = 256;
 
-/** SQLSTATEs of a prepared statement the server no longer runs as prepared (see above). */
-const STALE_STATEMENT = new Set(['0A000', '26000']);
+/** SQLSTATE of a statement name the server does not know (deallocated behind the client's back). */
+const UNKNOWN_STATEMENT = '26000';
+/**
+ * SQLSTATE feature_not_supported, which PostgreSQL raises for a cached plan whose result type
+ * changed, and for much else; told apart by the server function that raised it, which PostgreSQL
+ * sends with every error (pg: `routine`).
+ */
+const FEATURE_NOT_SUPPORTED = '0A000';
+const STALE_PLAN_ROUTINE = 'RevalidateCachedQuery';
 
 /**
  * Whether `error` is PostgreSQL refusing a prepared statement gone stale (see above): the work that
- * met it, run again in a new transaction, prepares its statements afresh.
+ * met it, run again in a new transaction, prepares its statements afresh. Any other
+ * feature_not_supported error is not run again (it would only fail again, after running the
+ * work's hooks twice); one that names no routine (a proxy that drops it) is taken as stale.
  */
 export function isStalePreparedStatement(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && STALE_STATEMENT.has(code);
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  if (code === UNKNOWN_STATEMENT) return true;
+  return code === FEATURE_NOT_SUPPORTED && (routine === undefined || routine === STALE_PLAN_ROUTINE);
 }
 
 /** `sql`, marked to be run as a named prepared statement by a pool that knows the mark. */
