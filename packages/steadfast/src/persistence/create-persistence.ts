@@ -86,7 +86,7 @@ export interface RevertOptions {
 export interface Persistence {
   /**
    * The database it writes to, as Steadfast's own tables type it and its statements run on it: the
-   * app's Kysely without the app's plugins, a `withSchema` schema kept (libraryKysely).
+   * app's Kysely without the app's plugins (libraryKysely).
    */
   readonly db: Kysely<Database>;
   /** Which engine that is, told once from the Kysely instance. */
