@@ -123,9 +123,3 @@ export function pickTracked(definition: ModelDefinition, row: RecordValues): Rec
   for (const field of definition.trackedFields) tracked[field] = normalise(row[field]);
   return tracked;
 }
-
-/** 1 and "1" read back alike from some drivers; the text must still match exactly. */
-export function sameScalar(a: unknown, b: unknown): boolean {
-  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'string';
-  return scalar(a) && scalar(b) && String(a) === String(b);
-}

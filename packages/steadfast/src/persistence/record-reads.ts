@@ -5,11 +5,11 @@
  */
 import { type ExpressionBuilder, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { normalise, sameValue } from './change-tracker.js';
+import { normalise } from './change-tracker.js';
 import { ConflictError, VerificationError } from './errors.js';
 import type { ModelDefinition } from './model-registry.js';
-import { sameScalar } from './model-values.js';
 import type { RecordValues, StoredRecord } from './save-types.js';
+import { storedAs } from './stored-value.js';
 import type { Executor } from './transaction-context.js';
 
 const HEAD_HASH = '__steadfast_head_hash';
@@ -109,10 +109,14 @@ export function checkReadBack(
     throw new VerificationError(definition.name, String(key), definition.primaryKey, key, 'no row');
   }
   for (const [field, value] of Object.entries(written)) {
-    const actual = normalise(readBack[field]);
-    const expected = normalise(value);
-    if (!sameValue(actual, expected) && !sameScalar(actual, expected)) {
-      throw new VerificationError(definition.name, String(key), field, expected, actual);
+    if (!storedAs(readBack[field], value)) {
+      throw new VerificationError(
+        definition.name,
+        String(key),
+        field,
+        normalise(value),
+        normalise(readBack[field]),
+      );
     }
   }
   return readBack;

@@ -7,12 +7,13 @@
 
 import type { ActivityEntry } from './activity-entry.js';
 import type { AuthorizeRequest } from './authorize.js';
-import { normalise, sameValue, type TrackedChange } from './change-tracker.js';
+import type { TrackedChange } from './change-tracker.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { ModelDefinition } from './model-registry.js';
 import { expectedRow, pickTracked, sameTracked, splitValues, validateModelValues } from './model-values.js';
 import { checkReadBack, conflict, headOf } from './record-reads.js';
 import type { RecordValues, SaveOptions, SaveResult, SaveServices, StoredRecord } from './save-types.js';
+import { unchangedBy } from './stored-value.js';
 import type { Actor } from './transaction-context.js';
 import { mapWriteError } from './write-errors.js';
 
@@ -183,7 +184,7 @@ export function planUpdate(
   }
   const validated = validateModelValues(definition, fields, 'update');
   const changedFields = Object.entries(validated).filter(
-    ([field, value]) => !sameValue(normalise(current[field]), normalise(value)),
+    ([field, value]) => !unchangedBy(current[field], value),
   );
   if (changedFields.length === 0 && at.options.action !== 'revert') {
     return {
