@@ -1,6 +1,7 @@
 /**
- * An app's existing tables have numeric, timestamp and date columns, which store a value in their
- * own spelling: "5" as 5.00, a time as the instant it names. Such a save is verified and logged as
+ * An app's existing tables have numeric, timestamp, date and jsonb columns, which store a value in
+ * their own spelling: "5" as 5.00, a time as the instant it names, an object's keys in jsonb's
+ * order. Such a save is verified and logged as
  * stored; a value the column changed (rounded a double, rounded a scale) still fails verification
  * and writes nothing. Before, every one of these saves failed its read-back verification.
  */
@@ -21,12 +22,13 @@ const gadgetModel = defineModel({
   table: 'gadgets',
   primaryKey: 'id',
   generatedKey: true,
-  trackedFields: ['price', 'ratio', 'seen_at', 'day'],
+  trackedFields: ['price', 'ratio', 'seen_at', 'day', 'meta'],
   schema: z.object({
     price: z.union([z.string(), z.number()]),
     ratio: z.union([z.string(), z.number()]).nullable().optional(),
     seen_at: z.string().nullable().optional(),
     day: z.string().nullable().optional(),
+    meta: z.record(z.string(), z.unknown()).nullable().optional(),
   }),
 });
 
@@ -48,9 +50,9 @@ describeEachDatabase('columns that spell a value their own way', (current) => {
   beforeAll(async () => {
     await (postgres()
       ? sql`create table gadgets (id serial primary key, price numeric(10,2) not null,
-          ratio double precision, seen_at timestamptz, day date, version integer not null default 1)`
+          ratio double precision, seen_at timestamptz, day date, meta jsonb, version integer not null default 1)`
       : sql`create table gadgets (id integer primary key autoincrement, price numeric not null,
-          ratio real, seen_at text, day text, version integer not null default 1)`
+          ratio real, seen_at text, day text, meta text, version integer not null default 1)`
     ).execute(db());
     persistence = createPersistence({ db: current().opened.db, models: [gadgetModel] });
   });
@@ -85,6 +87,23 @@ describeEachDatabase('columns that spell a value their own way', (current) => {
       day: '2026-02-01',
     });
     expect(again).toMatchObject({ changed: false, version: 3 });
+    if (postgres()) {
+      // jsonb stores an object's keys in an order of its own: the same object, saved and unchanged.
+      const meta = { zeta: 1, b: { y: [2, 1], x: null } };
+      const withMeta = await persistence.autoSave('Gadget', { id: record.id, meta });
+      expect(withMeta.record.meta).toEqual(meta);
+      expect(Object.keys(withMeta.record.meta as object)).not.toEqual(Object.keys(meta));
+      const reordered = await persistence.autoSave('Gadget', {
+        id: record.id,
+        meta: { b: { x: null, y: [2, 1] }, zeta: 1 },
+      });
+      expect(reordered.changed).toBe(false);
+      const arrayOrder = await persistence.autoSave('Gadget', {
+        id: record.id,
+        meta: { zeta: 1, b: { y: [1, 2], x: null } },
+      });
+      expect(arrayOrder.changed).toBe(true);
+    }
     const report = await verifyActivityLog(current().opened.db, persistence.registry);
     expect(report.problems).toEqual([]);
   });

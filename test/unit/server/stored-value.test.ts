@@ -41,6 +41,10 @@ describe('storedAs', () => {
     expect(storedAs('Desk ', 'Desk')).toBe(false);
     expect(storedAs({ a: [1, 2] }, { a: [1, 2] })).toBe(true);
     expect(storedAs({ a: [2, 1] }, { a: [1, 2] })).toBe(false);
+    // jsonb's own key order.
+    expect(storedAs({ b: 1, a: { d: 1, c: 2 } }, { a: { c: 2, d: 1 }, b: 1 })).toBe(true);
+    expect(storedAs({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(storedAs({ ['__proto__']: 1 }, JSON.parse('{"__proto__":2}'))).toBe(false);
     expect(storedAs(null, undefined)).toBe(true);
     expect(storedAs(null, '')).toBe(false);
     expect(storedAs(0, null)).toBe(false);

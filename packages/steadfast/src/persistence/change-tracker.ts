@@ -89,10 +89,29 @@ export function normalise(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Whether two field values are the same value: equal, or objects of equal JSON whatever the order
+ * of their keys (PostgreSQL's jsonb stores keys in an order of its own, so an object reads back
+ * reordered; an array's order counts).
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** JSON text with each object's keys in sorted order. */
+function canonicalJson(value: object): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner;
+    const record = inner as Record<string, unknown>;
+    // fromEntries defines each key as the object's own, `__proto__` included.
+    return Object.fromEntries(
+      Object.keys(record)
+        .sort()
+        .map((key) => [key, record[key]]),
+    );
+  });
 }
 
 /** The columns of a new entry, in the order trackChanges fills them. */
