@@ -14,6 +14,14 @@
  * `bare` is the floor on the same pages in the same run: a few lines that write one storage key per
  * field on input and, on restore, read each key, set the value and fire `input` — no exclusions, no
  * user scope, no sync, no notice. What Steadfast costs above it is its own; the rest is the browser's.
+ *
+ * The `…_thread_ms_…` figures are the same windows of the same runs in main-thread CPU time: the
+ * harness marks each window (performance.mark, outside the timed code) and a Chromium trace of only
+ * those marks gives the thread clock at each. Wall time also counts the time the page's thread waits
+ * for a core, and on a small or busy machine that is most of a keystroke batch: right after a page's
+ * load the browser process is still busy with it (and with the page closed before) and takes turns
+ * on the cores, so a batch timed sooner after its page loaded waits longer (issue 17: garlic's slow
+ * start on 1,000 fields lets its batch begin after that work). Thread time leaves the waiting out.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -71,10 +79,13 @@ window.bench = (() => {
   const fields = () => Array.from(document.querySelectorAll('#bench-form input[type=text], #bench-form textarea'));
   let seed = 12345;
   const random = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  const batch = (targets, prefix, base) => {
+  const batch = (targets, prefix, base, window) => {
+    performance.mark(window + ':start');
     const start = performance.now();
     for (let i = 0; i < targets.length; i += 1) keystroke(targets[i], base + prefix + i);
-    return performance.now() - start;
+    const elapsed = performance.now() - start;
+    performance.mark(window + ':end');
+    return elapsed;
   };
   const inStorage = (needle) => {
     for (let i = 0; i < localStorage.length; i += 1) {
@@ -98,9 +109,9 @@ window.bench = (() => {
       const all = fields();
       const targets = Array.from({ length: count }, () => all[Math.floor(random() * all.length)]);
       const outside = Array.from({ length: count }, () => document.getElementById('outside'));
-      const form = batch(targets, tag + '-', base);
+      const form = batch(targets, tag + '-', base, tag + ':form');
       const stored = inStorage(tag + '-' + (count - 1));
-      const baseline = batch(outside, tag + '-o', base);
+      const baseline = batch(outside, tag + '-o', base, tag + ':outside');
       return { perKeystroke: (form - baseline) / count, stored };
     },
     singles(count, tag) {
@@ -118,8 +129,9 @@ window.bench = (() => {
     fillAll(tag) {
       fields().forEach((field, i) => keystroke(field, tag + '-' + i));
     },
-    async restore(library, warm) {
+    async restore(library, warm, tag) {
       if (warm) localStorage.getItem('warm-up');
+      performance.mark(tag + ':start');
       const start = performance.now();
       this.init(library);
       // Until the microtasks the restore queued have run (the service sets each field again and
@@ -131,6 +143,7 @@ window.bench = (() => {
         channel.port2.postMessage(0);
       });
       const elapsed = performance.now() - start;
+      performance.mark(tag + ':end');
       const all = fields();
       const restored = all.filter((field) => field.value !== '').length;
       return { elapsed, restored, total: all.length };
@@ -186,6 +199,10 @@ interface Samples {
   restore_warm_ms_1000: number[];
   restore_cold_ms_100: number[];
   textarea_20kb_ms: number[];
+  keystroke_thread_ms_100: number[];
+  keystroke_thread_ms_1000: number[];
+  restore_warm_thread_ms_100: number[];
+  restore_warm_thread_ms_1000: number[];
 }
 
 const emptySamples = (): Samples => ({
@@ -196,7 +213,41 @@ const emptySamples = (): Samples => ({
   restore_warm_ms_1000: [],
   restore_cold_ms_100: [],
   textarea_20kb_ms: [],
+  keystroke_thread_ms_100: [],
+  keystroke_thread_ms_1000: [],
+  restore_warm_thread_ms_100: [],
+  restore_warm_thread_ms_1000: [],
 });
+
+/** A window the harness marked, read back from the trace once the runs are done. */
+interface MarkedWindow {
+  readonly samples: number[];
+  readonly tag: string;
+  /** Keystrokes: the form batch minus the outside batch, per keystroke; else null (one window). */
+  readonly keystrokes: number | null;
+}
+
+/** Thread clock (µs) at each mark of the trace, by mark name. */
+function threadClockAtMarks(trace: Buffer): Map<string, number> {
+  const parsed = JSON.parse(trace.toString()) as { traceEvents?: unknown[] } | unknown[];
+  const events = (Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? [])) as {
+    cat?: string;
+    name?: string;
+    tts?: number;
+  }[];
+  const clock = new Map<string, number>();
+  for (const event of events)
+    if (event.cat === 'blink.user_timing' && event.name !== undefined && event.tts !== undefined)
+      clock.set(event.name, event.tts);
+  return clock;
+}
+
+/** Main-thread CPU time (ms) between a window's two marks; undefined when the trace lacks either. */
+function threadMs(clock: Map<string, number>, window: string): number | undefined {
+  const start = clock.get(`${window}:start`);
+  const end = clock.get(`${window}:end`);
+  return start === undefined || end === undefined ? undefined : (end - start) / 1000;
+}
 
 async function measureRun(
   context: BrowserContext,
@@ -204,6 +255,7 @@ async function measureRun(
   library: Library,
   run: number,
   samples: Samples,
+  marked: MarkedWindow[],
 ): Promise<void> {
   for (const fieldCount of [100, 1000] as const) {
     const pathname = `/${library}-${fieldCount}`;
@@ -217,6 +269,11 @@ async function measureRun(
     if (!result.stored)
       throw new Error(`${library}: the last keystroke was not in storage right after the batch`);
     samples[fieldCount === 100 ? 'keystroke_ms_100' : 'keystroke_ms_1000'].push(result.perKeystroke);
+    marked.push({
+      samples: samples[fieldCount === 100 ? 'keystroke_thread_ms_100' : 'keystroke_thread_ms_1000'],
+      tag,
+      keystrokes: KEYSTROKES,
+    });
     if (fieldCount === 100)
       samples.p99_ms_100.push((await page.evaluate(`bench.singles(1000, '${tag}s')`)) as number);
     await page.evaluate(`bench.fillAll('${tag}fill')`);
@@ -225,7 +282,10 @@ async function measureRun(
 
     for (const warm of fieldCount === 100 ? [false, true] : [true]) {
       const restorePage = await open(context, server, pathname);
-      const restore = (await restorePage.evaluate(`bench.restore(${JSON.stringify(library)}, ${warm})`)) as {
+      const restoreTag = `${tag}restore${warm ? 'warm' : 'cold'}`;
+      const restore = (await restorePage.evaluate(
+        `bench.restore(${JSON.stringify(library)}, ${warm}, ${JSON.stringify(restoreTag)})`,
+      )) as {
         elapsed: number;
         restored: number;
         total: number;
@@ -239,6 +299,12 @@ async function measureRun(
           : 'restore_warm_ms_1000'
         : 'restore_cold_ms_100';
       samples[key].push(restore.elapsed);
+      if (warm)
+        marked.push({
+          samples: samples[fieldCount === 100 ? 'restore_warm_thread_ms_100' : 'restore_warm_thread_ms_1000'],
+          tag: restoreTag,
+          keystrokes: null,
+        });
       await restorePage.close();
     }
   }
@@ -280,14 +346,24 @@ async function main(): Promise<void> {
     garlic: emptySamples(),
     bare: emptySamples(),
   };
+  const marked: MarkedWindow[] = [];
   try {
     const context = await browser.newContext();
     await context.addCookies([server.sessionCookie('bench')]);
+    // One trace for the whole run, of the harness's marks only (a few hundred events): started and
+    // stopped around each window, tracing would itself keep the browser process busy right then.
+    await browser.startTracing(undefined, { categories: ['blink.user_timing'] });
     for (let run = 0; run < RUNS; run += 1) {
       // Alternate which library goes first so neither always meets a warmer machine.
       const order = run % 2 === 0 ? LIBRARIES : [...LIBRARIES].reverse();
-      for (const library of order) await measureRun(context, server, library, run, samples[library]);
+      for (const library of order) await measureRun(context, server, library, run, samples[library], marked);
       process.stderr.write(`run ${run + 1}/${RUNS} done\n`);
+    }
+    const clock = threadClockAtMarks(await browser.stopTracing());
+    for (const { samples: into, tag, keystrokes } of marked) {
+      const form = threadMs(clock, keystrokes === null ? tag : `${tag}:form`);
+      const outside = keystrokes === null ? 0 : threadMs(clock, `${tag}:outside`);
+      if (form !== undefined && outside !== undefined) into.push((form - outside) / (keystrokes ?? 1));
     }
   } finally {
     await browser.close();
@@ -295,7 +371,9 @@ async function main(): Promise<void> {
   }
   const summarise = (library: Library, gzip: number) => {
     const figures: Record<string, number> = {};
-    for (const [key, values] of Object.entries(samples[library])) figures[key] = round(median(values), 4);
+    // A figure with no sample (a trace without thread clocks) is left out rather than printed as NaN.
+    for (const [key, values] of Object.entries(samples[library]))
+      if (values.length > 0) figures[key] = round(median(values), 4);
     return { ...figures, gzip_bytes: gzip };
   };
   printResult({

@@ -152,6 +152,39 @@ for (const type of ['input', 'change'])
     expect((await statusOf(page)).state).toBe('idle');
   });
 
+  it('fires each restored field’s events only after the microtasks the previous field’s events queued, as a framework rendering after a microtask needs', async () => {
+    const context = await contextFor(user);
+    // A framework that renders after a microtask (Preact, Vue, Svelte): each input queues a render,
+    // by a promise or by queueMicrotask; each must run before the next field's events.
+    suite.server.pages.set('/product-renders', {
+      body: '<form id="renders"><input name="a"><input name="b"><input name="c"></form>',
+      serviceOptions: NO_TIMED_SEND,
+      head: `<script>window.restoreOrder = [];
+document.addEventListener('input', (event) => {
+  const name = event.target.name;
+  window.restoreOrder.push('input:' + name);
+  void Promise.resolve().then(() => window.restoreOrder.push('render:' + name));
+  queueMicrotask(() => window.restoreOrder.push('task:' + name));
+}, true);
+document.addEventListener('change', (event) => window.restoreOrder.push('change:' + event.target.name), true);
+</script>`,
+    });
+    const page = await openPage(context, suite.server, '/product-renders');
+    for (const name of ['a', 'b', 'c']) await page.fill(`[name=${name}]`, `value ${name}`);
+    await page.reload();
+    await page.waitForSelector('[data-autosave-notice]');
+    const order = await page.evaluate(() => (window as unknown as { restoreOrder: string[] }).restoreOrder);
+    expect(order).toEqual(
+      ['a', 'b', 'c'].flatMap((name) => [
+        `input:${name}`,
+        `change:${name}`,
+        `render:${name}`,
+        `task:${name}`,
+      ]),
+    );
+    expect(await page.inputValue('[name=c]')).toBe('value c');
+  });
+
   it('listens to fields once its restore has fired its events: typing is saved once, and a stop before then leaves no listener', async () => {
     const context = await contextFor(user);
     const page = await openPage(context, suite.server, '/product');
